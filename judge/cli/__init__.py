@@ -1,0 +1,99 @@
+"""The ``judge`` command: one thin verb per capability, each in its own module under ``judge/cli/``.
+
+A verb module defines ``register(subparsers)`` (adds its parser, with examples in the epilog, and sets
+``func``) and a function ``run(args) -> int``. Verb modules import heavy libraries inside ``run`` only, so
+``judge --help`` stays fast.
+
+Exit codes: 0 ok, 1 a check failed or the run could not complete, 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from judge import __version__
+
+# LiteLLM fetches a remote cost map at import unless told otherwise; we must work offline.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+# (verb, module): order is the order shown in --help.
+VERBS: list[tuple[str, str]] = [
+    ("demo", "judge.cli.demo"),
+    ("import", "judge.cli.import_"),
+    ("rubrics", "judge.cli.rubrics"),
+    ("run", "judge.cli.run"),
+    ("agree", "judge.cli.agree"),
+    ("calibrate", "judge.cli.calibrate"),
+    ("leaderboard", "judge.cli.leaderboard"),
+    ("generate", "judge.cli.generate"),
+    ("gate", "judge.cli.gate"),
+    ("models", "judge.cli.models"),
+]
+
+DESCRIPTION = """\
+Score cognitive-reappraisal responses with LLM judges, and measure those judges against
+clinical psychologists (the RESORT expert study, Zhan et al., COLM 2024).
+
+Typical workflow:
+  judge demo                                         # offline, embedded local judge, bundled demo
+  judge import resort ~/RESORT_cognitive_reappraisal --out bench/resort
+  judge run --benchmark bench/resort --judge openai/gpt-4o --out runs/gpt4o
+  judge agree --benchmark bench/resort --run runs/gpt4o
+  judge calibrate --benchmark bench/resort --run runs/gpt4o --out cal/gpt4o.json
+  judge leaderboard --benchmark bench/resort --run runs/gpt4o --out reports/resort
+
+Exit codes: 0 ok; 1 a check failed or a run could not complete; 2 bad usage or bad input.
+Run 'judge VERB --help' for the options and examples of each verb.
+"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples in epilogs as written."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="judge", description=DESCRIPTION, formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"reappraisal-judge {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for _verb, module in VERBS:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:  # verb not written yet
+                continue
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``judge`` console script."""
+    from judge.errors import InputError, JudgeError, RunIncomplete, StaleArtifact, UsageError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (InputError, UsageError, StaleArtifact) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RunIncomplete as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except JudgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: finished work is saved; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Exception hierarchy. Every error a user can fix says where (file, line, field), what, and what was expected.
+
+The CLI maps these to exit codes: ``InputError``/``UsageError`` -> 2, ``RunIncomplete`` -> 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is, what was found, what was expected."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class JudgeError(Exception):
+    """Base class of every error raised on purpose by reappraisal-judge."""
+
+
+class UsageError(JudgeError):
+    """The command was called wrongly (exit code 2)."""
+
+
+class InputError(JudgeError):
+    """An input file is malformed. Carries every problem found, not just the first (exit code 2)."""
+
+    def __init__(self, problems: list[Problem] | Problem | str, *, source: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(source or "input", problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        head = f"{len(self.problems)} problem(s) in {source}" if source else f"{len(self.problems)} problem(s)"
+        body = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{head}:\n{body}" if len(self.problems) > 1 or source else str(self.problems[0]))
+
+
+class ProviderError(JudgeError):
+    """A permanent provider failure (bad key, bad request, unknown model): the run cannot go on."""
+
+
+class RunIncomplete(JudgeError):
+    """The run stopped before finishing (budget reached, permanent provider error); exit code 1."""
+
+
+class StaleArtifact(JudgeError):
+    """An artifact (calibrator, baseline) does not match what it is applied to."""

@@ -1,0 +1,90 @@
+"""Small file helpers: atomic writes and JSONL reading that names the bad line.
+
+Output files appear whole or not at all: everything is written to a temporary file in the same directory,
+flushed, fsynced and renamed over the target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, Any
+
+from judge.errors import InputError, Problem
+
+
+@contextmanager
+def atomic_open(path: str | Path, mode: str = "w", *, private: bool = False) -> Iterator[IO[Any]]:
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` only if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600 if private else 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: str | Path, text: str, *, private: bool = False) -> None:
+    with atomic_open(path, "w", private=private) as fh:
+        fh.write(text)
+
+
+def write_json(path: str | Path, data: Any, *, private: bool = False) -> None:
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", private=private)
+
+
+def write_jsonl(path: str | Path, rows: Iterable[Any], *, private: bool = False) -> int:
+    """Write rows (dicts or pydantic models) as JSONL atomically; return the number written."""
+    n = 0
+    with atomic_open(path, "w", private=private) as fh:
+        for row in rows:
+            if hasattr(row, "model_dump_json"):
+                fh.write(row.model_dump_json(exclude_none=False))
+            else:
+                fh.write(json.dumps(row, ensure_ascii=False))
+            fh.write("\n")
+            n += 1
+    return n
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line_number, parsed_object)``; raise ``InputError`` listing every malformed line."""
+    p = Path(path)
+    try:
+        fh = p.open(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(Problem(str(p), f"cannot read file: {exc.strerror}")) from None
+    rows: list[tuple[int, Any]] = []
+    problems: list[Problem] = []
+    with fh:
+        try:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    problems.append(Problem(f"{p}:{lineno}", f"not valid JSON ({exc.msg} at column {exc.colno}): "
+                                                               f"{line.strip()[:60]!r}"))
+                    continue
+                if not isinstance(obj, dict):
+                    problems.append(Problem(f"{p}:{lineno}", f"expected a JSON object, got {type(obj).__name__}"))
+                    continue
+                rows.append((lineno, obj))
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+    if problems:
+        raise InputError(problems, source=str(p))
+    yield from rows
