@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from judge.errors import InputError, Problem
-from judge.fileio import read_jsonl, write_json, write_jsonl
+from judge.fileio import read_jsonl_collect, write_json, write_jsonl
 
 FORMAT_VERSION = 1
 
@@ -122,8 +122,9 @@ class Benchmark(BaseModel):
 def _validate_rows(path: Path, model: type[BaseModel]) -> tuple[list[Any], list[Problem]]:
     from judge.rubric import validation_problems
 
-    rows, problems = [], []
-    for lineno, obj in read_jsonl(path):
+    rows: list[Any] = []
+    raw, problems = read_jsonl_collect(path)
+    for lineno, obj in raw:
         try:
             rows.append(model.model_validate(obj))
         except ValidationError as err:
@@ -172,8 +173,12 @@ def load_benchmark(path: str | Path, known_criteria: Iterable[str] | None = None
             if r.item_id not in items:
                 problems.append(Problem(f"{ratings_path}: rating {n}", f"item_id {r.item_id!r} is not in items.jsonl"))
             if known is not None and r.criterion not in known:
-                problems.append(Problem(f"{ratings_path}: rating {n}: criterion",
-                                        f"unknown criterion {r.criterion!r}; expected one of {sorted(known)}"))
+                problems.append(
+                    Problem(
+                        f"{ratings_path}: rating {n}: criterion",
+                        f"unknown criterion {r.criterion!r}; expected one of {sorted(known)}",
+                    )
+                )
             key = (r.item_id, r.rater, r.criterion)
             if key in seen:
                 problems.append(Problem(f"{ratings_path}: rating {n}", f"duplicate rating {key}"))

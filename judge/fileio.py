@@ -61,6 +61,17 @@ def write_jsonl(path: str | Path, rows: Iterable[Any], *, private: bool = False)
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, parsed_object)``; raise ``InputError`` listing every malformed line."""
+    rows, problems = read_jsonl_collect(path)
+    if problems:
+        raise InputError(problems, source=str(path))
+    yield from rows
+
+
+def read_jsonl_collect(path: str | Path) -> tuple[list[tuple[int, Any]], list[Problem]]:
+    """Parse a JSONL file into ``(line_number, object)`` rows plus one ``Problem`` per malformed line.
+
+    Lets callers validate the well-formed lines too and report every problem of the file together.
+    """
     p = Path(path)
     try:
         fh = p.open(encoding="utf-8")
@@ -76,8 +87,11 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    problems.append(Problem(f"{p}:{lineno}", f"not valid JSON ({exc.msg} at column {exc.colno}): "
-                                                               f"{line.strip()[:60]!r}"))
+                    problems.append(
+                        Problem(
+                            f"{p}:{lineno}", f"not valid JSON ({exc.msg} at column {exc.colno}): {line.strip()[:60]!r}"
+                        )
+                    )
                     continue
                 if not isinstance(obj, dict):
                     problems.append(Problem(f"{p}:{lineno}", f"expected a JSON object, got {type(obj).__name__}"))
@@ -85,6 +99,4 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
                 rows.append((lineno, obj))
         except UnicodeDecodeError as exc:
             problems.append(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
-    if problems:
-        raise InputError(problems, source=str(p))
-    yield from rows
+    return rows, problems

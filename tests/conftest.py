@@ -1,0 +1,50 @@
+"""Shared test setup: offline LiteLLM, the RESORT release path, and the --runapi switch for paid-API tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Must be set before anything imports litellm: otherwise it fetches a cost map from the network at import.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+ROOT = Path(__file__).resolve().parents[1]
+RESORT = ROOT.parent / "shared" / "data" / "resort"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runapi", action="store_true", help="run tests that call hosted APIs (need keys; cost money)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runapi"):
+        return
+    skip = pytest.mark.skip(reason="needs a hosted API and its key: run with --runapi")
+    for item in items:
+        if "api" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def resort_dir() -> Path:
+    if not (RESORT / "eval-human" / "human_eval_annotations_cleaned.json").exists():
+        pytest.skip(f"the RESORT release is not at {RESORT}")
+    return RESORT
+
+
+@pytest.fixture(scope="session")
+def resort_bench(resort_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The RESORT release imported once per session into a benchmark directory."""
+    from judge.cli import main
+
+    out = tmp_path_factory.mktemp("resort") / "bench"
+    assert main(["import", "resort", str(resort_dir), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own reply cache unless it sets one: tests never share or pollute ~/.cache."""
+    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "cache"))
