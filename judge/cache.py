@@ -1,0 +1,119 @@
+"""A durable, content-addressed cache of model replies (SQLite, WAL).
+
+The key covers everything that changes the answer (model, params, messages, response format, rubric version and
+hash, sample index and seed) and nothing that does not (concurrency, timeouts, api_base, keys). One row per reply,
+inserted when the reply arrives: an interrupted run loses at most the calls in flight. The cache stores replies,
+never credentials.
+
+Location: ``--cache-dir``, else ``$JUDGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/reappraisal-judge``, else
+``~/.cache/reappraisal-judge``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+CACHE_FORMAT = 1
+
+
+class CachedReply(BaseModel):
+    """What a model call returned, enough to re-parse it without calling again."""
+
+    content: str | None
+    finish_reason: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("JUDGE_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "reappraisal-judge"
+
+
+def cache_key(
+    *,
+    model_identity: dict[str, Any],
+    messages: list[dict[str, str]],
+    response_format: Any,
+    rubric_ref: str,
+    sample: int,
+    seed: int | None,
+) -> str:
+    """sha256 over the canonical JSON of everything that changes the answer."""
+    payload = {
+        "v": CACHE_FORMAT,
+        "judge": model_identity,
+        "messages": messages,
+        "response_format": response_format,
+        "rubric": rubric_ref,
+        "sample": sample,
+        "seed": seed,
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Cache:
+    """SQLite-backed reply cache, safe to share between the threads of one process.
+
+    Args:
+        directory: where ``cache.sqlite`` lives (created with private permissions).
+    """
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        self.directory = Path(directory) if directory else default_cache_dir()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        self.path = self.directory / "cache.sqlite"
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # WAL + synchronous=NORMAL: a committed row survives the process being killed (not an OS crash, which
+        # would cost at most a re-paid call); much faster than a full fsync per reply.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT NOT NULL)")
+        os.chmod(self.path, 0o600)
+
+    def get(self, key: str) -> CachedReply | None:
+        with self._lock:
+            row = self._db.execute("SELECT reply FROM replies WHERE key = ?", (key,)).fetchone()
+        return CachedReply.model_validate_json(row[0]) if row else None
+
+    def get_many(self, keys: list[str]) -> dict[str, CachedReply]:
+        """Look up many keys in one query per 500 (the fast path of a fully cached run)."""
+        out: dict[str, CachedReply] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(f"SELECT key, reply FROM replies WHERE key IN ({marks})", chunk).fetchall()
+            out.update((k, CachedReply.model_validate_json(v)) for k, v in rows)
+        return out
+
+    def put(self, key: str, reply: CachedReply) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO replies (key, reply) VALUES (?, ?)", (key, reply.model_dump_json())
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

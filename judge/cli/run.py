@@ -1,0 +1,115 @@
+"""``judge run``: score a benchmark's items with one or more judges, resumably, through LiteLLM."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from judge.cli._common import add_parser, print_json
+
+
+def register(sub: Any) -> None:
+    p = add_parser(
+        sub,
+        "run",
+        "score a benchmark with LLM judges (cached, resumable)",
+        "Score every item of a benchmark on each rubric criterion with each judge. MODEL is any LiteLLM model\n"
+        "string, 'local' for the embedded offline judge, or a .toml file defining a panel of judges.\n"
+        "API keys come from the environment only (e.g. OPENAI_API_KEY). Answers are cached: re-running makes no\n"
+        "model calls, and an interrupted run (even kill -9) resumes where it stopped when run again.\n"
+        "Unreadable or failed judgments are recorded as unscored with a reason, never as a score.",
+        "  judge run --benchmark benchmarks/demo --judge local --out runs/demo-local\n"
+        "  judge run --benchmark bench/resort --rated-only --judge openai/gpt-4o --budget 5 --out runs/gpt4o\n"
+        "  judge run --benchmark bench/resort --judge openai/qwen2.5-1.5b --api-base http://127.0.0.1:8080/v1 \\\n"
+        "            --criteria empathy harmfulness --samples 3 --out runs/llamacpp\n"
+        "  judge run --benchmark bench/resort --judge judges.toml --out runs/panel --json\n",
+    )
+    p.add_argument("--benchmark", required=True, help="benchmark directory (items.jsonl)")
+    p.add_argument("--rubrics", help="rubric file or directory (default: the bundled rubrics/resort)")
+    p.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="MODEL|FILE.toml",
+        help="LiteLLM model string, 'local', or a judge config file; repeat for a panel (default: local)",
+    )
+    p.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)")
+    p.add_argument("--criteria", nargs="+", help="only these criteria (default: all in the rubric set)")
+    p.add_argument("--samples", type=int, default=1, help="samples per judgment, each with its own seed (default 1)")
+    p.add_argument("--concurrency", type=int, default=8, help="calls in flight at once (default 8)")
+    p.add_argument(
+        "--budget", type=float, metavar="USD", help="stop issuing calls before the estimated cost passes this"
+    )
+    p.add_argument("--temperature", type=float, help="sampling temperature (default 0, or 0.7 with --samples > 1)")
+    p.add_argument("--max-tokens", type=int, default=400, help="max tokens per answer (default 400)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; sample k uses seed+k (default 0)")
+    sel = p.add_argument_group("item selection")
+    sel.add_argument("--rated-only", action="store_true", help="only items that have expert ratings")
+    sel.add_argument("--limit", type=int, help="only the first N selected items")
+    sel.add_argument("--max-post-chars", type=int, help="truncate longer posts (flagged in records)")
+    p.add_argument("--out", required=True, help="run directory (resumed if it holds the same run)")
+    p.add_argument("--cache-dir", help="reply cache location (default $JUDGE_CACHE_DIR or ~/.cache/reappraisal-judge)")
+    p.add_argument("--no-cache", action="store_true", help="don't read the cache (fresh answers; still recorded)")
+    p.add_argument("--no-progress", action="store_true", help="no progress line")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=run)
+
+
+def select_items(bench: Any, rated_only: bool, limit: int | None) -> list[str]:
+    ids = bench.rated_item_ids() if rated_only else list(bench.items)
+    return ids[:limit] if limit is not None else ids
+
+
+def run(args: argparse.Namespace) -> int:
+    from judge.benchmark import load_benchmark
+    from judge.judges import resolve_judges
+    from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.runner import RunConfig, run_judging
+
+    rubrics = load_rubric_set(args.rubrics or default_rubrics_dir(), args.criteria)
+    bench = load_benchmark(args.benchmark, known_criteria=None)
+    temperature = args.temperature if args.temperature is not None else (0.7 if args.samples > 1 else 0.0)
+    params = {"temperature": temperature, "max_tokens": args.max_tokens}
+    judges = resolve_judges(args.judge, args.api_base, params)
+    cfg = RunConfig(
+        benchmark=bench,
+        rubrics=rubrics,
+        judges=judges,
+        out=Path(args.out),
+        samples=args.samples,
+        concurrency=args.concurrency,
+        budget_usd=args.budget,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        read_cache=not args.no_cache,
+        item_ids=select_items(bench, args.rated_only, args.limit),
+        max_post_chars=args.max_post_chars,
+        seed=args.seed,
+        progress=False if args.no_progress else None,
+        command=["judge", *sys.argv[1:]],
+    )
+    summary = run_judging(cfg)
+    out = summary.model_dump(mode="json")
+    if args.json:
+        print_json(out)
+    else:
+        print(format_summary(out))
+    return 0
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    unscored = ", ".join(f"{k} {v}" for k, v in s["unscored"].items()) or "none"
+    lines = [
+        f"run: {s['run_dir']}",
+        f"  judgments {s['judgments']}  scored {s['scored']}  unscored {sum(s['unscored'].values())} ({unscored})",
+        f"  model calls {s['model_calls']}  cache hits {s['cache_hits']}  cost ${s['cost_usd']:.4f}  "
+        f"tokens {s['tokens_in']}+{s['tokens_out']}  wall {s['wall_s']:.1f}s",
+    ]
+    for judge, crits in s.get("self_consistency", {}).items():
+        for c, v in crits.items():
+            lines.append(
+                f"  self-consistency {judge} {c}: mean sd {v['mean_sd']}, all samples agree on "
+                f"{v['all_agree_rate']:.0%} of {v['items']} items"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,236 @@
+"""The one seam to LiteLLM: every judge call, hosted or local, goes through ``call_judge``.
+
+LiteLLM is imported lazily, on the first real call, so a run served entirely from the cache never loads it.
+Retries are ours (LiteLLM's own are turned off) so they are counted, use exponential backoff with full jitter,
+and honour ``Retry-After``. Permanent errors (auth, bad request, unknown model) raise ``ProviderError`` at once.
+Error messages are scrubbed of the API key before they are recorded or shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from judge.cache import CachedReply
+from judge.errors import ProviderError
+from judge.judges import JudgeSpec
+
+_litellm: Any = None
+
+
+def litellm_module() -> Any:
+    """Import and configure LiteLLM once (offline cost map, no telemetry, no per-call logging)."""
+    global _litellm
+    if _litellm is None:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        os.environ.setdefault("LITELLM_LOG", "ERROR")
+        import litellm
+
+        litellm.telemetry = False
+        litellm.suppress_debug_info = True
+        litellm.turn_off_message_logging = True
+        litellm.drop_params = True  # providers that lack e.g. `seed` still answer instead of failing
+        litellm.num_retries = 0
+        _litellm = litellm
+    return _litellm
+
+
+class RetryableError(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ContextOverflow(Exception):
+    """The prompt does not fit the model's context window (recorded as unscored ``context_overflow``)."""
+
+
+@dataclass
+class CallResult:
+    reply: CachedReply | None
+    attempts: int
+    error: str | None = None  # set when the call failed after all retries (-> unscored api_error)
+    overflow: bool = False
+
+
+def response_format_for(spec: JudgeSpec, schema: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The ``response_format`` to send: strict JSON schema where supported, llama.cpp's schema form otherwise.
+
+    llama.cpp (in-process and its server) ignores or rejects ``json_schema`` but honours
+    ``{"type": "json_object", "schema": ...}``; hosted OpenAI-style APIs take ``json_schema``.
+    """
+    mode = spec.response_format
+    if mode == "auto":
+        if spec.is_local or spec.api_base:
+            mode = "json_object"
+        else:
+            mode = "json_schema" if _supports_schema(spec.model) else "none"
+    if mode == "none":
+        return None
+    if mode == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+
+
+def _supports_schema(model: str) -> bool:
+    try:
+        return bool(litellm_module().supports_response_schema(model=model))
+    except Exception:  # unknown model in the local cost map: fall back to prompt + tolerant parser
+        return False
+
+
+def _status(exc: BaseException) -> int | None:
+    code = getattr(exc, "status_code", None)
+    if code is None:
+        resp = getattr(exc, "response", None)
+        code = getattr(resp, "status_code", None)
+    return int(code) if isinstance(code, int) else None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    headers: Any = None
+    for attr in ("headers", "litellm_response_headers"):
+        headers = getattr(exc, attr, None)
+        if headers:
+            break
+    if not headers:
+        resp = getattr(exc, "response", None)
+        headers = getattr(resp, "headers", None)
+    if not headers:
+        return None
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        return min(float(value), 120.0) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def classify(exc: BaseException, secret: str | None) -> Exception:
+    """Map a provider exception to RetryableError, ContextOverflow or ProviderError (permanent)."""
+    name = type(exc).__name__
+    msg = scrub(f"{name}: {exc}", secret)
+    if "ContextWindowExceeded" in name or "context length" in msg.lower() or "context window" in msg.lower():
+        return ContextOverflow(msg)
+    code = _status(exc)
+    if code in (401, 403) or name in ("AuthenticationError", "PermissionDeniedError"):
+        return ProviderError(f"authentication failed: {msg[:300]}")
+    if code in (400, 404, 422) or name in (
+        "BadRequestError",
+        "NotFoundError",
+        "UnsupportedParamsError",
+        "LiteLLMUnknownProvider",
+        "UnprocessableEntityError",
+    ):
+        return ProviderError(f"the provider rejected the request (not retried): {msg[:300]}")
+    # 408/409/429/5xx, timeouts, connection errors and anything unknown: transient.
+    return RetryableError(msg[:500], _retry_after(exc))
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """Remove the API key (and any bearer token) from a message before it is logged or recorded."""
+    if secret:
+        text = text.replace(secret, "***")
+    import re
+
+    return re.sub(r"(?i)(bearer\s+|api[_-]?key[\"'=:\s]+)[A-Za-z0-9._\-]{8,}", r"\1***", text)
+
+
+def backoff_delay(attempt: int, retry_after: float | None, base: float = 0.5, cap: float = 30.0) -> float:
+    """Full-jitter exponential backoff; a server's Retry-After is a floor."""
+    delay = random.uniform(0, min(cap, base * 2**attempt))
+    return max(delay, retry_after) if retry_after is not None else delay
+
+
+async def call_judge(
+    spec: JudgeSpec,
+    messages: list[dict[str, str]],
+    response_format: dict[str, Any] | None,
+    seed: int | None,
+    *,
+    sleep: Any = asyncio.sleep,
+) -> CallResult:
+    """Call the judge's model once (with retries); return the reply or the final transient error.
+
+    Raises:
+        ProviderError: a permanent error (bad key, bad request, unknown model) — the run cannot go on.
+    """
+    litellm = litellm_module()
+    if spec.is_local:
+        from judge.local.provider import register_local_provider
+
+        register_local_provider()
+    key = spec.api_key()
+    kwargs: dict[str, Any] = {
+        "model": "local/qwen2.5-1.5b" if spec.model == "local" else spec.model,
+        "messages": messages,
+        "timeout": spec.timeout,
+        **spec.params,
+    }
+    if seed is not None:
+        kwargs["seed"] = seed
+    if response_format is not None:
+        kwargs["response_format"] = response_format
+    if spec.api_base:
+        kwargs["api_base"] = spec.api_base
+    if key:
+        kwargs["api_key"] = key
+    elif spec.api_base:
+        kwargs["api_key"] = "none"  # OpenAI-compatible servers without auth still want a value
+    last = ""
+    for attempt in range(spec.max_retries + 1):
+        t0 = time.perf_counter()
+        try:
+            resp = await litellm.acompletion(**kwargs)
+        except Exception as exc:
+            err = classify(exc, key)
+            if isinstance(err, ProviderError):
+                raise err from None
+            if isinstance(err, ContextOverflow):
+                return CallResult(None, attempt + 1, error=str(err), overflow=True)
+            last = str(err)
+            if attempt < spec.max_retries:
+                await sleep(backoff_delay(attempt, getattr(err, "retry_after", None)))
+            continue
+        return CallResult(_reply(litellm, resp, time.perf_counter() - t0, spec), attempt + 1)
+    return CallResult(None, spec.max_retries + 1, error=last)
+
+
+def _reply(litellm: Any, resp: Any, latency: float, spec: JudgeSpec) -> CachedReply:
+    choice = resp.choices[0]
+    usage = getattr(resp, "usage", None)
+    cost = 0.0
+    if not spec.is_local:
+        hidden = getattr(resp, "_hidden_params", {}) or {}
+        cost = hidden.get("response_cost") or 0.0
+        if not cost:
+            try:
+                cost = float(litellm.completion_cost(completion_response=resp))
+            except Exception:  # model without a price (self-hosted): cost unknown, recorded as 0
+                cost = 0.0
+    return CachedReply(
+        content=choice.message.content,
+        finish_reason=getattr(choice, "finish_reason", None),
+        tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
+        tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost_usd=float(cost or 0.0),
+        latency_s=round(latency, 4),
+    )
+
+
+def estimate_cost(spec: JudgeSpec, messages: list[dict[str, str]]) -> float:
+    """Upper estimate of one call's cost (prompt ~ chars/4 tokens, completion = max_tokens) for ``--budget``."""
+    if spec.is_local:
+        return 0.0
+    prompt_tokens = sum(len(m["content"]) for m in messages) // 4 + 8
+    completion_tokens = int(spec.params.get("max_tokens", 400))
+    try:
+        p, c = litellm_module().cost_per_token(
+            model=spec.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
+        return float(p) + float(c)
+    except Exception:
+        return 0.0

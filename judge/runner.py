@@ -1,0 +1,371 @@
+"""Orchestrate a judging run: cache first, then bounded-concurrency calls, every result appended as it lands.
+
+Data flow per judgment (judge x item x criterion x sample)::
+
+    render messages -> cache key -> cache hit? -> record
+                                  -> miss: call (retries) -> cache -> parse -> record
+
+Resuming: judgments already in the run's ``judgments.jsonl`` are skipped, and a call that finished before a kill
+but was not recorded is served from the cache, so no finished call is paid for twice. Cache lookups are batched and
+happen before LiteLLM is imported: a fully cached run never loads the provider layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from judge.benchmark import Benchmark, Item
+from judge.cache import Cache, CachedReply, cache_key
+from judge.errors import ProviderError, RunIncomplete, UsageError
+from judge.judges import JudgeSpec
+from judge.judgment import Judgment
+from judge.prompt import prompt_hash, render_messages
+from judge.rubric import Rubric
+from judge.store import RunManifest, RunStore, RunSummary, iter_records, load_run_manifest, summarise
+
+CHUNK = 512  # judgments prepared and looked up in the cache at once: bounds memory on huge runs
+LOCAL_MAX_POST_CHARS = 6000  # keeps prompts inside the embedded judge's 4k-token context
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs. ``out`` is the run directory (created; resumed if it holds the same run)."""
+
+    benchmark: Benchmark
+    rubrics: dict[str, Rubric]
+    judges: list[JudgeSpec]
+    out: Path
+    samples: int = 1
+    concurrency: int = 8
+    budget_usd: float | None = None
+    cache_dir: Path | None = None
+    read_cache: bool = True
+    item_ids: list[str] | None = None
+    max_post_chars: int | None = None
+    seed: int = 0
+    progress: bool | None = None  # None: only when stderr is a terminal
+    command: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Unit:
+    judge: JudgeSpec
+    item: Item
+    rubric: Rubric
+    sample: int
+    messages: list[dict[str, str]]
+    flags: list[str]
+    response_format: dict[str, Any] | None
+    seed: int
+    key: str
+
+
+class Progress:
+    """A one-line progress display on stderr (done, rate, ETA, cost, unscored); silent when not a terminal."""
+
+    def __init__(self, total: int, enabled: bool | None) -> None:
+        self.total = total
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.done = 0
+        self.cost = 0.0
+        self.unscored = 0
+        self.t0 = time.monotonic()
+        self._last = 0.0
+
+    def update(self, j: Judgment) -> None:
+        self.done += 1
+        self.cost += j.cost_usd
+        self.unscored += j.score is None
+        now = time.monotonic()
+        if self.enabled and (now - self._last > 0.25 or self.done == self.total):
+            self._last = now
+            rate = self.done / max(now - self.t0, 1e-9)
+            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+            sys.stderr.write(
+                f"\r  {self.done}/{self.total} judgments  {rate:6.1f}/s  ETA {eta:6.0f}s  "
+                f"cost ${self.cost:.4f}  unscored {self.unscored}   "
+            )
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.total:
+            sys.stderr.write("\n")
+
+
+def _manifest(cfg: RunConfig) -> RunManifest:
+    return RunManifest(
+        command=cfg.command,
+        benchmark={
+            "name": cfg.benchmark.name,
+            "path": str(cfg.benchmark.path or ""),
+            "items": len(cfg.benchmark.items),
+        },
+        judges={j.name: j.public() for j in cfg.judges},
+        rubrics={c: r.ref for c, r in cfg.rubrics.items()},
+        aggregation={c: r.aggregation for c, r in cfg.rubrics.items()},
+        levels={c: r.level for c, r in cfg.rubrics.items()},
+        prompt_hash=prompt_hash(),
+        samples=cfg.samples,
+        items=len(cfg.item_ids) if cfg.item_ids is not None else len(cfg.benchmark.items),
+    )
+
+
+def _check_resumable(cfg: RunConfig, new: RunManifest) -> RunManifest:
+    """A run directory may only be resumed by the same run; extend judges/criteria, never change them."""
+    if not (cfg.out / "run.json").exists():
+        return new
+    old = load_run_manifest(cfg.out)
+    diffs = []
+    if old.prompt_hash != new.prompt_hash:
+        diffs.append(f"prompt {old.prompt_hash} -> {new.prompt_hash}")
+    for c, ref in new.rubrics.items():
+        if c in old.rubrics and old.rubrics[c] != ref:
+            diffs.append(f"rubric {old.rubrics[c]} -> {ref}")
+    for name, spec in new.judges.items():
+        prev = old.judges.get(name)
+        if prev and (prev.get("model"), prev.get("params")) != (spec.get("model"), spec.get("params")):
+            diffs.append(f"judge {name!r} model/params changed")
+    if diffs:
+        raise UsageError(
+            f"{cfg.out} holds a different run ({'; '.join(diffs)}); choose a new --out to keep both results"
+        )
+    merged = old.model_copy(
+        update={
+            "judges": {**old.judges, **new.judges},
+            "rubrics": {**old.rubrics, **new.rubrics},
+            "aggregation": {**old.aggregation, **new.aggregation},
+            "levels": {**old.levels, **new.levels},
+            "samples": max(old.samples, new.samples),
+            "command": new.command,
+        }
+    )
+    return merged
+
+
+def _units(cfg: RunConfig, done: set[tuple[str, str, str, int]]) -> Iterator[_Unit]:
+    from judge.client import response_format_for
+
+    ids = cfg.item_ids if cfg.item_ids is not None else list(cfg.benchmark.items)
+    formats = {
+        (j.name, c): response_format_for(j, r.answer_schema(), f"{c}_answer")
+        for j in cfg.judges
+        for c, r in cfg.rubrics.items()
+    }
+    for judge in cfg.judges:
+        max_chars = cfg.max_post_chars or (LOCAL_MAX_POST_CHARS if judge.is_local else None)
+        identity = judge.identity()
+        for item_id in ids:
+            item = cfg.benchmark.items[item_id]
+            for crit, rubric in cfg.rubrics.items():
+                messages, flags = render_messages(rubric, item, max_post_chars=max_chars)
+                rf = formats[(judge.name, crit)]
+                for sample in range(cfg.samples):
+                    if (judge.name, item_id, crit, sample) in done:
+                        continue
+                    seed = cfg.seed + sample
+                    key = cache_key(
+                        model_identity=identity,
+                        messages=messages,
+                        response_format=rf,
+                        rubric_ref=rubric.ref,
+                        sample=sample,
+                        seed=seed,
+                    )
+                    yield _Unit(judge, item, rubric, sample, messages, flags, rf, seed, key)
+
+
+def _judgment(
+    u: _Unit,
+    reply: CachedReply | None,
+    *,
+    cache_hit: bool,
+    attempts: int = 0,
+    error: str | None = None,
+    overflow: bool = False,
+) -> Judgment:
+    from judge.parse import parse_answer
+
+    base = dict(
+        item_id=u.item.item_id,
+        criterion=u.rubric.name,
+        judge=u.judge.name,
+        sample=u.sample,
+        model=u.judge.model,
+        rubric=u.rubric.ref,
+        prompt_hash=prompt_hash(),
+        cache_key=u.key,
+        cache_hit=cache_hit,
+        attempts=attempts,
+        flags=list(u.flags),
+        created_at=time.time(),
+    )
+    if reply is None:
+        reason = "context_overflow" if overflow else "api_error"
+        return Judgment(**base, unscored_reason=reason, detail=error)
+    parsed = parse_answer(reply.content, u.rubric, finish_reason=reply.finish_reason)
+    return Judgment(
+        **base,
+        score=parsed.score,
+        unscored_reason=parsed.unscored_reason,
+        detail=parsed.detail,
+        rationale=parsed.rationale,
+        raw_output=reply.content,
+        tokens_in=reply.tokens_in,
+        tokens_out=reply.tokens_out,
+        cost_usd=0.0 if cache_hit else reply.cost_usd,
+        latency_s=0.0 if cache_hit else reply.latency_s,
+    )
+
+
+class _Budget:
+    def __init__(self, limit: float | None) -> None:
+        self.limit = limit
+        self.spent = 0.0
+        self.reserved = 0.0
+        self.exhausted = False
+
+    def reserve(self, est: float) -> bool:
+        if self.limit is None:
+            return True
+        if self.spent + self.reserved + est > self.limit:
+            self.exhausted = True
+            return False
+        self.reserved += est
+        return True
+
+    def settle(self, est: float, actual: float) -> None:
+        self.reserved -= est if self.limit is not None else 0.0
+        self.spent += actual
+
+
+async def _call_all(
+    cfg: RunConfig,
+    misses: list[_Unit],
+    store: RunStore,
+    cache: Cache,
+    progress: Progress,
+    budget: _Budget,
+    state: dict[str, Any],
+) -> None:
+    from judge.client import call_judge, estimate_cost
+
+    queue: asyncio.Queue[_Unit] = asyncio.Queue()
+    for u in misses:
+        queue.put_nowait(u)
+
+    async def worker() -> None:
+        while not state["stop"]:
+            try:
+                u = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            est = estimate_cost(u.judge, u.messages) if budget.limit is not None else 0.0
+            if not budget.reserve(est):
+                state["stop"] = "budget"
+                return
+            try:
+                res = await call_judge(u.judge, u.messages, u.response_format, u.seed)
+            except ProviderError as exc:
+                budget.settle(est, 0.0)
+                state["stop"] = "provider_error"
+                state["error"] = f"judge {u.judge.name!r}: {exc}"
+                return
+            state["calls"] += res.attempts
+            if res.reply is not None:
+                cache.put(u.key, res.reply)  # cache before record: a kill in between never re-pays the call
+            j = _judgment(u, res.reply, cache_hit=False, attempts=res.attempts, error=res.error, overflow=res.overflow)
+            budget.settle(est, j.cost_usd)
+            store.append(j)
+            progress.update(j)
+
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(cfg.concurrency, len(misses))))]
+    await asyncio.gather(*workers)
+
+
+def run_judging(cfg: RunConfig) -> RunSummary:
+    """Run (or resume) a judging run and return its summary.
+
+    Raises:
+        RunIncomplete: the budget was reached or a judge failed permanently; finished work is kept, and
+            running the same command again resumes.
+    """
+    if cfg.samples < 1:
+        raise UsageError(f"--samples must be >= 1, got {cfg.samples}")
+    if cfg.concurrency < 1:
+        raise UsageError(f"--concurrency must be >= 1, got {cfg.concurrency}")
+    t0 = time.monotonic()
+    manifest = _check_resumable(cfg, _manifest(cfg))
+    store = RunStore(cfg.out).open()
+    store.write_manifest(manifest)
+    done = {j.key for j in iter_records(cfg.out)}
+    cache = Cache(cfg.cache_dir)
+    ids = cfg.item_ids if cfg.item_ids is not None else list(cfg.benchmark.items)
+    total = len(cfg.judges) * len(ids) * len(cfg.rubrics) * cfg.samples
+    progress = Progress(total - len(done & _all_keys(cfg, ids)), cfg.progress)
+    state: dict[str, Any] = {"stop": None, "calls": 0, "error": None}
+    budget = _Budget(cfg.budget_usd)
+    try:
+        misses: list[_Unit] = []
+        chunk: list[_Unit] = []
+        for u in _units(cfg, done):
+            chunk.append(u)
+            if len(chunk) >= CHUNK:
+                misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress)
+                chunk = []
+        misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress)
+        if misses:
+            asyncio.run(_call_all(cfg, misses, store, cache, progress, budget, state))
+    finally:
+        progress.close()
+        store.close()
+        cache.close()
+    records = [j for j in iter_records(cfg.out)]
+    summary = summarise(
+        records,
+        cfg.out,
+        model_calls=state["calls"],
+        wall_s=time.monotonic() - t0,
+        complete=state["stop"] is None,
+        stop_reason=state["stop"],
+    )
+    RunStore(cfg.out).write_summary(summary)
+    if state["stop"] == "budget":
+        raise RunIncomplete(
+            f"budget of ${cfg.budget_usd:.2f} reached after ${budget.spent:.4f}; "
+            f"{summary.judgments}/{total} judgments done; raise --budget and run again to resume"
+        )
+    if state["stop"] == "provider_error":
+        raise RunIncomplete(f"{state['error']}; {summary.judgments}/{total} judgments done; fix it and run again")
+    return summary
+
+
+def _all_keys(cfg: RunConfig, ids: list[str]) -> set[tuple[str, str, str, int]]:
+    return {(j.name, i, c, s) for j in cfg.judges for i in ids for c in cfg.rubrics for s in range(cfg.samples)}
+
+
+def _serve_cached(chunk: list[_Unit], cache: Cache, read: bool, store: RunStore, progress: Progress) -> list[_Unit]:
+    """Record the cached units of a chunk; return the misses."""
+    if not chunk:
+        return []
+    hits = cache.get_many([u.key for u in chunk]) if read else {}
+    misses = []
+    for u in chunk:
+        reply = hits.get(u.key)
+        if reply is None:
+            misses.append(u)
+            continue
+        j = _judgment(u, reply, cache_hit=True)
+        store.append(j)
+        progress.update(j)
+    return misses
+
+
+def unscored_counts(records: list[Judgment]) -> dict[str, int]:
+    return dict(Counter(j.unscored_reason or "unknown" for j in records if j.score is None))
