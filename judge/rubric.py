@@ -78,9 +78,12 @@ class Rubric(_Strict):
     question: str = Field(min_length=1, description="The question the judge answers about a response.")
     guidance: str = Field(default="", description="Extra instructions for the judge.")
     level: Level = Field(description="Level of measurement used for agreement statistics.")
+    direction: Literal["higher", "lower"] = Field(
+        default="higher", description="Which end of the scale is better (harmfulness: lower)."
+    )
     aggregate: Aggregate | None = Field(
-        default=None, description="How several samples combine; default by level (interval: mean, ordinal: median, "
-        "nominal: mode)."
+        default=None,
+        description="How several samples combine; default by level (interval: mean, ordinal: median, nominal: mode).",
     )
     scale: list[ScalePoint] = Field(min_length=2, description="The points of the scale, lowest value first.")
     answer: Answer = Field(default_factory=Answer)
@@ -265,9 +268,7 @@ def load_rubric_set(path: str | Path, criteria: list[str] | None = None) -> dict
     if criteria:
         unknown = [c for c in criteria if c not in rubrics]
         if unknown:
-            raise InputError(
-                Problem("--criteria", f"unknown criterion {unknown}; expected one of {sorted(rubrics)}")
-            )
+            raise InputError(Problem("--criteria", f"unknown criterion {unknown}; expected one of {sorted(rubrics)}"))
         rubrics = {c: rubrics[c] for c in criteria}
     return rubrics
 
