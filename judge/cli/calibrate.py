@@ -1,0 +1,210 @@
+"""``judge calibrate``: map a judge's scores onto the experts' scale, validated on held-out posts."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from judge.cli._common import add_parser, print_json
+
+
+def register(sub: Any) -> None:
+    p = add_parser(
+        sub,
+        "calibrate",
+        "map a judge's scores onto the experts' scale (isotonic or linear), checked on held-out posts",
+        "Fit a monotone map from a judge's score (its mean over samples) to the expert mean per item, and report\n"
+        "held-out bias, MAE, Spearman and Krippendorff's alpha before and after, by K-fold cross-fitting grouped\n"
+        "by post (a post is never in both the fitting and the test fold), with 95% CIs clustered by post.\n"
+        "Calibration can fix bias and a compressed scale; it cannot improve ranking. The verdict says which.\n"
+        "The calibrator is saved as JSON naming the judge model, parameters, rubrics and prompt it is valid for.",
+        "  judge calibrate --benchmark bench/resort --run runs/gpt4 --out cal/gpt4.json\n"
+        "  judge calibrate --benchmark bench/resort --run runs/gpt4 --method linear --criteria empathy \\\n"
+        "                  --folds 10 --seed 1 --out cal/gpt4-linear.json --json\n",
+    )
+    p.add_argument("--benchmark", required=True, help="benchmark directory with expert ratings (ratings.jsonl)")
+    p.add_argument("--run", required=True, metavar="RUN_DIR", help="run directory written by 'judge run' or 'import'")
+    p.add_argument("--rubrics", help="rubric file or directory (default: the bundled rubrics/resort)")
+    p.add_argument("--judge", help="which judge of the run (default: the run's only judge)")
+    p.add_argument("--method", choices=["isotonic", "linear"], default="isotonic", help="default isotonic")
+    p.add_argument("--criteria", nargs="+", help="only these criteria (default: every ordered criterion rated)")
+    p.add_argument("--folds", type=int, default=5, help="cross-fitting folds, grouped by post (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="fixes the folds and the bootstrap (default 0)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
+    p.add_argument("--out", required=True, metavar="CALIBRATOR", help="calibrator file to write (JSON)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run)
+
+
+def _pick_judge(judges: list[str], wanted: str | None) -> str:
+    from judge.errors import UsageError
+
+    if wanted:
+        if wanted not in judges:
+            raise UsageError(f"--judge: the run has no judge {wanted!r}; expected one of {judges}")
+        return wanted
+    if len(judges) != 1:
+        raise UsageError(f"--judge: the run has {len(judges)} judges, name one of {judges}")
+    return judges[0]
+
+
+def _criteria(
+    args: argparse.Namespace, scores: dict[str, Any], rubrics: dict[str, Any], rated: set[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The criteria to calibrate, and why any others were skipped."""
+    from judge.errors import InputError, Problem
+
+    if args.criteria:
+        problems = [
+            Problem("--criteria", f"{c!r}: {why}")
+            for c in args.criteria
+            for why in [
+                "not scored in this run" if c not in scores else "",
+                "no rubric for it" if c not in rubrics else "",
+                "no expert ratings in the benchmark" if c not in rated else "",
+            ]
+            if why
+        ]
+        if problems:
+            raise InputError(problems)
+        return list(args.criteria), {}
+    skipped: dict[str, str] = {}
+    chosen = []
+    for c in sorted(scores):
+        if c not in rubrics:
+            skipped[c] = "no rubric"
+        elif c not in rated:
+            skipped[c] = "no expert ratings"
+        elif rubrics[c].level == "nominal":
+            skipped[c] = "nominal scale: a monotone map needs ordered values"
+        else:
+            chosen.append(c)
+    if not chosen:
+        raise InputError(Problem(str(args.run), f"no criterion can be calibrated: {skipped}"))
+    return chosen, skipped
+
+
+def _check_rubrics(run_refs: dict[str, str], rubrics: dict[str, Any], criteria: list[str], run_dir: str) -> None:
+    from judge.errors import InputError, Problem
+
+    problems = [
+        Problem(
+            f"{run_dir}/run.json: rubrics.{c}", f"the run used {run_refs.get(c)!r}, --rubrics has {rubrics[c].ref!r}"
+        )
+        for c in criteria
+        if run_refs.get(c) != rubrics[c].ref
+    ]
+    if problems:
+        raise InputError(problems)
+
+
+def _numbers(metrics: Any) -> dict[str, float | None]:
+    return {name: m.value for name, m in metrics}
+
+
+def _cis(metrics: Any) -> dict[str, list[float] | None]:
+    return {name: list(m.ci) if m.ci else None for name, m in metrics}
+
+
+def run(args: argparse.Namespace) -> int:
+    from judge.benchmark import load_benchmark
+    from judge.calibration import fit_calibrator
+    from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.store import load_run_manifest, load_run_scores
+
+    manifest = load_run_manifest(args.run)
+    all_scores = load_run_scores(args.run)
+    judge = _pick_judge(sorted(all_scores), args.judge)
+    spec = manifest.judges.get(judge, {})
+    bench = load_benchmark(args.benchmark)
+    rubrics = load_rubric_set(args.rubrics or default_rubrics_dir())
+    rated = {r.criterion for r in bench.ratings}
+    criteria, skipped = _criteria(args, all_scores[judge], rubrics, rated)
+    run_refs = spec.get("rubrics") or manifest.rubrics
+    _check_rubrics(run_refs, rubrics, criteria, args.run)
+    cal = fit_calibrator(
+        bench,
+        {c: all_scores[judge][c] for c in criteria},
+        {c: rubrics[c] for c in criteria},
+        judge=judge,
+        judge_model=spec.get("model", judge),
+        judge_params=spec.get("params", {}),
+        prompt_hash=spec.get("prompt_hash") or manifest.prompt_hash,
+        method=args.method,
+        k=args.folds,
+        seed=args.seed,
+        n_boot=args.n_boot,
+    )
+    cal.save(args.out)
+    if args.json:
+        print_json(_as_json(cal, skipped, args.out))
+    else:
+        _print_table(cal, skipped, args.out)
+    return 0
+
+
+def _as_json(cal: Any, skipped: dict[str, str], out: str) -> dict[str, Any]:
+    criteria = {}
+    for c, rep in cal.fit.items():
+        criteria[c] = {
+            "before": _numbers(rep.before),
+            "after": _numbers(rep.after),
+            "change": _numbers(rep.change),
+            "ci": {"before": _cis(rep.before), "after": _cis(rep.after), "change": _cis(rep.change)},
+            "n_items": rep.n_items,
+            "n_posts": rep.n_posts,
+            "n_unscored": rep.n_unscored,
+            "n_not_judged": rep.n_not_judged,
+            "n_folds": rep.n_folds,
+            "folds": rep.folds,
+            "fold_sizes": rep.fold_sizes,
+            "verdict": rep.verdict,
+            "notes": rep.notes,
+        }
+    return {
+        "calibrator": out,
+        "judge": cal.judge,
+        "judge_model": cal.judge_model,
+        "method": cal.method,
+        "benchmark": cal.benchmark,
+        "criteria": criteria,
+        "skipped": skipped,
+    }
+
+
+def _cell(m: Any, signed: bool = False) -> str:
+    if m.value is None:
+        return "n/a"
+    fmt = "{:+.2f}" if signed else "{:.2f}"
+    ci = f" [{fmt.format(m.ci[0])}, {fmt.format(m.ci[1])}]" if m.ci else ""
+    return fmt.format(m.value) + ci
+
+
+def _print_table(cal: Any, skipped: dict[str, str], out: str) -> None:
+    print(f"judge {cal.judge} ({cal.judge_model}), method {cal.method}, benchmark {cal.benchmark}")
+    for c, rep in cal.fit.items():
+        print(
+            f"\n{c}: {rep.n_items} items from {rep.n_posts} posts, {rep.n_folds} folds by post "
+            f"(items per fold {rep.fold_sizes}); unscored {rep.n_unscored}, not judged {rep.n_not_judged}"
+        )
+        print(f"  {'held-out':<20} {'before':<24} {'after':<24} change (after - before)")
+        rows = [
+            ("bias", rep.before.bias, rep.after.bias, rep.change.abs_bias, "|bias| "),
+            ("MAE", rep.before.mae, rep.after.mae, rep.change.mae, ""),
+            ("Spearman", rep.before.spearman, rep.after.spearman, rep.change.spearman, ""),
+            (
+                "alpha with experts",
+                rep.before.alpha_with_experts,
+                rep.after.alpha_with_experts,
+                rep.change.alpha_with_experts,
+                "",
+            ),
+        ]
+        for name, b, a, d, prefix in rows:
+            print(f"  {name:<20} {_cell(b):<24} {_cell(a):<24} {prefix}{_cell(d, signed=True)}")
+        print(f"  verdict: {rep.verdict}")
+        for note in rep.notes:
+            print(f"  note: {note}")
+    for c, why in skipped.items():
+        print(f"\nskipped {c}: {why}")
+    print(f"\nwrote {out}")
