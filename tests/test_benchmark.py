@@ -12,8 +12,14 @@ from judge.errors import InputError
 
 
 def _item(i: int) -> dict:
-    return {"item_id": f"x:{i}", "post_id": f"p{i // 2}", "post": "post text", "response": "reply text",
-            "system": {"model": "m"}, "dimension_id": 1}
+    return {
+        "item_id": f"x:{i}",
+        "post_id": f"p{i // 2}",
+        "post": "post text",
+        "response": "reply text",
+        "system": {"model": "m"},
+        "dimension_id": 1,
+    }
 
 
 def _write(tmp: Path, items: list, ratings: list | None = None) -> Path:
@@ -25,8 +31,11 @@ def _write(tmp: Path, items: list, ratings: list | None = None) -> Path:
 
 
 def test_round_trip(tmp_path: Path) -> None:
-    bench = Benchmark(manifest=BenchmarkManifest(name="t"), items={f"x:{i}": Item(**_item(i)) for i in range(4)},
-                      ratings=[ExpertRating(item_id="x:0", rater="a", criterion="empathy", value=3)])
+    bench = Benchmark(
+        manifest=BenchmarkManifest(name="t"),
+        items={f"x:{i}": Item(**_item(i)) for i in range(4)},
+        ratings=[ExpertRating(item_id="x:0", rater="a", criterion="empathy", value=3)],
+    )
     save_benchmark(bench, tmp_path / "b")
     back = load_benchmark(tmp_path / "b")
     assert list(back.items) == list(bench.items) and back.ratings == bench.ratings
@@ -34,8 +43,13 @@ def test_round_trip(tmp_path: Path) -> None:
 
 
 def test_every_bad_line_is_reported_together(tmp_path: Path) -> None:
-    items = [_item(0), "{not json", {**_item(2), "response": 5}, {k: v for k, v in _item(3).items() if k != "post"},
-             {**_item(4), "colour": "red"}]
+    items = [
+        _item(0),
+        "{not json",
+        {**_item(2), "response": 5},
+        {k: v for k, v in _item(3).items() if k != "post"},
+        {**_item(4), "colour": "red"},
+    ]
     with pytest.raises(InputError) as ei:
         load_benchmark(_write(tmp_path, items))
     msg = str(ei.value)
@@ -47,9 +61,11 @@ def test_every_bad_line_is_reported_together(tmp_path: Path) -> None:
 
 
 def test_ratings_checked_against_items_and_criteria(tmp_path: Path) -> None:
-    ratings = [{"item_id": "x:0", "rater": "a", "criterion": "empathy", "value": 3},
-               {"item_id": "x:9", "rater": "a", "criterion": "empathy", "value": 3},
-               {"item_id": "x:0", "rater": "a", "criterion": "kindness", "value": 3}]
+    ratings = [
+        {"item_id": "x:0", "rater": "a", "criterion": "empathy", "value": 3},
+        {"item_id": "x:9", "rater": "a", "criterion": "empathy", "value": 3},
+        {"item_id": "x:0", "rater": "a", "criterion": "kindness", "value": 3},
+    ]
     with pytest.raises(InputError) as ei:
         load_benchmark(_write(tmp_path, [_item(0)], ratings), known_criteria=["empathy", "harmfulness"])
     msg = str(ei.value)
@@ -61,8 +77,19 @@ def test_cli_exit_2_on_malformed_benchmark(tmp_path: Path, capsys: pytest.Captur
     from judge.cli import main
 
     bench = _write(tmp_path / "b", [_item(0), "[1, 2]"])
-    rc = main(["run", "--benchmark", str(bench), "--judge", "openai/x", "--api-base", "http://127.0.0.1:9/v1",
-               "--out", str(tmp_path / "run")])
+    rc = main(
+        [
+            "run",
+            "--benchmark",
+            str(bench),
+            "--judge",
+            "openai/x",
+            "--api-base",
+            "http://127.0.0.1:9/v1",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     assert rc == 2
     assert "items.jsonl:2" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()

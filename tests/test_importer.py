@@ -40,15 +40,18 @@ def test_rated_items_keep_position_ids_and_index_raters_by_annotator(resort_dir:
         assert item.post_id == raw[i]["Reddit ID"]
         assert item.dimension_id == raw[i]["appraisal_dimension_id"]
         assert item.standards == raw[i]["reappraisal_standards"]
-        want = {(f"resort:{a['annotator']}", a["empathy"]) for a in (raw[i]["human_eval_annotation_1"],
-                                                                     raw[i]["human_eval_annotation_2"])}
+        want = {
+            (f"resort:{a['annotator']}", a["empathy"])
+            for a in (raw[i]["human_eval_annotation_1"], raw[i]["human_eval_annotation_2"])
+        }
         got = {(r.rater, r.value) for r in bench.ratings if r.item_id == f"resort:{i}" and r.criterion == "empathy"}
         assert got == want
     # Null rationales survive as None (not "None", not dropped); non-null ones are kept verbatim.
     nulls = sum(r.rationale is None for r in bench.ratings)
     raw_nulls = sum(
         a[f"{c}_rationale"] is None
-        for r in raw for a in (r["human_eval_annotation_1"], r["human_eval_annotation_2"])
+        for r in raw
+        for a in (r["human_eval_annotation_1"], r["human_eval_annotation_2"])
         for c in ("alignment_with_standards", "empathy", "harmfulness", "factuality")
     )
     assert nulls == raw_nulls > 0
@@ -61,14 +64,17 @@ def test_model_output_dimension_keys_are_normalised(resort_dir: Path) -> None:
     bench = import_resort(resort_dir)
     cons = [it for it in bench.items.values() if it.system.get("method") == "+cons"]
     assert {it.dimension_id for it in cons} == {1, 4, 6, 7, 8, 23}
-    refine = [it for i, it in bench.items.items() if i.startswith("resort:out:") and it.system["pipeline"] == "self-refine"]
+    refine = [
+        it for i, it in bench.items.items() if i.startswith("resort:out:") and it.system["pipeline"] == "self-refine"
+    ]
     assert refine and all(it.meta["steps"] == 6 for it in refine)
     oracle = [it for it in bench.items.values() if it.item_id.startswith("resort:oracle:")]
     assert len(oracle) == 20 and all(it.dimension_id is not None for it in oracle)
 
 
-def test_missing_release_file_is_a_clear_error(resort_dir: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_release_file_is_a_clear_error(
+    resort_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "release"
     shutil.copytree(resort_dir / "source_data", broken / "source_data")
     rc = main(["import", "resort", str(broken), "--out", str(tmp_path / "out")])
