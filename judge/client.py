@@ -199,6 +199,19 @@ async def call_judge(
     return CallResult(None, spec.max_retries + 1, error=last)
 
 
+async def shutdown_background() -> None:
+    """Stop LiteLLM's background logging worker: it holds one success-callback task per call (logging and cost
+    bookkeeping we don't use), which otherwise makes the event loop's shutdown drain them one by one."""
+    if _litellm is None:
+        return
+    try:
+        from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+        await GLOBAL_LOGGING_WORKER.stop()
+    except Exception:  # an internal of LiteLLM: if it moves, shutdown is only slower
+        return
+
+
 def _reply(litellm: Any, resp: Any, latency: float, spec: JudgeSpec) -> CachedReply:
     choice = resp.choices[0]
     usage = getattr(resp, "usage", None)

@@ -210,6 +210,7 @@ def _judgment(
         reason = "context_overflow" if overflow else "api_error"
         return Judgment(**base, unscored_reason=reason, detail=error)
     parsed = parse_answer(reply.content, u.rubric, finish_reason=reply.finish_reason)
+    base["flags"] = [*u.flags, f"parsed:{parsed.method}"]
     return Judgment(
         **base,
         score=parsed.score,
@@ -256,16 +257,22 @@ async def _call_all(
 ) -> None:
     from judge.client import call_judge, estimate_cost
 
-    queue: asyncio.Queue[_Unit] = asyncio.Queue()
+    # Identical requests (same key: e.g. one response rated twice in a benchmark) are called once; the others
+    # are recorded from that reply as cache hits, exactly as a later cached run would record them.
+    groups: dict[str, list[_Unit]] = {}
     for u in misses:
-        queue.put_nowait(u)
+        groups.setdefault(u.key, []).append(u)
+    queue: asyncio.Queue[list[_Unit]] = asyncio.Queue()
+    for g in groups.values():
+        queue.put_nowait(g)
 
     async def worker() -> None:
         while not state["stop"]:
             try:
-                u = queue.get_nowait()
+                group = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
+            u = group[0]
             est = estimate_cost(u.judge, u.messages) if budget.limit is not None else 0.0
             if not budget.reserve(est):
                 state["stop"] = "budget"
@@ -280,13 +287,25 @@ async def _call_all(
             state["calls"] += res.attempts
             if res.reply is not None:
                 cache.put(u.key, res.reply)  # cache before record: a kill in between never re-pays the call
-            j = _judgment(u, res.reply, cache_hit=False, attempts=res.attempts, error=res.error, overflow=res.overflow)
-            budget.settle(est, j.cost_usd)
-            store.append(j)
-            progress.update(j)
+            for n, member in enumerate(group):
+                j = _judgment(
+                    member,
+                    res.reply,
+                    cache_hit=n > 0 and res.reply is not None,
+                    attempts=res.attempts,
+                    error=res.error,
+                    overflow=res.overflow,
+                )
+                if n == 0:
+                    budget.settle(est, j.cost_usd)
+                store.append(j)
+                progress.update(j)
 
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(cfg.concurrency, len(misses))))]
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(cfg.concurrency, len(groups))))]
     await asyncio.gather(*workers)
+    from judge.client import shutdown_background
+
+    await shutdown_background()
 
 
 def run_judging(cfg: RunConfig) -> RunSummary:
