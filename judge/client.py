@@ -168,6 +168,7 @@ async def call_judge(
         "model": "local/qwen2.5-1.5b" if spec.model == "local" else spec.model,
         "messages": messages,
         "timeout": spec.timeout,
+        "max_retries": 0,  # the provider SDK's own retries would be invisible to our counts and backoff
         **spec.params,
     }
     if seed is not None:
