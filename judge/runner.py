@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from judge.judges import JudgeSpec
 from judge.judgment import Judgment
 from judge.prompt import prompt_hash, render_messages
 from judge.rubric import Rubric
-from judge.store import RunManifest, RunStore, RunSummary, iter_records, load_run_manifest, summarise
+from judge.store import RunManifest, RunStore, RunSummary, load_run_manifest, stream_records, summarise
 
 CHUNK = 512  # judgments prepared and looked up in the cache at once: bounds memory on huge runs
 LOCAL_MAX_POST_CHARS = 6000  # keeps prompts inside the embedded judge's 4k-token context
@@ -246,65 +245,77 @@ class _Budget:
         self.spent += actual
 
 
-async def _call_all(
+async def _call_misses(
     cfg: RunConfig,
-    misses: list[_Unit],
+    done: set[tuple[str, str, str, int]],
     store: RunStore,
     cache: Cache,
     progress: Progress,
     budget: _Budget,
     state: dict[str, Any],
 ) -> None:
-    from judge.client import call_judge, estimate_cost
+    """Stream the units not yet recorded through ``concurrency`` workers (a bounded queue keeps memory flat)."""
+    from judge.client import call_judge, estimate_cost, shutdown_background
 
+    queue: asyncio.Queue[_Unit | None] = asyncio.Queue(maxsize=4 * cfg.concurrency)
     # Identical requests (same key: e.g. one response rated twice in a benchmark) are called once; the others
-    # are recorded from that reply as cache hits, exactly as a later cached run would record them.
-    groups: dict[str, list[_Unit]] = {}
-    for u in misses:
-        groups.setdefault(u.key, []).append(u)
-    queue: asyncio.Queue[list[_Unit]] = asyncio.Queue()
-    for g in groups.values():
-        queue.put_nowait(g)
+    # wait for that reply and are recorded from it as cache hits, as a later cached run would record them.
+    inflight: dict[str, asyncio.Future[Any]] = {}
+
+    async def produce() -> None:
+        for u in _units(cfg, done):
+            if state["stop"]:
+                break
+            await queue.put(u)
+        for _ in range(cfg.concurrency):
+            await queue.put(None)
+
+    def record(u: _Unit, res: Any, *, hit: bool) -> None:
+        j = _judgment(
+            u, res.reply, cache_hit=hit, attempts=0 if hit else res.attempts, error=res.error, overflow=res.overflow
+        )
+        store.append(j)
+        progress.update(j)
 
     async def worker() -> None:
-        while not state["stop"]:
+        while (u := await queue.get()) is not None:
+            if state["stop"]:
+                continue  # drain the queue so the producer can finish
+            if u.key in inflight:
+                res = await inflight[u.key]
+                if res is not None:
+                    record(u, res, hit=res.reply is not None)
+                continue
+            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            inflight[u.key] = fut
+            res = None
             try:
-                group = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            u = group[0]
-            est = estimate_cost(u.judge, u.messages) if budget.limit is not None else 0.0
-            if not budget.reserve(est):
-                state["stop"] = "budget"
-                return
-            try:
-                res = await call_judge(u.judge, u.messages, u.response_format, u.seed)
-            except ProviderError as exc:
-                budget.settle(est, 0.0)
-                state["stop"] = "provider_error"
-                state["error"] = f"judge {u.judge.name!r}: {exc}"
-                return
-            state["calls"] += res.attempts
-            if res.reply is not None:
-                cache.put(u.key, res.reply)  # cache before record: a kill in between never re-pays the call
-            for n, member in enumerate(group):
-                j = _judgment(
-                    member,
-                    res.reply,
-                    cache_hit=n > 0 and res.reply is not None,
-                    attempts=res.attempts,
-                    error=res.error,
-                    overflow=res.overflow,
-                )
-                if n == 0:
-                    budget.settle(est, j.cost_usd)
-                store.append(j)
-                progress.update(j)
+                res = await _call_one(u)
+            finally:
+                fut.set_result(res)  # waiters of the same key get the reply (None: stopped or failed hard)
+                del inflight[u.key]
+            if res is not None:
+                record(u, res, hit=False)
 
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(cfg.concurrency, len(groups))))]
-    await asyncio.gather(*workers)
-    from judge.client import shutdown_background
+    async def _call_one(u: _Unit) -> Any:
+        est = estimate_cost(u.judge, u.messages) if budget.limit is not None else 0.0
+        if not budget.reserve(est):
+            state["stop"] = "budget"
+            return None
+        try:
+            res = await call_judge(u.judge, u.messages, u.response_format, u.seed)
+        except ProviderError as exc:
+            budget.settle(est, 0.0)
+            state["stop"] = "provider_error"
+            state["error"] = f"judge {u.judge.name!r}: {exc}"
+            return None
+        state["calls"] += res.attempts
+        if res.reply is not None:
+            cache.put(u.key, res.reply)  # cache before record: a kill in between never re-pays the call
+        budget.settle(est, res.reply.cost_usd if res.reply is not None else 0.0)
+        return res
 
+    await asyncio.gather(produce(), *(worker() for _ in range(cfg.concurrency)))
     await shutdown_background()
 
 
@@ -323,31 +334,32 @@ def run_judging(cfg: RunConfig) -> RunSummary:
     manifest = _check_resumable(cfg, _manifest(cfg))
     store = RunStore(cfg.out).open()
     store.write_manifest(manifest)
-    done = {j.key for j in iter_records(cfg.out)}
+    done = {j.key for j in stream_records(cfg.out)}
     cache = Cache(cfg.cache_dir)
     ids = cfg.item_ids if cfg.item_ids is not None else list(cfg.benchmark.items)
     total = len(cfg.judges) * len(ids) * len(cfg.rubrics) * cfg.samples
-    progress = Progress(total - len(done & _all_keys(cfg, ids)), cfg.progress)
+    progress = Progress(total - len(done), cfg.progress)
     state: dict[str, Any] = {"stop": None, "calls": 0, "error": None}
     budget = _Budget(cfg.budget_usd)
     try:
-        misses: list[_Unit] = []
+        # Pass 1, synchronous and without LiteLLM: record everything the cache can answer.
+        misses = 0
         chunk: list[_Unit] = []
         for u in _units(cfg, done):
             chunk.append(u)
             if len(chunk) >= CHUNK:
-                misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress)
+                misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress, done)
                 chunk = []
-        misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress)
+        misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress, done)
+        # Pass 2: call the model for the rest, streamed.
         if misses:
-            asyncio.run(_call_all(cfg, misses, store, cache, progress, budget, state))
+            asyncio.run(_call_misses(cfg, done, store, cache, progress, budget, state))
     finally:
         progress.close()
         store.close()
         cache.close()
-    records = [j for j in iter_records(cfg.out)]
     summary = summarise(
-        records,
+        stream_records(cfg.out),
         cfg.out,
         model_calls=state["calls"],
         wall_s=time.monotonic() - t0,
@@ -365,26 +377,26 @@ def run_judging(cfg: RunConfig) -> RunSummary:
     return summary
 
 
-def _all_keys(cfg: RunConfig, ids: list[str]) -> set[tuple[str, str, str, int]]:
-    return {(j.name, i, c, s) for j in cfg.judges for i in ids for c in cfg.rubrics for s in range(cfg.samples)}
-
-
-def _serve_cached(chunk: list[_Unit], cache: Cache, read: bool, store: RunStore, progress: Progress) -> list[_Unit]:
-    """Record the cached units of a chunk; return the misses."""
+def _serve_cached(
+    chunk: list[_Unit],
+    cache: Cache,
+    read: bool,
+    store: RunStore,
+    progress: Progress,
+    done: set[tuple[str, str, str, int]],
+) -> int:
+    """Record the cached units of a chunk (adding them to ``done``); return how many missed."""
     if not chunk:
-        return []
+        return 0
     hits = cache.get_many([u.key for u in chunk]) if read else {}
-    misses = []
+    misses = 0
     for u in chunk:
         reply = hits.get(u.key)
         if reply is None:
-            misses.append(u)
+            misses += 1
             continue
         j = _judgment(u, reply, cache_hit=True)
         store.append(j)
         progress.update(j)
+        done.add(j.key)
     return misses
-
-
-def unscored_counts(records: list[Judgment]) -> dict[str, int]:
-    return dict(Counter(j.unscored_reason or "unknown" for j in records if j.score is None))

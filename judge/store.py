@@ -18,6 +18,7 @@ import os
 import statistics
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -116,28 +117,29 @@ def _cut_partial_tail(path: Path) -> None:
         fh.truncate(data.rfind(b"\n") + 1)
 
 
-def iter_records(run_dir: str | Path) -> list[Judgment]:
-    """All records of a run, first record per key (a partial last line from a kill is skipped)."""
+def stream_records(run_dir: str | Path) -> Iterator[Judgment]:
+    """The records of a run, streamed, first record per key (a partial last line from a kill is skipped)."""
     path = Path(run_dir) / RECORDS
     if not path.exists():
-        return []
+        return
     seen: set[tuple[str, str, str, int]] = set()
-    out: list[Judgment] = []
     with path.open(encoding="utf-8") as fh:
-        lines = fh.readlines()
-    for n, line in enumerate(lines, 1):
-        if not line.endswith("\n"):
-            break  # partial tail of a killed run
-        try:
-            j = Judgment.model_validate_json(line)
-        except ValueError as exc:
-            raise InputError(
-                Problem(f"{path}:{n}", f"not a valid judgment record: {str(exc).splitlines()[0]}")
-            ) from None
-        if j.key not in seen:
-            seen.add(j.key)
-            out.append(j)
-    return out
+        for n, line in enumerate(fh, 1):
+            if not line.endswith("\n"):
+                return  # partial tail of a killed run
+            try:
+                j = Judgment.model_validate_json(line)
+            except ValueError as exc:
+                first = str(exc).splitlines()[0]
+                raise InputError(Problem(f"{path}:{n}", f"not a valid judgment record: {first}")) from None
+            if j.key not in seen:
+                seen.add(j.key)
+                yield j
+
+
+def iter_records(run_dir: str | Path) -> list[Judgment]:
+    """All records of a run as a list (see ``stream_records``)."""
+    return list(stream_records(run_dir))
 
 
 def load_run_manifest(run_dir: str | Path) -> RunManifest:
@@ -180,7 +182,7 @@ def load_run_scores(run_dir: str | Path) -> dict[str, dict[str, dict[str, float 
 
 
 def summarise(
-    records: list[Judgment],
+    records: Iterable[Judgment],
     run_dir: str | Path,
     *,
     model_calls: int,
@@ -188,46 +190,67 @@ def summarise(
     complete: bool = True,
     stop_reason: str | None = None,
 ) -> RunSummary:
-    """Counts over records: scored, unscored by reason, cache hits, cost and tokens, per judge; self-consistency."""
-    unscored = Counter(j.unscored_reason or "unknown" for j in records if j.score is None)
-    per_judge: dict[str, dict[str, Any]] = {}
-    for name in sorted({j.judge for j in records}):
-        rs = [j for j in records if j.judge == name]
-        per_judge[name] = {
-            "judgments": len(rs),
-            "scored": sum(j.score is not None for j in rs),
-            "unscored": dict(Counter(j.unscored_reason or "unknown" for j in rs if j.score is None)),
-            "cost_usd": round(sum(j.cost_usd for j in rs), 6),
-            "latency_s_total": round(sum(j.latency_s for j in rs if not j.cache_hit), 3),
-            "cache_hits": sum(j.cache_hit for j in rs),
+    """Counts over records in one streaming pass: scored, unscored by reason, cache hits, cost, tokens, per judge,
+    and self-consistency of repeated samples."""
+    total = Counter[str]()
+    unscored: Counter[str] = Counter()
+    judges: dict[str, Counter[str]] = defaultdict(Counter)
+    judge_unscored: dict[str, Counter[str]] = defaultdict(Counter)
+    money: dict[str, float] = defaultdict(float)
+    latency: dict[str, float] = defaultdict(float)
+    samples: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for j in records:
+        total["judgments"] += 1
+        total["cache_hits"] += j.cache_hit
+        total["tokens_in"] += j.tokens_in
+        total["tokens_out"] += j.tokens_out
+        jc = judges[j.judge]
+        jc["judgments"] += 1
+        jc["cache_hits"] += j.cache_hit
+        money[j.judge] += j.cost_usd
+        if not j.cache_hit:
+            latency[j.judge] += j.latency_s
+        if j.score is None:
+            unscored[j.unscored_reason or "unknown"] += 1
+            judge_unscored[j.judge][j.unscored_reason or "unknown"] += 1
+        else:
+            total["scored"] += 1
+            jc["scored"] += 1
+            samples[(j.judge, j.criterion, j.item_id)].append(j.score)
+    per_judge = {
+        name: {
+            "judgments": c["judgments"],
+            "scored": c["scored"],
+            "unscored": dict(judge_unscored[name]),
+            "cost_usd": round(money[name], 6),
+            "latency_s_total": round(latency[name], 3),
+            "cache_hits": c["cache_hits"],
         }
+        for name, c in sorted(judges.items())
+    }
     return RunSummary(
-        judgments=len(records),
-        scored=sum(j.score is not None for j in records),
+        judgments=total["judgments"],
+        scored=total["scored"],
         unscored=dict(sorted(unscored.items())),
         model_calls=model_calls,
-        cache_hits=sum(j.cache_hit for j in records),
-        cost_usd=round(sum(j.cost_usd for j in records), 6),
-        tokens_in=sum(j.tokens_in for j in records),
-        tokens_out=sum(j.tokens_out for j in records),
+        cache_hits=total["cache_hits"],
+        cost_usd=round(sum(money.values()), 6),
+        tokens_in=total["tokens_in"],
+        tokens_out=total["tokens_out"],
         wall_s=round(wall_s, 3),
         run_dir=str(run_dir),
         complete=complete,
         stop_reason=stop_reason,
         per_judge=per_judge,
-        self_consistency=self_consistency(records),
+        self_consistency=self_consistency(samples),
     )
 
 
-def self_consistency(records: list[Judgment]) -> dict[str, dict[str, dict[str, Any]]]:
+def self_consistency(samples: dict[tuple[str, str, str], list[float]]) -> dict[str, dict[str, dict[str, Any]]]:
     """judge -> criterion -> how repeated samples of one item agree (only where items have >= 2 scored samples)."""
-    groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for j in records:
-        if j.score is not None:
-            groups[(j.judge, j.criterion, j.item_id)].append(j.score)
     out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     by_jc: dict[tuple[str, str], list[list[float]]] = defaultdict(list)
-    for (judge, crit, _), vals in groups.items():
+    for (judge, crit, _), vals in samples.items():
         if len(vals) >= 2:
             by_jc[(judge, crit)].append(vals)
     for (judge, crit), lists in by_jc.items():
