@@ -1,0 +1,89 @@
+"""``judge agree``: how far each judge stands from the psychologists, with the experts' own agreement as the ceiling.
+
+See ``judge.agreement`` ("How to read these numbers") for what alpha, bias and the alt-test say about whether a
+judge can replace an expert.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from judge.cli._common import add_parser, print_json
+
+
+def register(sub: Any) -> None:
+    p = add_parser(
+        sub,
+        "agree",
+        "agreement of judges with the experts (alpha, correlations, bias, alt-test)",
+        "Per criterion: the experts' Krippendorff's alpha (the ceiling) with a bootstrap CI over items, then for each\n"
+        "judge run: alpha with the judge as one more rater, Spearman/Kendall against the expert mean, bias with\n"
+        "limits of agreement, weighted kappa per expert and the alternative annotator test (Calderon et al. 2025).\n"
+        "Unscored judgments are missing data: excluded from every statistic and counted.",
+        "  judge agree --benchmark bench/resort                       # experts only: the ceiling\n"
+        "  judge agree --benchmark bench/resort --run runs/gpt4o --run runs/local\n"
+        "  judge agree --benchmark bench/resort --run runs/gpt4o --criteria empathy --n-boot 5000 --json\n",
+    )
+    p.add_argument("--benchmark", required=True, metavar="DIR", help="benchmark directory (with ratings.jsonl)")
+    p.add_argument("--rubrics", metavar="DIR", help="rubric file or directory (default: the bundled rubrics/resort)")
+    p.add_argument("--run", action="append", default=[], metavar="RUN_DIR", help="a run directory (repeatable)")
+    p.add_argument("--criteria", nargs="+", metavar="NAME", help="only these criteria")
+    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples for CIs (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument(
+        "--epsilon",
+        type=float,
+        default=0.2,
+        help="alt-test margin (default 0.2, the paper's value for expert annotators)",
+    )
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(func=run)
+
+
+def _judge_scores(run_dirs: list[str]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Merge the judges of every run directory; the same judge name in two runs is an error."""
+    from judge.errors import InputError, Problem
+
+    try:
+        from judge.store import load_run_scores
+    except ImportError:
+        raise InputError(
+            Problem("--run", "reading run directories needs judge.store, which is not available in this installation")
+        ) from None
+    judges: dict[str, dict[str, dict[str, float | None]]] = {}
+    for d in run_dirs:
+        for name, scores in load_run_scores(d).items():
+            if name in judges:
+                raise InputError(
+                    Problem(
+                        f"--run {d}",
+                        f"judge {name!r} also appears in an earlier --run; expected each judge in one run only",
+                    )
+                )
+            judges[name] = scores
+    return judges
+
+
+def run(args: argparse.Namespace) -> int:
+    from judge.agreement import agreement_report, render_agreement_table
+    from judge.benchmark import load_benchmark
+    from judge.errors import UsageError
+    from judge.rubric import default_rubrics_dir, load_rubric_set
+
+    if args.n_boot < 0:
+        raise UsageError(f"--n-boot must be >= 0, got {args.n_boot}")
+    if not 0.0 <= args.epsilon < 1.0:
+        raise UsageError(f"--epsilon must be in [0, 1), got {args.epsilon}")
+    rubrics = load_rubric_set(args.rubrics or default_rubrics_dir(), criteria=args.criteria)
+    bench = load_benchmark(args.benchmark)
+    judges = _judge_scores(args.run) if args.run else None
+    systems = {i: it.system_name for i, it in bench.items.items()}
+    report = agreement_report(
+        bench, rubrics, judges=judges, systems=systems, n_boot=args.n_boot, seed=args.seed, epsilon=args.epsilon
+    )
+    if args.json:
+        print_json(report.model_dump(mode="json"))
+    else:
+        print(render_agreement_table(report), end="")
+    return 0
