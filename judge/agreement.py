@@ -223,9 +223,13 @@ def judge_agreement(
     level = rubric.level
     scale = rubric.points_values()
     out: dict[str, object] = {}
-    out["alpha_with_experts"] = bootstrap_alpha(np.vstack([m, judge_vec]), level, scale=scale, n_boot=n_boot, seed=seed)
     rated = (~np.isnan(m)).any(axis=0)
     use = rated & ~np.isnan(judge_vec)
+    # Only the items the judge scored: with the rest included, expert-expert pairs on items the judge never saw
+    # would dominate the statistic and make any judge look as good as the experts.
+    out["alpha_with_experts"] = bootstrap_alpha(
+        np.vstack([m[:, use], judge_vec[use]]), level, scale=scale, n_boot=n_boot, seed=seed
+    )
     x = judge_vec[use]
     y = np.nanmean(m[:, use], axis=0) if use.any() else np.empty(0)
     out["n_items"] = int(use.sum())

@@ -67,7 +67,9 @@ def test_report_shape_and_values() -> None:
     assert emp["experts"]["n_items"] == 120
     g = emp["judges"]["good"]
     assert g["unscored"] == 12 and g["not_judged"] == 1 and g["n_items"] == 107
-    with_judge = np.vstack([m, [good.get(f"i{k}") if good.get(f"i{k}") is not None else np.nan for k in range(120)]])
+    judge_row = np.array([good.get(f"i{k}") if good.get(f"i{k}") is not None else np.nan for k in range(120)], float)
+    scored = ~np.isnan(judge_row)  # alpha with the judge uses only the items the judge scored
+    with_judge = np.vstack([m[:, scored], judge_row[scored]])
     assert g["alpha_with_experts"]["alpha"] == pytest.approx(
         krippendorff.alpha(with_judge.astype(float), level_of_measurement="ordinal")
     )
