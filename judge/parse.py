@@ -588,3 +588,32 @@ def parse_answer(text: str | None, rubric: Rubric, *, finish_reason: str | None 
     if got is not None:
         return got
     return _unscored("parse_failure", f"no score found in {text.strip()[:120]!r}; {_expected(rubric)}")
+
+
+def parse_multi_answer(
+    text: str | None, rubrics: list[Rubric], *, finish_reason: str | None = None
+) -> dict[str, ParsedAnswer]:
+    """Read a combined answer (``{"<criterion>": {"rationale": ..., "score": ...}, ...}``), one result per rubric.
+
+    Each criterion's entry is read exactly like a single answer; a criterion missing from the answer, or an answer
+    that is not a JSON object at all, is unscored for that criterion with the reason and what was seen.
+    """
+    if text is None or not text.strip():
+        one = parse_answer(text, rubrics[0], finish_reason=finish_reason)
+        return {r.name: one for r in rubrics}
+    obj = None
+    for cand in _json_candidates(text):
+        if isinstance(cand, dict) and any(r.name in cand for r in rubrics):
+            obj = cand
+    out: dict[str, ParsedAnswer] = {}
+    for r in rubrics:
+        entry = obj.get(r.name) if obj is not None else None
+        if entry is None:
+            reason: ParseUnscored = "truncated" if finish_reason in LENGTH_FINISH_REASONS else "parse_failure"
+            out[r.name] = _unscored(
+                reason, f"no entry for criterion {r.name!r} in the combined answer {text.strip()[:120]!r}"
+            )
+            continue
+        sub = json.dumps(entry) if isinstance(entry, dict) else json.dumps({r.answer.field: entry})
+        out[r.name] = parse_answer(sub, r)
+    return out
