@@ -376,8 +376,9 @@ def _alt(j: JudgeAgreement) -> str:
 
 
 def _criterion_table(c: CriterionAgreement) -> list[str]:
+    w = max([22, *(len(n) for n in c.judges)])
     head = (
-        f"{'':<22} {'alpha [95% CI]':<22} {'Spearman [95% CI]':<22} {'Kendall':<8} {'bias [LoA]':<22} "
+        f"{'':<{w}} {'alpha [95% CI]':<22} {'Spearman [95% CI]':<22} {'Kendall':<8} {'bias [LoA]':<22} "
         f"{'alt-test':<24} {'n':>5} {'unscored':>8}"
     )
     e = c.experts
@@ -385,7 +386,7 @@ def _criterion_table(c: CriterionAgreement) -> list[str]:
     lines = [
         f"{c.criterion} ({c.level}; {len(c.raters)} experts)",
         head,
-        f"{'experts (ceiling)':<22} {_with_ci(e.alpha, e.ci):<22} {'':<22} {'':<8} {'':<22} {q.strip():<24} "
+        f"{'experts (ceiling)':<{w}} {_with_ci(e.alpha, e.ci):<22} {'':<22} {'':<8} {'':<22} {q.strip():<24} "
         f"{e.n_items:>5} {'':>8}",
     ]
     if e.note:
@@ -397,7 +398,7 @@ def _criterion_table(c: CriterionAgreement) -> list[str]:
         )
         a = j.alpha_with_experts
         lines.append(
-            f"{name[:22]:<22} {_with_ci(a.alpha, a.ci):<22} {_with_ci(j.spearman.value, j.spearman.ci):<22} "
+            f"{name[:w]:<{w}} {_with_ci(a.alpha, a.ci):<22} {_with_ci(j.spearman.value, j.spearman.ci):<22} "
             f"{_f(j.kendall.value):<8} {bias:<22} {_alt(j):<24} {j.n_items:>5} {j.unscored:>8}"
         )
         extra = []

@@ -23,11 +23,19 @@ def register(sub: Any) -> None:
         "Unscored judgments are missing data: excluded from every statistic and counted.",
         "  judge agree --benchmark bench/resort                       # experts only: the ceiling\n"
         "  judge agree --benchmark bench/resort --run runs/gpt4o --run runs/local\n"
-        "  judge agree --benchmark bench/resort --run runs/gpt4o --criteria empathy --n-boot 5000 --json\n",
+        "  judge agree --benchmark bench/resort --run runs/gpt4o --criteria empathy --n-boot 5000 --json\n"
+        "  judge agree --benchmark bench/resort --run runs/gpt4o --calibrator cal/gpt4o.json\n",
     )
     p.add_argument("--benchmark", required=True, metavar="DIR", help="benchmark directory (with ratings.jsonl)")
     p.add_argument("--rubrics", metavar="DIR", help="rubric file or directory (default: the bundled rubrics/resort)")
     p.add_argument("--run", action="append", default=[], metavar="RUN_DIR", help="a run directory (repeatable)")
+    p.add_argument(
+        "--calibrator",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a calibrator (judge calibrate): its judge is shown raw and calibrated side by side (repeatable)",
+    )
     p.add_argument("--criteria", nargs="+", metavar="NAME", help="only these criteria")
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples for CIs (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
@@ -41,28 +49,26 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _judge_scores(run_dirs: list[str]) -> dict[str, dict[str, dict[str, float | None]]]:
-    """Merge the judges of every run directory; the same judge name in two runs is an error."""
-    from judge.errors import InputError, Problem
+def judge_tables(run_dirs: list[str], calibrators: list[str], rubrics: Any) -> dict[str, Any]:
+    """judge name -> criterion -> item -> score, with each calibrated judge beside its raw scores."""
+    from judge.errors import UsageError
+    from judge.scores import calibrated, load_calibrators, match_calibrator, read_runs
 
-    try:
-        from judge.store import load_run_scores
-    except ImportError:
-        raise InputError(
-            Problem("--run", "reading run directories needs judge.store, which is not available in this installation")
-        ) from None
-    judges: dict[str, dict[str, dict[str, float | None]]] = {}
-    for d in run_dirs:
-        for name, scores in load_run_scores(d).items():
-            if name in judges:
-                raise InputError(
-                    Problem(
-                        f"--run {d}",
-                        f"judge {name!r} also appears in an earlier --run; expected each judge in one run only",
-                    )
-                )
-            judges[name] = scores
-    return judges
+    runs = read_runs(run_dirs, rubrics)
+    cals = load_calibrators(calibrators)
+    out: dict[str, Any] = {}
+    used = set()
+    for js in runs:
+        out[js.name] = js.scores
+        match = match_calibrator(js, cals)
+        if match is not None:
+            cj = calibrated(js, match[1], match[0])
+            out[cj.name] = cj.scores
+            used.add(match[0])
+    unused = [str(p) for p, _ in cals if p not in used]
+    if unused:
+        raise UsageError(f"--calibrator {unused}: fitted for no judge of the given runs")
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--epsilon must be in [0, 1), got {args.epsilon}")
     rubrics = load_rubric_set(args.rubrics or default_rubrics_dir(), criteria=args.criteria)
     bench = load_benchmark(args.benchmark)
-    judges = _judge_scores(args.run) if args.run else None
+    judges = judge_tables(args.run, args.calibrator, rubrics) if args.run else None
     systems = {i: it.system_name for i, it in bench.items.items()}
     report = agreement_report(
         bench, rubrics, judges=judges, systems=systems, n_boot=args.n_boot, seed=args.seed, epsilon=args.epsilon
