@@ -317,7 +317,7 @@ def test_cli_bad_usage_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main([*base, "--criteria", "nope"]) == 2
     assert main([*base, "--judge", "x"]) == 2
     err = capsys.readouterr().err
-    assert "pdf" in err and "nope" in err and "--judge needs --run" in err
+    assert "pdf" in err and "nope" in err and "--judge and --calibrator need --run" in err
 
 
 # -- RESORT expert study ---------------------------------------------------------------------------------------

@@ -22,12 +22,33 @@ def register(sub: Any) -> None:
         "  judge leaderboard --benchmark bench/resort --out reports/resort-experts\n"
         "  judge leaderboard --benchmark bench/resort --run runs/gpt4o --out reports/resort-gpt4o\n"
         "  judge leaderboard --benchmark bench/resort --criteria empathy harmfulness --format md,html --out r/\n"
-        "  judge leaderboard --benchmark bench/resort --out r/ --json | jq '.leaderboard.rows[0]'\n",
+        "  judge leaderboard --benchmark bench/resort --out r/ --json | jq '.leaderboard.rows[0]'\n"
+        "  judge leaderboard --benchmark bench/resort --run runs/gpt4o --calibrator cal/gpt4o.json --out r/cal\n"
+        "  judge leaderboard --judges --benchmark bench/resort --run runs/gpt4o --run runs/local --out r/judges\n",
     )
     p.add_argument("--benchmark", required=True, metavar="DIR", help="benchmark directory")
     p.add_argument("--rubrics", metavar="DIR", help="rubric file or directory (default: the bundled rubrics/resort)")
-    p.add_argument("--run", metavar="RUN_DIR", help="score with this judge run instead of the expert ratings")
+    p.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="RUN_DIR",
+        help="score with this judge run instead of the expert ratings (with --judges: repeatable)",
+    )
     p.add_argument("--judge", metavar="NAME", help="which judge of a run with several judges")
+    p.add_argument(
+        "--judges",
+        action="store_true",
+        help="judge leaderboard: one row per judge of the --run dirs against the experts (needs expert ratings)",
+    )
+    p.add_argument(
+        "--calibrator",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="map the judge's scores onto the expert scale with this calibrator (judge calibrate); with --judges, "
+        "calibrated judges are shown beside the raw ones",
+    )
     p.add_argument("--criteria", nargs="+", metavar="NAME", help="only these criteria (default: all with scores)")
     p.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="bootstrap seed (default 0)")
@@ -37,37 +58,6 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of the markdown table")
     p.set_defaults(func=run)
-
-
-def _judge_scores(run_dir: str, judge: str | None, rubrics: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The chosen judge's scores from a run, refusing scores made with other versions of the rubrics."""
-    from judge.errors import StaleArtifact, UsageError
-    from judge.store import load_run_manifest, load_run_scores
-
-    manifest = load_run_manifest(run_dir)
-    by_judge = load_run_scores(run_dir)
-    if not by_judge:
-        raise UsageError(f"--run {run_dir}: the run has no judgments yet")
-    if judge is None:
-        if len(by_judge) > 1:
-            raise UsageError(
-                f"--run {run_dir} has {len(by_judge)} judges ({', '.join(sorted(by_judge))}); "
-                "pick one with --judge NAME"
-            )
-        judge = next(iter(by_judge))
-    elif judge not in by_judge:
-        raise UsageError(f"--judge {judge!r} is not in run {run_dir}; expected one of {sorted(by_judge)}")
-    stale = [
-        f"{c}: run used {manifest.rubrics[c]}, loaded {r.ref}"
-        for c, r in rubrics.items()
-        if c in manifest.rubrics and manifest.rubrics[c] != r.ref
-    ]
-    if stale:
-        raise StaleArtifact(
-            f"run {run_dir} was scored with other rubric versions ({'; '.join(stale)}); "
-            "pass the run's rubrics with --rubrics, or re-run the judge"
-        )
-    return judge, by_judge[judge]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,11 +71,30 @@ def run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     if args.n_boot < 1:
         raise UsageError(f"--n-boot must be at least 1, got {args.n_boot}")
-    if args.judge and not args.run:
-        raise UsageError("--judge needs --run (it picks a judge of that run)")
     rubrics = load_rubric_set(args.rubrics or default_rubrics_dir(), args.criteria)
     bench = load_benchmark(args.benchmark)
-    judge, scores = _judge_scores(args.run, args.judge, rubrics) if args.run else (None, None)
+    command = shlex.join(["judge", *sys.argv[1:]])
+    if args.judges:
+        return _run_judges(args, bench, rubrics, formats, command)
+    if len(args.run) > 1:
+        raise UsageError("--run was given more than once: a system leaderboard uses one judge run (or --judges)")
+    if (args.judge or args.calibrator) and not args.run:
+        raise UsageError("--judge and --calibrator need --run")
+    judge, scores, cal_refs = None, None, []
+    if args.run:
+        from judge.scores import calibrated, load_calibrators, read_judges
+
+        found = read_judges(args.run[0], rubrics, args.judge)
+        if len(found) > 1:
+            raise UsageError(
+                f"--run {args.run[0]} has {len(found)} judges ({', '.join(j.name for j in found)}); "
+                "pick one with --judge NAME"
+            )
+        js = found[0]
+        for path, cal in load_calibrators(args.calibrator):
+            js = calibrated(js, cal, path)
+            cal_refs.append(str(path))
+        judge, scores = js.name, js.scores
     if args.criteria and scores is None:
         missing = [c for c in args.criteria if not any(r.criterion == c for r in bench.ratings)]
         if missing:
@@ -97,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         n_boot=args.n_boot,
         seed=args.seed,
         judge=judge,
-        command=shlex.join(["judge", *sys.argv[1:]]),
+        calibrators=cal_refs,
+        command=command,
     )
     report = build_report(board)
     paths = write_report(board, Path(args.out), formats, report=report)
@@ -107,5 +117,36 @@ def run(args: argparse.Namespace) -> int:
     print(render_table(report.tables[0]))
     for note in board.notes:
         print(f"note: {note}")
+    print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _run_judges(args: argparse.Namespace, bench: Any, rubrics: Any, formats: Any, command: str) -> int:
+    from judge.errors import UsageError
+    from judge.judge_board import judge_leaderboard, judge_report
+    from judge.report import write_report
+    from judge.report.markdown import render_table
+    from judge.scores import calibrated, load_calibrators, match_calibrator, read_runs
+
+    if not args.run:
+        raise UsageError("--judges needs at least one --run")
+    if not bench.ratings:
+        raise UsageError(f"--judges compares judges with experts, but benchmark {bench.name!r} has no ratings")
+    judges = []
+    curves = {}
+    cals = load_calibrators(args.calibrator)
+    for js in read_runs(args.run, rubrics):
+        judges.append(js)
+        match = match_calibrator(js, cals)
+        if match is not None:
+            judges.append(calibrated(js, match[1], match[0]))
+            curves[js.name] = match[1]
+    board, _ = judge_leaderboard(bench, rubrics, judges, n_boot=args.n_boot, seed=args.seed, command=command)
+    report = judge_report(board, judges, bench, curves)
+    paths = write_report(board, Path(args.out), formats, report=report, stem="judges")
+    if args.json:
+        print_json({"files": {k: str(v) for k, v in paths.items()}, "leaderboard": board.model_dump(mode="json")})
+        return 0
+    print(render_table(report.tables[0]))
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
