@@ -50,6 +50,12 @@ def register(sub: Any) -> None:
     sel.add_argument("--limit", type=int, help="only the first N selected items")
     sel.add_argument("--max-post-chars", type=int, help="truncate longer posts (flagged in records)")
     p.add_argument("--out", required=True, help="run directory (resumed if it holds the same run)")
+    p.add_argument(
+        "--calibrator",
+        metavar="FILE",
+        help="also map the scores onto the expert scale (judge calibrate); refused before any call if it was "
+        "fitted for another judge, rubric version or prompt; writes calibrated_scores.json in the run",
+    )
     p.add_argument("--cache-dir", help="reply cache location (default $JUDGE_CACHE_DIR or ~/.cache/reappraisal-judge)")
     p.add_argument("--no-cache", action="store_true", help="don't read the cache (fresh answers; still recorded)")
     p.add_argument("--no-progress", action="store_true", help="no progress line")
@@ -89,8 +95,11 @@ def run(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
         command=["judge", *sys.argv[1:]],
     )
+    cal = _check_calibrator(args.calibrator, judges, rubrics) if args.calibrator else None
     summary = run_judging(cfg)
     out = summary.model_dump(mode="json")
+    if cal is not None:
+        out["calibrated"] = _write_calibrated(Path(args.out), cal, args.calibrator, rubrics)
     if args.json:
         print_json(out)
     else:
@@ -113,3 +122,35 @@ def format_summary(s: dict[str, Any]) -> str:
                 f"{v['all_agree_rate']:.0%} of {v['items']} items"
             )
     return "\n".join(lines)
+
+
+def _check_calibrator(path: str, judges: Any, rubrics: Any) -> Any:
+    """Load a calibrator and refuse it now (before paying for calls) if it does not fit the judge."""
+    from judge.calibration import Calibrator
+    from judge.errors import UsageError
+    from judge.prompt import prompt_hash
+
+    cal = Calibrator.load(path)
+    if len(judges) != 1:
+        raise UsageError("--calibrator applies to one judge; run each judge of a panel separately")
+    spec = judges[0]
+    cal.check_compatible(spec.model, spec.params, {c: r.ref for c, r in rubrics.items()}, prompt_hash())
+    return cal
+
+
+def _write_calibrated(run_dir: Path, cal: Any, path: str, rubrics: Any) -> dict[str, Any]:
+    """calibrated_scores.json: per criterion, item -> score on the expert scale; returns the calibrated means."""
+    import statistics
+
+    from judge.fileio import write_json
+    from judge.scores import calibrated, read_judges
+
+    js = calibrated(read_judges(run_dir, rubrics)[0], cal, path)
+    write_json(
+        run_dir / "calibrated_scores.json", {"calibrator": path, "judge": js.name, "scores": js.scores}, private=True
+    )
+    means = {}
+    for c, s in js.scores.items():
+        vals = [v for v in s.values() if v is not None]
+        means[c] = round(statistics.fmean(vals), 4) if vals else None
+    return {"calibrator": path, "means": means, "file": str(run_dir / "calibrated_scores.json")}
