@@ -13,6 +13,7 @@ happen before LiteLLM is imported: a fully cached run never loads the provider l
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from judge.benchmark import Benchmark, Item
 from judge.cache import Cache, CachedReply, cache_key
 from judge.errors import ProviderError, RunIncomplete, UsageError
 from judge.judges import JudgeSpec
-from judge.judgment import Judgment
+from judge.judgment import Judgment, UnscoredReason
 from judge.prompt import prompt_hash, render_messages
 from judge.rubric import Rubric
 from judge.store import RunManifest, RunStore, RunSummary, load_run_manifest, stream_records, summarise
@@ -191,14 +192,14 @@ def _judgment(
 ) -> Judgment:
     from judge.parse import parse_answer
 
-    base = dict(
+    base: dict[str, Any] = dict(
         item_id=u.item.item_id,
         criterion=u.rubric.name,
         judge=u.judge.name,
         sample=u.sample,
         model=u.judge.model,
         rubric=u.rubric.ref,
-        prompt_hash=prompt_hash(),
+        prompt_hash=_prompt_hash(),
         cache_key=u.key,
         cache_hit=cache_hit,
         attempts=attempts,
@@ -206,7 +207,7 @@ def _judgment(
         created_at=time.time(),
     )
     if reply is None:
-        reason = "context_overflow" if overflow else "api_error"
+        reason: UnscoredReason = "context_overflow" if overflow else "api_error"
         return Judgment(**base, unscored_reason=reason, detail=error)
     parsed = parse_answer(reply.content, u.rubric, finish_reason=reply.finish_reason)
     base["flags"] = [*u.flags, f"parsed:{parsed.method}"]
@@ -222,6 +223,12 @@ def _judgment(
         cost_usd=0.0 if cache_hit else reply.cost_usd,
         latency_s=0.0 if cache_hit else reply.latency_s,
     )
+
+
+@functools.cache
+def _prompt_hash() -> str:
+    # The templates are constants: hash them once per process, not once per judgment.
+    return prompt_hash()
 
 
 class _Budget:
