@@ -102,6 +102,8 @@ def load_judges_file(path: str | Path) -> list[JudgeSpec]:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(Problem(str(p), f"cannot read judge config: {exc.strerror}")) from None
+    except UnicodeDecodeError as exc:  # a ValueError, not an OSError: without this it escaped as a traceback
+        raise InputError(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(Problem(str(p), f"not valid TOML: {exc}")) from None
     tables = data.get("judges")

@@ -220,6 +220,8 @@ def load_rubric(path: str | Path) -> Rubric:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(Problem(str(p), f"cannot read rubric file: {exc.strerror}")) from None
+    except UnicodeDecodeError as exc:  # a ValueError, not an OSError: without this it escaped as a traceback
+        raise InputError(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -11,7 +11,9 @@ from judge.cli._common import add_parser, print_json
 
 def register(sub: Any) -> None:
     p = add_parser(
-        sub, "rubrics", "list, validate and describe rubric files",
+        sub,
+        "rubrics",
+        "list, validate and describe rubric files",
         "Rubrics are YAML files, one criterion each, validated strictly (unknown fields are errors).",
         "  judge rubrics list                      # the bundled RESORT rubrics\n"
         "  judge rubrics list rubrics/ --json\n"
@@ -38,8 +40,13 @@ def _describe(path: str | None) -> list[dict[str, Any]]:
     rubrics = load_rubric_set(path or default_rubrics_dir())
     return [
         {
-            "name": r.name, "title": r.title, "version": r.version, "hash": r.content_hash, "level": r.level,
-            "scale": {p.label: p.value for p in r.scale}, "uses_standards": r.uses_standards,
+            "name": r.name,
+            "title": r.title,
+            "version": r.version,
+            "hash": r.content_hash,
+            "level": r.level,
+            "scale": {p.label: p.value for p in r.scale},
+            "uses_standards": r.uses_standards,
             "dimensions": [d.id for d in r.dimensions],
         }
         for r in rubrics.values()
