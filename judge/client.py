@@ -67,15 +67,31 @@ def response_format_for(spec: JudgeSpec, schema: dict[str, Any], name: str) -> d
     """
     mode = spec.response_format
     if mode == "auto":
-        if spec.is_local or spec.api_base:
+        if spec.is_local or spec.api_base or any(d.api_base for d in spec.deployments):
             mode = "json_object"
         else:
             mode = "json_schema" if _supports_schema(spec.model) else "none"
     if mode == "none":
         return None
     if mode == "json_object":
-        return {"type": "json_object", "schema": schema}
+        # llama.cpp grammars enforce maxLength: a rationale cannot run on until max_tokens cuts the JSON off.
+        return {"type": "json_object", "schema": _bounded_rationales(schema)}
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+
+
+def _bounded_rationales(schema: dict[str, Any], max_chars: int = 400) -> dict[str, Any]:
+    """A copy of ``schema`` whose ``rationale`` strings have a ``maxLength`` (nested answers included)."""
+    out = dict(schema)
+    props = {}
+    for name, sub in (schema.get("properties") or {}).items():
+        if name == "rationale" and isinstance(sub, dict) and sub.get("type") == "string":
+            sub = {**sub, "maxLength": max_chars}
+        elif isinstance(sub, dict) and sub.get("type") == "object":
+            sub = _bounded_rationales(sub, max_chars)
+        props[name] = sub
+    if props:
+        out["properties"] = props
+    return out
 
 
 def _supports_schema(model: str) -> bool:
@@ -187,7 +203,12 @@ async def call_judge(
     for attempt in range(spec.max_retries + 1):
         t0 = time.perf_counter()
         try:
-            resp = await _acompletion_unlogged(litellm, kwargs)
+            if spec.deployments:  # a pool (judge.pool): the Router picks the deployment of each attempt
+                from judge.pool import pool_completion
+
+                resp = await pool_completion(spec, kwargs)
+            else:
+                resp = await _acompletion_unlogged(litellm, kwargs)
         except Exception as exc:
             err = classify(exc, key)
             if isinstance(err, ProviderError):

@@ -31,8 +31,27 @@ ResponseFormatMode = Literal["auto", "json_schema", "json_object", "none"]
 DEFAULT_LOCAL = "local/qwen2.5-1.5b"
 
 
+RoutingStrategy = Literal[
+    "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing"
+]
+
+
+class Deployment(BaseModel):
+    """One server (or key/region) of a judge pool; see docs/scale.md. Never part of the cache key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_base: str | None = Field(default=None, description="Base URL of this deployment.")
+    api_key_env: str | None = Field(default=None, description="Environment variable holding this deployment's key.")
+    rpm: int | None = Field(default=None, gt=0, description="Requests per minute this deployment accepts.")
+    tpm: int | None = Field(default=None, gt=0, description="Tokens per minute this deployment accepts.")
+    model: str | None = Field(
+        default=None, description="LiteLLM model string here, if the same model has another name."
+    )
+
+
 class JudgeSpec(BaseModel):
-    """One judge: what to call and how. Everything here except ``api_base``/``timeout`` changes the cache key."""
+    """One judge: what to call and how. Only ``model`` and ``params`` change the cache key (not the deployments)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -42,8 +61,17 @@ class JudgeSpec(BaseModel):
     api_key_env: str | None = Field(default=None, description="Name of the environment variable holding the key.")
     params: dict[str, Any] = Field(default_factory=dict, description="temperature, max_tokens, top_p, seed...")
     response_format: ResponseFormatMode = "auto"
+    criteria_per_call: Literal["auto", "one", "all"] = Field(
+        default="auto",
+        description="'one': a call per criterion; 'all': every criterion in one call (one copy of the post and "
+        "response per item: much faster for local models); 'auto': 'all' for local judges, else 'one'.",
+    )
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=6, ge=0)
+    deployments: list[Deployment] = Field(
+        default_factory=list, description="A pool: several deployments of this model behind a LiteLLM Router."
+    )
+    routing_strategy: RoutingStrategy = "simple-shuffle"
 
     @property
     def is_local(self) -> bool:
@@ -57,6 +85,10 @@ class JudgeSpec(BaseModel):
         if not key:
             raise UsageError(f"judge {self.name!r}: environment variable {self.api_key_env} (its API key) is not set")
         return key
+
+    @property
+    def all_criteria_in_one_call(self) -> bool:
+        return self.criteria_per_call == "all" or (self.criteria_per_call == "auto" and self.is_local)
 
     def identity(self) -> dict[str, Any]:
         """What identifies the judge's answers (model and params; not the deployment, timeouts or keys)."""

@@ -52,6 +52,9 @@ class RunConfig:
     seed: int = 0
     progress: bool | None = None  # None: only when stderr is a terminal
     command: list[str] = field(default_factory=list)
+    # Scale-out (docs/scale.md): pass 2 through provider batch APIs (poll interval, seconds) or Ray tasks.
+    batch_poll_s: float | None = None
+    ray_address: str | None = None
 
 
 @dataclass
@@ -65,6 +68,7 @@ class _Unit:
     response_format: dict[str, Any] | None
     seed: int
     key: str
+    group: list[Rubric] | None = None  # set when every criterion is judged in one call
 
 
 class Progress:
@@ -161,6 +165,9 @@ def _units(cfg: RunConfig, done: set[tuple[str, str, str, int]]) -> Iterator[_Un
     for judge in cfg.judges:
         max_chars = cfg.max_post_chars or (LOCAL_MAX_POST_CHARS if judge.is_local else None)
         identity = judge.identity()
+        if judge.all_criteria_in_one_call and len(cfg.rubrics) > 1:
+            yield from _multi_units(cfg, judge, ids, done, max_chars)
+            continue
         for item_id in ids:
             item = cfg.benchmark.items[item_id]
             for crit, rubric in cfg.rubrics.items():
@@ -179,6 +186,38 @@ def _units(cfg: RunConfig, done: set[tuple[str, str, str, int]]) -> Iterator[_Un
                         seed=seed,
                     )
                     yield _Unit(judge, item, rubric, sample, messages, flags, rf, seed, key)
+
+
+def _multi_units(
+    cfg: RunConfig, judge: JudgeSpec, ids: list[str], done: set[tuple[str, str, str, int]], max_chars: int | None
+) -> Iterator[_Unit]:
+    """Units of a judge that answers every criterion in one call: the criteria of one item and sample share the
+    call's key, so the call is made once (the others wait for it, or find it in the cache)."""
+    from judge.client import response_format_for
+    from judge.prompt import multi_answer_schema, render_multi_messages
+
+    group = list(cfg.rubrics.values())
+    rf = response_format_for(judge, multi_answer_schema(group), "all_criteria_answer")
+    refs = "|".join(r.ref for r in group)
+    identity = judge.identity()
+    for item_id in ids:
+        item = cfg.benchmark.items[item_id]
+        messages, flags = render_multi_messages(group, item, max_post_chars=max_chars)
+        for sample in range(cfg.samples):
+            seed = cfg.seed + sample
+            key = cache_key(
+                model_identity=identity,
+                messages=messages,
+                response_format=rf,
+                rubric_ref=refs,
+                sample=sample,
+                seed=seed,
+            )
+            for rubric in group:
+                if (judge.name, item_id, rubric.name, sample) not in done:
+                    yield _Unit(
+                        judge, item, rubric, sample, messages, [*flags, "all_criteria_call"], rf, seed, key, group
+                    )
 
 
 def _judgment(
@@ -209,7 +248,12 @@ def _judgment(
     if reply is None:
         reason: UnscoredReason = "context_overflow" if overflow else "api_error"
         return Judgment(**base, unscored_reason=reason, detail=error)
-    parsed = parse_answer(reply.content, u.rubric, finish_reason=reply.finish_reason)
+    if u.group is not None:
+        from judge.parse import parse_multi_answer
+
+        parsed = parse_multi_answer(reply.content, u.group, finish_reason=reply.finish_reason)[u.rubric.name]
+    else:
+        parsed = parse_answer(reply.content, u.rubric, finish_reason=reply.finish_reason)
     base["flags"] = [*u.flags, f"parsed:{parsed.method}"]
     return Judgment(
         **base,
@@ -337,6 +381,7 @@ def run_judging(cfg: RunConfig) -> RunSummary:
         raise UsageError(f"--samples must be >= 1, got {cfg.samples}")
     if cfg.concurrency < 1:
         raise UsageError(f"--concurrency must be >= 1, got {cfg.concurrency}")
+    _check_scale_options(cfg)
     t0 = time.monotonic()
     manifest = _check_resumable(cfg, _manifest(cfg))
     store = RunStore(cfg.out).open()
@@ -360,7 +405,7 @@ def run_judging(cfg: RunConfig) -> RunSummary:
         misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress, done)
         # Pass 2: call the model for the rest, streamed.
         if misses:
-            asyncio.run(_call_misses(cfg, done, store, cache, progress, budget, state))
+            _call_pass(cfg, done, store, cache, progress, budget, state)
     finally:
         progress.close()
         store.close()
@@ -407,3 +452,40 @@ def _serve_cached(
         progress.update(j)
         done.add(j.key)
     return misses
+
+
+def _check_scale_options(cfg: RunConfig) -> None:
+    """Refuse scale-out options that cannot apply, before anything is recorded or paid for."""
+    if cfg.batch_poll_s is not None and cfg.ray_address is not None:
+        raise UsageError("--batch and --ray are alternatives; choose one")
+    if (cfg.batch_poll_s is not None or cfg.ray_address is not None) and cfg.budget_usd is not None:
+        raise UsageError("--budget is enforced on online calls only; drop it with --batch or --ray")
+    if cfg.batch_poll_s is not None:
+        if cfg.batch_poll_s <= 0:
+            raise UsageError(f"--batch-poll must be > 0 seconds, got {cfg.batch_poll_s}")
+        from judge.batch import check_batchable
+
+        for spec in cfg.judges:
+            check_batchable(spec)
+
+
+def _call_pass(
+    cfg: RunConfig,
+    done: set[tuple[str, str, str, int]],
+    store: RunStore,
+    cache: Cache,
+    progress: Progress,
+    budget: _Budget,
+    state: dict[str, Any],
+) -> None:
+    """Pass 2 (the cache misses): online calls here, or a provider's batch API, or Ray tasks."""
+    if cfg.batch_poll_s is not None:
+        from judge.batch import judge_in_batches
+
+        asyncio.run(judge_in_batches(cfg, done, store, cache, progress, state, poll_s=cfg.batch_poll_s))
+    elif cfg.ray_address is not None:
+        from judge.distributed import judge_with_ray
+
+        judge_with_ray(cfg, done, store, cache, progress, state)
+    else:
+        asyncio.run(_call_misses(cfg, done, store, cache, progress, budget, state))

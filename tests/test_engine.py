@@ -218,3 +218,24 @@ def test_cached_run_does_not_import_litellm(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert "NO-LITELLM" in second.stderr
     assert json.loads(second.stdout)["cache_hits"] == N_DEMO
+
+
+def test_all_criteria_in_one_call(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stub = StubServer(record=100)
+    with stub as url:
+        judges = _judges_file(tmp_path, url, criteria_per_call="all")
+        rc, s = _run(["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r"),
+                      "--limit", "5"], capsys)
+        assert rc == 0
+        # one call per item carries every criterion; each criterion is recorded and read from its own entry
+        assert s["model_calls"] == 5 and s["judgments"] == 20 and s["scored"] == 20
+        body = stub.recorded[0].json()
+        props = body["response_format"]["schema"]["properties"]
+        assert set(props) == {"alignment_with_standards", "empathy", "factuality", "harmfulness"}
+        assert props["empathy"]["properties"]["rationale"]["maxLength"] > 0
+        rc, s2 = _run(["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r2"),
+                       "--limit", "5"], capsys)
+    assert rc == 0 and s2["model_calls"] == 0 and s2["cache_hits"] == 20
+    assert _scores(tmp_path / "r") == _scores(tmp_path / "r2")
+    records = iter_records(tmp_path / "r")
+    assert all("all_criteria_call" in j.flags for j in records)

@@ -70,6 +70,8 @@ class LocalEngine:
         self.llama = llama
         self.load_seconds = load_seconds
         self.lock = threading.Lock()
+        self._prefixes: dict[str, list[int]] = {}
+        self._formatter: Any = None
 
     def chat(
         self,
@@ -82,8 +84,7 @@ class LocalEngine:
     ) -> dict[str, Any]:
         """Run one chat completion; returns llama.cpp's OpenAI-shaped dict. Thread-safe, deterministic."""
         with self.lock:
-            # A warm prompt cache changed a temperature-0 answer once: start every call from a clean state.
-            self.llama.reset()
+            self._start_from_system_prefix(messages)
             self.llama.set_seed(seed)
             out: dict[str, Any] = self.llama.create_chat_completion(
                 messages=messages,
@@ -93,6 +94,59 @@ class LocalEngine:
                 response_format=response_format,
             )
             return out
+
+    def _start_from_system_prefix(self, messages: list[dict[str, Any]]) -> None:
+        """Put the KV cache in a canonical state: exactly the tokens of the system prompt, evaluated on their own.
+
+        A judge sends the same long system prompt (rubric, scale, instructions) with every item, so evaluating it
+        once saves most of the prompt time. Reusing whatever the previous call left behind would make an answer
+        depend on call order (a warm cache once changed a temperature-0 answer); here the reused prefix is always
+        computed the same way (alone, from position 0) and everything after it is evaluated fresh from the same
+        position, so a prompt gets the same answer whatever ran before it.
+        """
+        llama = self.llama
+        prefix = self._system_tokens(messages)
+        if not prefix:
+            llama.reset()
+            return
+        k = len(prefix)
+        if llama.n_tokens >= k and list(llama.input_ids[:k]) == prefix:
+            llama._ctx.kv_cache_seq_rm(-1, k, -1)  # drop the previous call's user turn and answer
+            llama.n_tokens = k
+        else:
+            llama.reset()
+            llama.eval(prefix)
+
+    def _system_tokens(self, messages: list[dict[str, Any]]) -> list[int]:
+        """Tokens shared by every prompt with this system message (empty when there is none or it is short)."""
+        if not messages or messages[0].get("role") != "system":
+            return []
+        key = str(messages[0].get("content", ""))
+        cached = self._prefixes.get(key)
+        if cached is None:
+            try:
+                a = self._prompt_tokens([messages[0], {"role": "user", "content": "a"}])
+                b = self._prompt_tokens([messages[0], {"role": "user", "content": "z"}])
+            except Exception:  # an unusual chat template: fall back to a clean state per call
+                return []
+            n = 0
+            while n < min(len(a), len(b)) and a[n] == b[n]:
+                n += 1
+            cached = a[: max(0, n - 2)] if n > 64 else []  # 2 tokens of margin before the user text
+            if len(self._prefixes) >= 8:
+                self._prefixes.pop(next(iter(self._prefixes)))
+            self._prefixes[key] = cached
+        return cached
+
+    def _prompt_tokens(self, messages: list[dict[str, Any]]) -> list[int]:
+        from llama_cpp import llama_chat_format
+
+        if self._formatter is None:
+            self._formatter = llama_chat_format.Jinja2ChatFormatter(
+                template=self.llama.metadata["tokenizer.chat_template"], eos_token="", bos_token=""
+            )
+        result = self._formatter(messages=messages)
+        return list(self.llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
 
 
 _ENGINES: dict[str, LocalEngine] = {}

@@ -397,15 +397,26 @@ def _score_field(schema: dict[str, Any] | None) -> tuple[str, list[Any]]:
     return "score", [1, 2, 3, 4, 5]
 
 
+def _answer(schema: dict[str, Any], h: int) -> dict[str, Any]:
+    name, choices = _score_field(schema)
+    return {"rationale": f"Stub rationale {h % 10_000:04d}.", name: choices[h % len(choices)]}
+
+
 def default_responder(request: dict[str, Any]) -> str:
     """A deterministic judge: a schema-valid JSON answer if ``response_format`` asks for JSON, else
     ``<score>N</score>`` text. The score is chosen from a hash of the messages."""
     h = _digest(request)
     rf = request.get("response_format")
     if isinstance(rf, dict) and rf.get("type") in ("json_schema", "json_object"):
-        name, choices = _score_field(answer_schema(request))
-        answer = {"rationale": f"Stub rationale {h % 10_000:04d}.", name: choices[h % len(choices)]}
-        return json.dumps(answer)
+        schema = answer_schema(request) or {}
+        nested = {
+            k: v
+            for k, v in (schema.get("properties") or {}).items()
+            if isinstance(v, dict) and v.get("type") == "object"
+        }
+        if nested:  # one answer per criterion (all criteria judged in one call)
+            return json.dumps({k: _answer(sub, h + i) for i, (k, sub) in enumerate(nested.items())})
+        return json.dumps(_answer(schema, h))
     return f"Stub rationale {h % 10_000:04d}.\n<score>{h % 5 + 1}</score>"
 
 
