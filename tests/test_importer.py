@@ -68,6 +68,11 @@ def test_model_output_dimension_keys_are_normalised(resort_dir: Path) -> None:
         it for i, it in bench.items.items() if i.startswith("resort:out:") and it.system["pipeline"] == "self-refine"
     ]
     assert refine and all(it.meta["steps"] == 6 for it in refine)
+    # the rows' "Model" field says "Mistral-7B-Instruct-v0"; the system must match the rated items' "v0.1"
+    rated_systems = {bench.items[i].system_name for i in bench.rated_item_ids()}
+    outputs = [it for i, it in bench.items.items() if i.startswith("resort:out:")]
+    assert {it.system_name for it in outputs} - rated_systems == set()
+    assert any(it.meta.get("model_field") == "Mistral-7B-Instruct-v0" for it in outputs)
     oracle = [it for it in bench.items.values() if it.item_id.startswith("resort:oracle:")]
     assert len(oracle) == 20 and all(it.dimension_id is not None for it in oracle)
 

@@ -28,6 +28,7 @@ VERBS: list[tuple[str, str]] = [
     ("run", "judge.cli.run"),
     ("agree", "judge.cli.agree"),
     ("calibrate", "judge.cli.calibrate"),
+    ("estimate", "judge.cli.estimate"),
     ("leaderboard", "judge.cli.leaderboard"),
     ("generate", "judge.cli.generate"),
     ("gate", "judge.cli.gate"),

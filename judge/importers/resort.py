@@ -9,7 +9,8 @@ Reads the release in its own layout and writes a benchmark:
   (``resort:out:<file>:<post>[:<dimension>]``), and the 400 posts of ``source_data/`` go to ``posts.jsonl``.
 
 Quirks normalised without losing data: dimension keys spelled ``..._dim_1``, ``..._dim`` or without a suffix, or
-``Appraisal Dimension ID``; null rationales kept as null; empty ``model``/``pipeline``/``method`` of the human
+``Appraisal Dimension ID``; the model outputs' ``Model`` field truncating ``v0.1`` to ``v0`` (the file name is used,
+the field kept in ``meta``); null rationales kept as null; empty ``model``/``pipeline``/``method`` of the human
 baselines kept as given; annotation metadata (ids, timing) kept in ``item.meta``.
 """
 
@@ -134,12 +135,16 @@ def _output_items(src: Path) -> Iterator[Item]:
         rel = f.relative_to(src).as_posix()
         for lineno, row in read_jsonl(f):
             post_id = str(row.get("Reddit ID", f"line{lineno}"))
+            # The file name carries the full model name; the rows' "Model" field drops the version's minor part
+            # ("Mistral-7B-Instruct-v0" for v0.1), which would split one system in two. Kept in meta as written.
             base = dict(
                 post_id=post_id,
                 post=row.get("Reddit Post", ""),
-                system={"model": str(row.get("Model", model)), "pipeline": pipeline, "method": method},
+                system={"model": model, "pipeline": pipeline, "method": method},
             )
             meta = {"source": f"{rel}:{lineno}", "subreddit": row.get("Sub-Reddit") or _subreddit(post_id)}
+            if row.get("Model") not in (None, model):
+                meta["model_field"] = row["Model"]
             dim_outputs = {
                 int(m.group(1)): v
                 for k, v in row.items()

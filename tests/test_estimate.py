@@ -1,0 +1,93 @@
+"""'judge estimate': prediction-powered means from a judge run over rated and unrated RESORT items."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from judge.benchmark import load_benchmark
+from judge.cli import main
+from judge.store import load_run_scores
+from judge.testing.stub import StubServer
+
+
+def test_estimate_per_system_and_overall(
+    resort_bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with StubServer() as url:
+        assert (
+            main(
+                [
+                    "run",
+                    "--benchmark",
+                    str(resort_bench),
+                    "--judge",
+                    "openai/stub-judge",
+                    "--api-base",
+                    url,
+                    "--criteria",
+                    "empathy",
+                    "--limit",
+                    "900",
+                    "--concurrency",
+                    "32",
+                    "--no-progress",
+                    "--out",
+                    str(tmp_path / "r"),
+                ]
+            )
+            == 0
+        )
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "estimate",
+                "--benchmark",
+                str(resort_bench),
+                "--run",
+                str(tmp_path / "r"),
+                "--criterion",
+                "empathy",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    est = json.loads(capsys.readouterr().out)["estimates"]
+    overall = est["all systems"]
+    # recompute the plain PPI estimate by hand: mean(judge on unrated) - mean(judge - expert mean on rated)
+    bench = load_benchmark(resort_bench)
+    scores = load_run_scores(tmp_path / "r")["openai/stub-judge"]["empathy"]
+    experts: dict[str, list[float]] = {}
+    for r in bench.ratings:
+        if r.criterion == "empathy":
+            experts.setdefault(r.item_id, []).append(r.value)
+    rated = [i for i in scores if i in experts]
+    unrated = [i for i in scores if i not in experts]
+    rect = np.mean([scores[i] - np.mean(experts[i]) for i in rated])
+    assert overall["mean"] == pytest.approx(np.mean([scores[i] for i in unrated]) - rect)
+    assert (overall["n_labeled"], overall["n_unlabeled"]) == (len(rated), len(unrated)) == (227, 673)
+    assert overall["ci"][0] < overall["mean"] < overall["ci"][1]
+    # systems without enough rated items (or without unrated outputs) are skipped with the reason
+    assert any("skipped" in v for v in est.values())
+    assert any("mean" in v for k, v in est.items() if k != "all systems")
+    assert (
+        main(
+            [
+                "estimate",
+                "--benchmark",
+                str(resort_bench),
+                "--run",
+                str(tmp_path / "r"),
+                "--criterion",
+                "empathy",
+                "--power-tuned",
+            ]
+        )
+        == 0
+    )
+    assert "width" in capsys.readouterr().out
