@@ -14,6 +14,7 @@ VERBS = {
     "engine": "benchmarks.perf.engine",
     "alpha": "benchmarks.perf.alpha_bootstrap",
     "local": "benchmarks.perf.local_models",
+    "scale": "benchmarks.perf.scale",
 }
 
 

@@ -24,7 +24,8 @@ def register(sub: Any) -> None:
         "  judge run --benchmark bench/resort --rated-only --judge openai/gpt-4o --budget 5 --out runs/gpt4o\n"
         "  judge run --benchmark bench/resort --judge openai/qwen2.5-1.5b --api-base http://127.0.0.1:8080/v1 \\\n"
         "            --criteria empathy harmfulness --samples 3 --out runs/llamacpp\n"
-        "  judge run --benchmark bench/resort --judge judges.toml --out runs/panel --json\n",
+        "  judge run --benchmark bench/resort --judge judges.toml --out runs/panel --json\n"
+        "  judge run --benchmark bench/resort --judge openai/gpt-4o-mini --batch --batch-poll 60 --out runs/batch\n",
     )
     p.add_argument("--benchmark", required=True, help="benchmark directory (items.jsonl)")
     p.add_argument("--rubrics", help="rubric file or directory (default: the bundled rubrics/resort)")
@@ -59,6 +60,18 @@ def register(sub: Any) -> None:
     p.add_argument("--cache-dir", help="reply cache location (default $JUDGE_CACHE_DIR or ~/.cache/reappraisal-judge)")
     p.add_argument("--no-cache", action="store_true", help="don't read the cache (fresh answers; still recorded)")
     p.add_argument("--no-progress", action="store_true", help="no progress line")
+    scale = p.add_argument_group("scale-out (docs/scale.md)")
+    scale.add_argument(
+        "--batch",
+        action="store_true",
+        help="send the uncached requests through the provider's batch API (OpenAI-compatible; resumable)",
+    )
+    scale.add_argument("--batch-poll", type=float, default=30.0, metavar="S", help="batch status poll interval (30)")
+    scale.add_argument(
+        "--ray",
+        metavar="ADDRESS|auto",
+        help="judge the uncached requests as Ray tasks ('auto': the running cluster; 'local': start one here)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=run)
 
@@ -94,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=False if args.no_progress else None,
         command=["judge", *sys.argv[1:]],
+        batch_poll_s=args.batch_poll if args.batch else None,
+        ray_address=args.ray,
     )
     cal = _check_calibrator(args.calibrator, judges, rubrics) if args.calibrator else None
     summary = run_judging(cfg)

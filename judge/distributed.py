@@ -1,0 +1,189 @@
+"""Ray execution (``judge run --ray ADDRESS|auto|local``): the pending judgments as Ray tasks on a cluster.
+
+Ray is the scheduler; nothing here schedules. The driver (the ``judge run`` process) renders the pending units,
+splits the distinct requests into shards and submits one Ray task per shard. Each task runs the same engine code
+as a single-process run (``call_judge``: hosted APIs from many nodes, or the embedded llama.cpp judge on each
+node) and returns the replies. The driver caches each reply and appends the records to the one run store as tasks
+finish, exactly as ``_call_misses`` would, so the results are those of a single-process run.
+
+A worker that dies mid-task is Ray's to handle: the task is retried (``max_retries``) and only the successful
+attempt's result reaches the driver, so records are neither lost nor duplicated. The calls the dead worker had
+made are paid again (the cache is written by the driver, not by workers).
+
+Needs the optional extra: ``pip install 'reappraisal-judge[ray]'``; every node needs this package installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import signal
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from judge.cache import Cache, CachedReply
+from judge.errors import ProviderError, UsageError
+from judge.judges import JudgeSpec
+from judge.runner import Progress, RunConfig, _judgment, _Unit, _units
+from judge.store import RunStore
+
+TASK_RETRIES = 3  # Ray re-runs a task whose worker died this many times
+SHARDS_PER_CPU = 4  # small enough shards that a slow or retried one does not hold up the end of the run
+KILL_ONCE_ENV = "JUDGE_TEST_RAY_KILL_ONCE"  # fault injection for tests: a marker path; see _maybe_die
+
+
+class ShardRequest(BaseModel):
+    """One distinct request of a shard (what ``call_judge`` needs)."""
+
+    key: str
+    judge: JudgeSpec
+    messages: list[dict[str, str]]
+    response_format: dict[str, Any] | None
+    seed: int
+
+
+class ShardResult(BaseModel):
+    """What a task returns for one request: the reply, or why there is none."""
+
+    key: str
+    reply: CachedReply | None = None
+    attempts: int = 0
+    error: str | None = None
+    overflow: bool = False
+    provider_error: str | None = None  # permanent failure: the driver stops the run
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise UsageError(
+            "--ray requires optional dependencies. Install with: pip install 'reappraisal-judge[ray]'"
+        ) from None
+    return ray
+
+
+def _maybe_die(marker: str | None) -> None:
+    """Test hook: SIGKILL this worker the first time (a marker file records that it happened)."""
+    if marker and not Path(marker).exists():
+        Path(marker).write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def _judge_requests(requests: list[ShardRequest], concurrency: int, kill_marker: str | None) -> list[ShardResult]:
+    from judge.client import call_judge, shutdown_background
+
+    sem = asyncio.Semaphore(concurrency)
+    stop = False
+
+    async def one(n: int, r: ShardRequest) -> ShardResult:
+        nonlocal stop
+        async with sem:
+            if stop:
+                return ShardResult(key=r.key, provider_error="stopped after a permanent error")
+            try:
+                res = await call_judge(r.judge, r.messages, r.response_format, r.seed)
+            except ProviderError as exc:
+                stop = True
+                return ShardResult(key=r.key, provider_error=f"judge {r.judge.name!r}: {exc}")
+            if n == 0:
+                _maybe_die(kill_marker)  # after a paid call: the retry re-pays it, as a real crash would
+            return ShardResult(
+                key=r.key, reply=res.reply, attempts=res.attempts, error=res.error, overflow=res.overflow
+            )
+
+    try:
+        return list(await asyncio.gather(*(one(n, r) for n, r in enumerate(requests))))
+    finally:
+        await shutdown_background()
+
+
+def judge_shard(requests: list[dict[str, Any]], concurrency: int, kill_marker: str | None = None) -> list[dict]:
+    """The body of one Ray task: judge a shard with the engine's ``call_judge``; plain dicts in and out."""
+    parsed = [ShardRequest.model_validate(r) for r in requests]
+    results = asyncio.run(_judge_requests(parsed, concurrency, kill_marker))
+    return [r.model_dump(mode="json") for r in results]
+
+
+def _connect(ray: Any, address: str) -> None:
+    if ray.is_initialized():
+        return  # the caller (a test, a notebook) already chose the cluster
+    if address == "local":
+        ray.init(include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(address=address, log_to_driver=False)
+
+
+def _shards(requests: list[ShardRequest], n_cpus: int) -> list[list[ShardRequest]]:
+    n = max(1, min(len(requests), n_cpus * SHARDS_PER_CPU))
+    size = math.ceil(len(requests) / n)
+    return [requests[i : i + size] for i in range(0, len(requests), size)]
+
+
+def judge_with_ray(
+    cfg: RunConfig,
+    done: set[tuple[str, str, str, int]],
+    store: RunStore,
+    cache: Cache,
+    progress: Progress,
+    state: dict[str, Any],
+) -> None:
+    """Judge every unit not in ``done`` as Ray tasks; the runner's pass 2 for ``--ray``.
+
+    Args:
+        cfg: the run; ``cfg.ray_address`` is a Ray address, ``auto`` (a running cluster) or ``local`` (start one).
+        done: judgments already recorded (including those the cache served).
+        store, cache, progress: the run's writers (driver side only).
+        state: the runner's shared state (``calls``; ``stop``/``error`` on a permanent provider error).
+    """
+    ray = import_ray()
+    by_key: dict[str, list[_Unit]] = defaultdict(list)
+    for u in _units(cfg, done):
+        by_key[u.key].append(u)
+    if not by_key:
+        return
+    _connect(ray, cfg.ray_address or "auto")
+    requests = [
+        ShardRequest(
+            key=k, judge=us[0].judge, messages=us[0].messages, response_format=us[0].response_format, seed=us[0].seed
+        )
+        for k, us in by_key.items()
+    ]
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(judge_shard)
+    marker = os.environ.get(KILL_ONCE_ENV)
+    pending = [
+        task.remote([r.model_dump(mode="json") for r in shard], cfg.concurrency, marker)
+        for shard in _shards(requests, cpus)
+    ]
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        for raw in ray.get(ready[0]):
+            res = ShardResult.model_validate(raw)
+            if res.provider_error:
+                state["stop"], state["error"] = "provider_error", res.provider_error
+                continue
+            _record(by_key.pop(res.key, []), res, store, cache, progress, state)
+    if state["stop"]:
+        for ref in pending:
+            ray.cancel(ref)
+
+
+def _record(
+    units: list[_Unit], res: ShardResult, store: RunStore, cache: Cache, progress: Progress, state: dict[str, Any]
+) -> None:
+    """Cache the reply, then record every unit that asked for it (the first as the call, the rest as hits)."""
+    state["calls"] += res.attempts
+    if res.reply is not None and units:
+        cache.put(units[0].key, res.reply)
+    for n, u in enumerate(units):
+        hit = n > 0 and res.reply is not None
+        j = _judgment(
+            u, res.reply, cache_hit=hit, attempts=0 if hit else res.attempts, error=res.error, overflow=res.overflow
+        )
+        store.append(j)
+        progress.update(j)
