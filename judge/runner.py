@@ -168,9 +168,11 @@ def _units(cfg: RunConfig, done: set[tuple[str, str, str, int]]) -> Iterator[_Un
         if judge.all_criteria_in_one_call and len(cfg.rubrics) > 1:
             yield from _multi_units(cfg, judge, ids, done, max_chars)
             continue
-        for item_id in ids:
-            item = cfg.benchmark.items[item_id]
-            for crit, rubric in cfg.rubrics.items():
+        # Criterion-major order: consecutive calls share the criterion's system prompt, which a local model then
+        # evaluates once (judge/local/provider.py); for hosted judges the order makes no difference.
+        for crit, rubric in cfg.rubrics.items():
+            for item_id in ids:
+                item = cfg.benchmark.items[item_id]
                 messages, flags = render_messages(rubric, item, max_post_chars=max_chars)
                 rf = formats[(judge.name, crit)]
                 for sample in range(cfg.samples):

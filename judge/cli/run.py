@@ -46,6 +46,13 @@ def register(sub: Any) -> None:
     p.add_argument("--temperature", type=float, help="sampling temperature (default 0, or 0.7 with --samples > 1)")
     p.add_argument("--max-tokens", type=int, default=400, help="max tokens per answer (default 400)")
     p.add_argument("--seed", type=int, default=0, help="base seed; sample k uses seed+k (default 0)")
+    p.add_argument(
+        "--criteria-per-call",
+        choices=["auto", "one", "all"],
+        default="auto",
+        help="'one': a call per criterion; 'all': every criterion in one call (fewer tokens, but small models "
+        "judge the criteria less independently); 'auto' (default): 'one'",
+    )
     sel = p.add_argument_group("item selection")
     sel.add_argument("--rated-only", action="store_true", help="only items that have expert ratings")
     sel.add_argument("--limit", type=int, help="only the first N selected items")
@@ -91,7 +98,10 @@ def run(args: argparse.Namespace) -> int:
     bench = load_benchmark(args.benchmark, known_criteria=None)
     temperature = args.temperature if args.temperature is not None else (0.7 if args.samples > 1 else 0.0)
     params = {"temperature": temperature, "max_tokens": args.max_tokens}
-    judges = resolve_judges(args.judge, args.api_base, params)
+    judges = [
+        j if j.criteria_per_call != "auto" else j.model_copy(update={"criteria_per_call": args.criteria_per_call})
+        for j in resolve_judges(args.judge, args.api_base, params)
+    ]
     cfg = RunConfig(
         benchmark=bench,
         rubrics=rubrics,
