@@ -31,6 +31,7 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import asyncio
+import atexit
 import logging
 import threading
 import time
@@ -151,6 +152,17 @@ class LocalEngine:
 
 _ENGINES: dict[str, LocalEngine] = {}
 _LOAD_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_engines() -> None:
+    """Free the models before the interpreter tears down llama_cpp's module globals (otherwise ``Llama.__del__``
+    runs late and prints an ignored TypeError at exit)."""
+    for engine in _ENGINES.values():
+        close = getattr(engine.llama, "close", None)
+        if close is not None:
+            close()
+    _ENGINES.clear()
 
 
 def load_engine(name: str | None = None, *, progress: Progress | None = None) -> LocalEngine:
