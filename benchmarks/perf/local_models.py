@@ -10,10 +10,10 @@ The machine is often shared: the report records the load average before and afte
 Run: ``python -m benchmarks.perf.local_models [--models qwen2.5-1.5b ...] [--judgments 3]``
 -> ``reports/perf/local_models.json`` and ``.md``.
 
-Hook for prompt strategies: ``VARIANTS`` maps a name to a function building the chat messages of one judgment.
-Only ``one_call_per_criterion`` exists today; ``all_criteria_in_one_call`` is to be added once ``judge.prompt``
-exists (it renders every criterion into one request and its answer schema holds one score per criterion). Add
-it to ``VARIANTS`` and the benchmark times both, side by side.
+Two ways to judge an item on the four RESORT criteria are timed side by side, with the engine's real prompts
+(``judge.prompt``): ``one_call_per_criterion`` (four calls, in the runner's criterion-major order so each
+criterion's system prompt is evaluated once) and ``all_criteria_in_one_call`` (one call whose answer holds every
+criterion). Reported per item: seconds and prompt/generated tokens.
 """
 
 from __future__ import annotations
@@ -24,56 +24,43 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import argparse
 import platform
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from judge.benchmark import Item, default_demo_dir, load_benchmark
 from judge.fileio import write_json, write_text
 from judge.local.models import MODELS, get_model, model_path
 from judge.local.provider import LocalEngine, default_threads, llama_response_format, load_engine
-from judge.rubric import Rubric, default_rubrics_dir, load_rubric
+from judge.prompt import multi_answer_schema, render_messages, render_multi_messages
+from judge.rubric import Rubric, default_rubrics_dir, load_rubric_set
 
 OUT = Path(__file__).resolve().parents[2] / "reports" / "perf"
 MAX_TOKENS = 128
 
-# Original example posts and replies (not from any dataset).
-ITEMS = [
-    (
-        "I moved to a new city for work and I haven't made a single friend in four months. Weekends are the worst.",
-        "Four months without a friend in a new place sounds lonely, and weekends can make it sharper. That is a "
-        "common stage after a move, not a sign that something is wrong with you.",
-    ),
-    (
-        "My sister forgot my birthday again. I know it's small but it made me feel invisible.",
-        "Just get over it, birthdays are for kids.",
-    ),
-    (
-        "I froze during my presentation today and everyone saw it. I want to quit.",
-        "Freezing in front of people feels awful in the moment. Many speakers have done it once and recovered; "
-        "it may feel bigger to you than it looked to them.",
-    ),
-]
+MAX_TOKENS = 400
+DEMO_ITEMS = 3  # items of the bundled demo benchmark per model and variant
 
 Messages = list[dict[str, str]]
-Variant = Callable[[Rubric, str, str], tuple[Messages, dict[str, Any]]]
+Call = tuple[Messages, dict[str, Any]]
+Variant = Callable[[list[Rubric], list[Item]], list[Call]]
 
 
-def one_call_per_criterion(rubric: Rubric, post: str, reply: str) -> tuple[Messages, dict[str, Any]]:
-    """One request scoring one criterion (a stand-in prompt until ``judge.prompt`` exists)."""
-    scale = "\n".join(f"{p.label}: {p.anchor}" for p in rubric.scale)
-    system = (
-        "You are a clinical psychologist rating a reply to a distressed person's post.\n"
-        f"Criterion: {rubric.title}. {rubric.question}\n{rubric.guidance}\nScale:\n{scale}\n"
-        f'Answer with JSON: {{"rationale": "<at most {rubric.answer.rationale_words} words>", '
-        f'"{rubric.answer.field}": <score>}}.'
-    )
-    user = f"Post:\n{post}\n\nReply:\n{reply}"
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}], rubric.answer_schema()
+def one_call_per_criterion(rubrics: list[Rubric], items: list[Item]) -> list[Call]:
+    """Four calls per item, criterion-major (as ``judge run`` orders them)."""
+    return [(render_messages(r, it)[0], r.answer_schema()) for r in rubrics for it in items]
 
 
-VARIANTS: dict[str, Variant] = {"one_call_per_criterion": one_call_per_criterion}
+def all_criteria_in_one_call(rubrics: list[Rubric], items: list[Item]) -> list[Call]:
+    """One call per item answering every criterion."""
+    return [(render_multi_messages(rubrics, it)[0], multi_answer_schema(rubrics)) for it in items]
+
+
+VARIANTS: dict[str, Variant] = {
+    "one_call_per_criterion": one_call_per_criterion,
+    "all_criteria_in_one_call": all_criteria_in_one_call,
+}
 
 
 def _perf(engine: LocalEngine) -> Any:
@@ -88,60 +75,58 @@ def _reset_perf(engine: LocalEngine) -> None:
     llama_cpp.llama_perf_context_reset(engine.llama._ctx.ctx)
 
 
-def time_judgments(engine: LocalEngine, rubric: Rubric, variant: Variant, n: int) -> dict[str, Any]:
-    """Run ``n`` judgments; wall seconds each, plus llama.cpp's prompt and generation token rates."""
-    walls: list[float] = []
+def time_variant(engine: LocalEngine, rubrics: list[Rubric], items: list[Item], variant: Variant) -> dict[str, Any]:
+    """Judge ``items`` on every rubric the variant's way; seconds and tokens per item, llama.cpp token rates."""
+    from judge.client import _bounded_rationales
+
     p_tokens = p_ms = g_tokens = g_ms = 0.0
     answers: list[str] = []
-    for i in range(n):
-        post, reply = ITEMS[i % len(ITEMS)]
-        messages, schema = variant(rubric, post, reply)
+    engine.llama.reset()  # the first call of each variant pays for its system prompt, as a new run would
+    start = time.perf_counter()
+    for messages, schema in variant(rubrics, items):
         _reset_perf(engine)
-        start = time.perf_counter()
         out = engine.chat(
             messages,
             temperature=0.0,
-            seed=1,
+            seed=0,
             max_tokens=MAX_TOKENS,
-            response_format=llama_response_format({"type": "json_object", "schema": schema}),
+            response_format=llama_response_format({"type": "json_object", "schema": _bounded_rationales(schema)}),
         )
-        walls.append(time.perf_counter() - start)
         perf = _perf(engine)
         p_tokens += perf.n_p_eval
         p_ms += perf.t_p_eval_ms
         g_tokens += perf.n_eval
         g_ms += perf.t_eval_ms
         answers.append(out["choices"][0]["message"]["content"])
+    wall = time.perf_counter() - start
+    n = len(items)
     return {
-        "judgments": n,
-        "seconds_per_judgment": statistics.mean(walls),
-        "seconds_each": [round(w, 2) for w in walls],
+        "items": n,
+        "calls": len(answers),
+        "seconds_per_item": wall / n,
         "prompt_tokens_per_s": p_tokens / (p_ms / 1000) if p_ms else None,
         "generation_tokens_per_s": g_tokens / (g_ms / 1000) if g_ms else None,
-        "mean_prompt_tokens": p_tokens / n,
-        "mean_generated_tokens": g_tokens / n,
+        "prompt_tokens_evaluated_per_item": p_tokens / n,
+        "generated_tokens_per_item": g_tokens / n,
         "answers": answers,
     }
 
 
-def bench_model(name: str, n: int) -> dict[str, Any]:
+def bench_model(name: str) -> dict[str, Any]:
     start = time.perf_counter()
     path = model_path(name)  # assembles + verifies on first use; instant when the stamp matches
     prepare_s = time.perf_counter() - start
     engine = load_engine(name)
-    rubric = _rubric()
+    rubrics = list(load_rubric_set(default_rubrics_dir()).values())
+    items = list(load_benchmark(default_demo_dir()).items.values())[:DEMO_ITEMS]
     return {
         "model": f"local/{name}",
         "file": str(path),
         "size_bytes": get_model(name).size,
         "prepare_seconds": prepare_s,
         "load_seconds": engine.load_seconds,
-        "variants": {v: time_judgments(engine, rubric, fn, n) for v, fn in VARIANTS.items()},
+        "variants": {v: time_variant(engine, rubrics, items, fn) for v, fn in VARIANTS.items()},
     }
-
-
-def _rubric() -> Rubric:
-    return load_rubric(default_rubrics_dir() / "empathy.yaml")
 
 
 def render_md(report: dict[str, Any]) -> str:
@@ -154,18 +139,21 @@ def render_md(report: dict[str, Any]) -> str:
         f"Machine: {env['cpu_count']} cores, n_threads={env['n_threads']}, {env['platform']}; "
         f"llama-cpp-python {env['llama_cpp']}. Load average before/after: {env['loadavg_before']} / "
         f"{env['loadavg_after']} (a shared machine slows every number below).",
-        f"Judgment: criterion `empathy`, JSON-schema grammar from `Rubric.answer_schema()`, temperature 0, "
-        f"max_tokens {MAX_TOKENS}, state reset before each call.",
+        f"Items: the first {DEMO_ITEMS} of the bundled demo, all four RESORT criteria, the engine's prompts and "
+        f"JSON-schema grammars, temperature 0, max_tokens {MAX_TOKENS}. Prompt tokens count only those evaluated "
+        "(a criterion's system prompt is evaluated once and reused).",
         "",
-        "| model | load (s) | variant | prompt tok/s | generation tok/s | s / judgment | prompt tok | gen tok |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | load (s) | variant | calls / item | s / item | prompt tok evaluated / item | generated tok / item "
+        "| prompt tok/s | generation tok/s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for m in report["models"]:
         for v, r in m["variants"].items():
             lines.append(
-                f"| `{m['model']}` | {m['load_seconds']:.1f} | {v} | {r['prompt_tokens_per_s']:.0f} | "
-                f"{r['generation_tokens_per_s']:.1f} | {r['seconds_per_judgment']:.1f} | "
-                f"{r['mean_prompt_tokens']:.0f} | {r['mean_generated_tokens']:.0f} |"
+                f"| `{m['model']}` | {m['load_seconds']:.1f} | {v} | {r['calls'] / r['items']:.0f} | "
+                f"{r['seconds_per_item']:.1f} | {r['prompt_tokens_evaluated_per_item']:.0f} | "
+                f"{r['generated_tokens_per_item']:.0f} | {r['prompt_tokens_per_s']:.0f} | "
+                f"{r['generation_tokens_per_s']:.1f} |"
             )
     lines += ["", "Load time is from a verified file already in the cache (assembly is a one-off, ~10 s).", ""]
     return "\n".join(lines)
@@ -176,11 +164,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=list(MODELS), help="models to time (default: all)")
-    ap.add_argument("--judgments", type=int, default=3, help="judgments per model and variant")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     before = os.getloadavg()
-    models = [bench_model(get_model(n).name, args.judgments) for n in args.models]
+    models = [bench_model(get_model(n).name) for n in args.models]
     report = {
         "environment": {
             "cpu_count": os.cpu_count(),
