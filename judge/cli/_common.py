@@ -12,7 +12,7 @@ def add_parser(sub: Any, name: str, help: str, description: str, examples: str) 
     """Add a verb parser whose epilog teaches by example."""
     from judge.cli import HelpFormatter
 
-    return sub.add_parser(  # type: ignore[no-any-return]
+    return sub.add_parser(
         name, help=help, description=description, epilog="examples:\n" + examples, formatter_class=HelpFormatter
     )
 
