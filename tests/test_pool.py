@@ -15,6 +15,7 @@ import pytest
 
 from judge.cli import main
 from judge.judges import JudgeSpec, load_judges_file
+from judge.local.server import start_server, wait_ready
 from judge.pool import model_list
 from judge.store import iter_records
 from judge.testing.stub import StubServer
@@ -98,41 +99,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _llama_server(model: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(model),
-        "--model_alias",
-        "qwen2.5-0.5b",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_threads",
-        "1",
-        "--n_ctx",
-        "2048",
-    ]
-    return subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    import urllib.request
-
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama.cpp server on port {port} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"llama.cpp server on port {port} not ready in time")
-
-
 @pytest.mark.slow
 def test_pool_of_two_llama_cpp_servers_one_killed_mid_run(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server] (the 'local' extra)")
@@ -141,11 +107,10 @@ def test_pool_of_two_llama_cpp_servers_one_killed_mid_run(tmp_path: Path) -> Non
     model = model_path("qwen2.5-0.5b")
     ports = [_free_port(), _free_port()]
     logs = [tmp_path / f"server{n}.log" for n in range(2)]
-    servers = [_llama_server(model, p, log) for p, log in zip(ports, logs, strict=True)]
+    servers = [start_server(model, p, threads=1, log=log.open("wb")) for p, log in zip(ports, logs, strict=True)]
     try:
-        deadline = time.monotonic() + 120
         for port, proc in zip(ports, servers, strict=True):
-            _wait_ready(port, proc, deadline)
+            wait_ready(port, proc, timeout_s=120)
         pool = _pool_file(
             tmp_path,
             [f"http://127.0.0.1:{p}/v1" for p in ports],

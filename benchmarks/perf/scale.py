@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,51 +64,19 @@ def _run(tmp: Path, name: str, judge: JudgeSpec, criteria: list[str] | None, **k
 # -- llama.cpp: one server vs a pool of two ------------------------------------------------------------------------
 
 
-def _server(model: Path, port: int, threads: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(model),
-        "--model_alias",
-        "qwen2.5-0.5b",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_threads",
-        str(threads),
-        "--n_ctx",
-        "2048",
-    ]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait(port: int) -> None:
-    import urllib.request
-
-    for _ in range(600):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"llama.cpp server on {port} did not start")
-
-
 def bench_pool(tmp: Path, items: int) -> list[dict[str, Any]]:
     from judge.local.models import model_path
+    from judge.local.server import start_server, wait_ready
 
     model = model_path("qwen2.5-0.5b")
     params = {"temperature": 0.0, "max_tokens": 120}
     results = []
     for label, threads in (("one server, n_threads=2", [2]), ("pool of two, n_threads=1+1", [1, 1])):
         ports = [18431 + n for n in range(len(threads))]
-        procs = [_server(model, p, t) for p, t in zip(ports, threads, strict=True)]
+        procs = [start_server(model, p, threads=t) for p, t in zip(ports, threads, strict=True)]
         try:
-            for p in ports:
-                _wait(p)
+            for p, proc in zip(ports, procs, strict=True):
+                wait_ready(p, proc)
             bases = [f"http://127.0.0.1:{p}/v1" for p in ports]
             if len(bases) == 1:
                 spec = JudgeSpec(name="llama", model="openai/qwen2.5-0.5b", api_base=bases[0], params=params)
