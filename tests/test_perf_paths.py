@@ -132,7 +132,7 @@ def test_unpriced_model_is_not_walked_through_the_cost_map_per_call(monkeypatch:
     assert ours == []
     assert {r.reply.cost_usd for r in results} == {0.0}
     # The walk is real and would be seen: a model nobody settled still goes through it.
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="isn't mapped"):
         litellm.get_model_info("openai/another-unpriced-model")
     assert walks
 
