@@ -7,7 +7,7 @@ loaded, and applies calibrators only to the judge, rubric and prompt they were f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,12 +43,23 @@ class JudgeScores:
         return dict(self.manifest.judges.get(self.name, {}).get("params", {}))
 
 
-def check_rubrics(run_dir: str | Path, manifest: RunManifest, rubrics: Mapping[str, Rubric]) -> None:
-    """Refuse a run scored with other versions of the loaded rubrics (what differs is named)."""
+def check_rubrics(
+    run_dir: str | Path,
+    manifest: RunManifest,
+    rubrics: Mapping[str, Rubric],
+    criteria: Sequence[str] | None = None,
+) -> None:
+    """Refuse a run scored with other versions of the loaded rubrics (each difference is named).
+
+    Args:
+        criteria: check only these criteria (default: every loaded rubric the run scored).
+    """
+    used = manifest.rubrics
+    names = list(criteria) if criteria is not None else list(rubrics)
     stale = [
-        f"{c}: run used {manifest.rubrics[c]}, loaded {r.ref}"
-        for c, r in rubrics.items()
-        if c in manifest.rubrics and manifest.rubrics[c] != r.ref
+        f"{c}: the run used {used[c]!r}, loaded {rubrics[c].ref!r}"
+        for c in names
+        if c in used and used[c] != rubrics[c].ref
     ]
     if stale:
         raise StaleArtifact(
@@ -57,17 +68,29 @@ def check_rubrics(run_dir: str | Path, manifest: RunManifest, rubrics: Mapping[s
         )
 
 
+def pick_judge(judges: Iterable[str], wanted: str | None, run_dir: str | Path) -> str:
+    """The judge a verb that needs exactly one means: the one named with ``--judge``, or the run's only judge."""
+    names = sorted(judges)
+    if not names:
+        raise UsageError(f"--run {run_dir}: the run has no judgments yet")
+    if wanted is not None:
+        if wanted not in names:
+            raise UsageError(f"--judge {wanted!r} is not in run {run_dir}; expected one of {names}")
+        return wanted
+    if len(names) != 1:
+        raise UsageError(f"--judge: run {run_dir} has {len(names)} judges, name one of {names}")
+    return names[0]
+
+
 def read_judges(run_dir: str | Path, rubrics: Mapping[str, Rubric], judge: str | None = None) -> list[JudgeScores]:
     """Every judge of a run (or the one named), checked against the loaded rubrics."""
     manifest = load_run_manifest(run_dir)
-    check_rubrics(run_dir, manifest, rubrics)
     by_judge = load_run_scores(run_dir)
     if not by_judge:
         raise UsageError(f"--run {run_dir}: the run has no judgments yet")
+    check_rubrics(run_dir, manifest, rubrics)
     if judge is not None:
-        if judge not in by_judge:
-            raise UsageError(f"--judge {judge!r} is not in run {run_dir}; expected one of {sorted(by_judge)}")
-        by_judge = {judge: by_judge[judge]}
+        by_judge = {pick_judge(by_judge, judge, run_dir): by_judge[judge]}
     summary = read_summary(run_dir)
     return [
         JudgeScores(

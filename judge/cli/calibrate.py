@@ -36,18 +36,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _pick_judge(judges: list[str], wanted: str | None) -> str:
-    from judge.errors import UsageError
-
-    if wanted:
-        if wanted not in judges:
-            raise UsageError(f"--judge: the run has no judge {wanted!r}; expected one of {judges}")
-        return wanted
-    if len(judges) != 1:
-        raise UsageError(f"--judge: the run has {len(judges)} judges, name one of {judges}")
-    return judges[0]
-
-
 def _criteria(
     args: argparse.Namespace, scores: dict[str, Any], rubrics: dict[str, Any], rated: set[str]
 ) -> tuple[list[str], dict[str, str]]:
@@ -84,20 +72,6 @@ def _criteria(
     return chosen, skipped
 
 
-def _check_rubrics(run_refs: dict[str, str], rubrics: dict[str, Any], criteria: list[str], run_dir: str) -> None:
-    from judge.errors import InputError, Problem
-
-    problems = [
-        Problem(
-            f"{run_dir}/run.json: rubrics.{c}", f"the run used {run_refs.get(c)!r}, --rubrics has {rubrics[c].ref!r}"
-        )
-        for c in criteria
-        if run_refs.get(c) != rubrics[c].ref
-    ]
-    if problems:
-        raise InputError(problems)
-
-
 def _numbers(metrics: Any) -> dict[str, float | None]:
     return {name: m.value for name, m in metrics}
 
@@ -110,18 +84,18 @@ def run(args: argparse.Namespace) -> int:
     from judge.benchmark import load_benchmark
     from judge.calibration import fit_calibrator
     from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.scores import check_rubrics, pick_judge
     from judge.store import load_run_manifest, load_run_scores
 
     manifest = load_run_manifest(args.run)
     all_scores = load_run_scores(args.run)
-    judge = _pick_judge(sorted(all_scores), args.judge)
+    judge = pick_judge(all_scores, args.judge, args.run)
     spec = manifest.judges.get(judge, {})
     bench = load_benchmark(args.benchmark)
     rubrics = load_rubric_set(args.rubrics or default_rubrics_dir())
     rated = {r.criterion for r in bench.ratings}
     criteria, skipped = _criteria(args, all_scores[judge], rubrics, rated)
-    run_refs = spec.get("rubrics") or manifest.rubrics
-    _check_rubrics(run_refs, rubrics, criteria, args.run)
+    check_rubrics(args.run, manifest, rubrics, criteria=criteria)
     cal = fit_calibrator(
         bench,
         {c: all_scores[judge][c] for c in criteria},
