@@ -28,12 +28,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from judge.cache import Cache, CachedReply
+from judge.cache import CachedReply
 from judge.errors import ProviderError, UsageError
 from judge.fileio import write_json
 from judge.judges import JudgeSpec
-from judge.runner import Progress, RunConfig, _judgment, _Unit, _units
-from judge.store import RunStore
+from judge.runner import CallPass, _Unit
 
 LEDGER = "batches.json"
 ENDPOINT = "/v1/chat/completions"
@@ -145,28 +144,11 @@ class _Provider:
         return [json.loads(ln) for ln in raw.decode().splitlines() if ln.strip()]
 
 
-class _Importer:
-    """Writes batch results into the cache and the run store exactly as online calls would."""
-
-    def __init__(self, store: RunStore, cache: Cache, progress: Progress) -> None:
-        self.store, self.cache, self.progress = store, cache, progress
-
-    def record(self, units: list[_Unit], reply: CachedReply | None, error: str | None) -> None:
-        if reply is not None:
-            self.cache.put(units[0].key, reply)  # cache before record, as online: a kill never re-pays
-        for n, u in enumerate(units):
-            # Identical requests were sent once: the first is the call, the others are served from it.
-            hit = reply is not None and n > 0
-            j = _judgment(u, reply, cache_hit=hit, attempts=0 if hit else 1, error=error)
-            self.store.append(j)
-            self.progress.update(j)
-
-
 async def _finish(
     provider: _Provider,
     batch: SubmittedBatch,
     by_key: dict[str, list[_Unit]],
-    importer: _Importer,
+    p: CallPass,
     poll_s: float,
     show: bool,
 ) -> int:
@@ -193,53 +175,41 @@ async def _finish(
             continue  # not pending any more (recorded before a kill), or a duplicate line
         answered.add(key)
         reply, error = parse_result_line(line, provider.litellm, provider.spec)
-        importer.record(by_key[key], reply, error)
+        p.record(by_key[key], reply, 1, error)
     for key in batch.custom_ids:
         if key in by_key and key not in answered:
-            importer.record(by_key[key], None, f"batch {batch.id} ended '{b.status}' without answering this request")
+            p.record(by_key[key], None, 1, f"batch {batch.id} ended '{b.status}' without answering this request")
     return len(answered)
 
 
-async def judge_in_batches(
-    cfg: RunConfig,
-    done: set[tuple[str, str, str, int]],
-    store: RunStore,
-    cache: Cache,
-    progress: Progress,
-    state: dict[str, Any],
-    *,
-    poll_s: float = 30.0,
-) -> None:
-    """Judge every unit not in ``done`` through batch APIs (resuming submitted batches); the runner's pass 2.
+async def judge_in_batches(p: CallPass, *, poll_s: float = 30.0) -> None:
+    """Judge every pending unit through batch APIs (resuming submitted batches); the runner's pass 2.
 
     Args:
-        cfg: the run (its judges must pass :func:`check_batchable`).
-        done: judgments already recorded (including those the cache served).
-        store, cache, progress: the run's writers.
-        state: the runner's shared state; ``calls`` counts provider requests answered, ``stop``/``error`` are set
-            when the provider refuses the batch permanently.
+        p: the run's pass 2 (its judges must pass :func:`check_batchable`); ``calls`` counts the provider
+            requests answered; a permanent refusal of the batch stops the run with the error.
         poll_s: seconds between status polls.
     """
     from judge.client import litellm_module
 
     litellm = litellm_module()
+    cfg = p.cfg
     ledger = load_ledger(cfg.out)
-    importer = _Importer(store, cache, progress)
     pending: dict[str, dict[str, list[_Unit]]] = defaultdict(lambda: defaultdict(list))
     specs = {j.name: j for j in cfg.judges}
-    for u in _units(cfg, done):
+    for u in p.pending():
         pending[u.judge.name][u.key].append(u)
-    show = progress.enabled
+    show = p.progress.enabled
     for name, by_key in pending.items():
         provider = _Provider(litellm, specs[name])
         try:
             jobs = await _submit_missing(provider, ledger, by_key, cfg.out)
             for batch in jobs:
-                state["calls"] += await _finish(provider, batch, by_key, importer, poll_s, show)
+                p.state["calls"] += await _finish(provider, batch, by_key, p, poll_s, show)
                 batch.imported = True
                 save_ledger(cfg.out, ledger)
         except ProviderError as exc:
-            state["stop"], state["error"] = "provider_error", f"judge {name!r}: {exc}"
+            p.fail(f"judge {name!r}: {exc}")
             return
 
 

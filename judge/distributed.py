@@ -25,11 +25,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from judge.cache import Cache, CachedReply
+from judge.cache import CachedReply
 from judge.errors import ProviderError, UsageError
 from judge.judges import JudgeSpec
-from judge.runner import Progress, RunConfig, _judgment, _Unit, _units
-from judge.store import RunStore
+from judge.runner import CallPass, _Unit
 
 TASK_RETRIES = 3  # Ray re-runs a task whose worker died this many times
 SHARDS_PER_CPU = 4  # small enough shards that a slow or retried one does not hold up the end of the run
@@ -124,29 +123,20 @@ def _shards(requests: list[ShardRequest], n_cpus: int) -> list[list[ShardRequest
     return [requests[i : i + size] for i in range(0, len(requests), size)]
 
 
-def judge_with_ray(
-    cfg: RunConfig,
-    done: set[tuple[str, str, str, int]],
-    store: RunStore,
-    cache: Cache,
-    progress: Progress,
-    state: dict[str, Any],
-) -> None:
-    """Judge every unit not in ``done`` as Ray tasks; the runner's pass 2 for ``--ray``.
+def judge_with_ray(p: CallPass) -> None:
+    """Judge every pending unit as Ray tasks; the runner's pass 2 for ``--ray``.
 
     Args:
-        cfg: the run; ``cfg.ray_address`` is a Ray address, ``auto`` (a running cluster) or ``local`` (start one).
-        done: judgments already recorded (including those the cache served).
-        store, cache, progress: the run's writers (driver side only).
-        state: the runner's shared state (``calls``; ``stop``/``error`` on a permanent provider error).
+        p: the run's pass 2; ``p.cfg.ray_address`` is a Ray address, ``auto`` (a running cluster) or ``local``
+            (start one). Results are cached and recorded on the driver only.
     """
     ray = import_ray()
     by_key: dict[str, list[_Unit]] = defaultdict(list)
-    for u in _units(cfg, done):
+    for u in p.pending():
         by_key[u.key].append(u)
     if not by_key:
         return
-    _connect(ray, cfg.ray_address or "auto")
+    _connect(ray, p.cfg.ray_address or "auto")
     requests = [
         ShardRequest(
             key=k, judge=us[0].judge, messages=us[0].messages, response_format=us[0].response_format, seed=us[0].seed
@@ -157,7 +147,7 @@ def judge_with_ray(
     task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(judge_shard)
     marker = os.environ.get(KILL_ONCE_ENV)
     pending = [
-        task.remote([r.model_dump(mode="json") for r in shard], cfg.concurrency, marker)
+        task.remote([r.model_dump(mode="json") for r in shard], p.cfg.concurrency, marker)
         for shard in _shards(requests, cpus)
     ]
     while pending:
@@ -165,25 +155,10 @@ def judge_with_ray(
         for raw in ray.get(ready[0]):
             res = ShardResult.model_validate(raw)
             if res.provider_error:
-                state["stop"], state["error"] = "provider_error", res.provider_error
+                p.fail(res.provider_error)
                 continue
-            _record(by_key.pop(res.key, []), res, store, cache, progress, state)
-    if state["stop"]:
+            p.state["calls"] += res.attempts
+            p.record(by_key.pop(res.key, []), res.reply, res.attempts, res.error, res.overflow)
+    if p.state["stop"]:
         for ref in pending:
             ray.cancel(ref)
-
-
-def _record(
-    units: list[_Unit], res: ShardResult, store: RunStore, cache: Cache, progress: Progress, state: dict[str, Any]
-) -> None:
-    """Cache the reply, then record every unit that asked for it (the first as the call, the rest as hits)."""
-    state["calls"] += res.attempts
-    if res.reply is not None and units:
-        cache.put(units[0].key, res.reply)
-    for n, u in enumerate(units):
-        hit = n > 0 and res.reply is not None
-        j = _judgment(
-            u, res.reply, cache_hit=hit, attempts=0 if hit else res.attempts, error=res.error, overflow=res.overflow
-        )
-        store.append(j)
-        progress.update(j)
