@@ -26,6 +26,8 @@ SIZES = {
     "fault_items": (125, 1000),  # x 4 criteria: 500 / 4,000 judgments
     "crash_items": (60, 150),  # x 4 criteria
     "kills": (6, 20),
+    "gen_posts": (8, 40),  # judge generate, iter+cons: 7 chained calls per post
+    "gen_kills": (3, 10),
     "load_items": ([100, 500], [500, 5000]),  # x 4 criteria: 400 vs 2,000 / 2,000 vs 20,000 judgments
 }
 
@@ -42,7 +44,7 @@ def run_suite(
 ) -> ReliabilityReport:
     """Run every part of the suite under ``work``; write the report to ``out`` (if given) and return it."""
     from benchmarks.reliability.bad_inputs import run_bad_inputs
-    from benchmarks.reliability.crash import generate_verb_note, run_crash_resume
+    from benchmarks.reliability.crash import run_crash_resume, run_generate_crash_resume
     from benchmarks.reliability.faults import run_faults
     from benchmarks.reliability.injection import LOCAL_MODEL, InjectionResult, run_injection
     from benchmarks.reliability.load import run_load
@@ -58,7 +60,9 @@ def run_suite(
     faults = run_faults(work / "faults", SIZES["fault_items"][i])  # type: ignore[arg-type]
     log("crash and resume...")
     crash = [run_crash_resume(work / "crash", SIZES["crash_items"][i], SIZES["kills"][i])]  # type: ignore[arg-type]
-    gen = generate_verb_note()
+    log("crash and resume (generate)...")
+    gen_posts, gen_kills = SIZES["gen_posts"][i], SIZES["gen_kills"][i]
+    crash.append(run_generate_crash_resume(work / "crash-generate", gen_posts, gen_kills))  # type: ignore[arg-type]
     log("load...")
     load = run_load(work / "load", SIZES["load_items"][i])  # type: ignore[arg-type]
     log("limits...")
@@ -85,7 +89,7 @@ def run_suite(
         kill_resume_identical=sum(c.identical and c.within_bound for c in ran),
         injection_mean_shift=engine.mean_shift if engine else None,
         faults=faults,
-        crash=[*crash, gen] if gen else crash,
+        crash=crash,
         load=load,
         bad_inputs=bad,
         secrets=secrets,

@@ -89,15 +89,26 @@ def _faults_md(f: FaultResult) -> list[str]:
 
 
 def _crash_md(runs: list[CrashResult]) -> list[str]:
-    lines = ["## Crash and resume (SIGKILL)", "", _row("verb", "judgments", "kills", "identical", "duplicates",
-             "missing", "model calls", "bound", "wall s"), _row(*["---"] * 9)]  # fmt: skip
+    head = ("verb", "size", "kills", "records at each kill", "identical", "duplicates", "missing", "model calls",
+            "reference calls", "bound", "wall s")  # fmt: skip
+    lines = ["## Crash and resume (SIGKILL)", "", _row(*head), _row(*["---"] * len(head))]
     for c in runs:
         if c.skipped:
-            lines.append(_row(c.verb, "skipped: " + c.skipped, "", "", "", "", "", "", ""))
+            lines.append(_row(c.verb, "skipped: " + c.skipped, *[""] * 9))
         else:
-            lines.append(_row(c.verb, c.judgments, c.kills, c.identical, c.duplicates, c.missing, c.model_calls,
-                              c.call_bound, c.wall_s))  # fmt: skip
-    return [*lines, "", "Bound = judgments + the concurrency in flight at each kill.", ""]
+            points = ", ".join(map(str, c.kill_points)) or "none"
+            lines.append(_row(c.verb, f"{c.judgments} {c.unit}", c.kills, points, c.identical, c.duplicates,
+                              c.missing, c.model_calls, c.reference_calls, c.call_bound, c.wall_s))  # fmt: skip
+    lines += ["", "Records at each kill: judgments in judgments.jsonl (run), item records in generations.jsonl "
+              "(generate). Bound for run: judgments + the concurrency in flight at each kill. Bound for generate: "
+              "the reference run's calls + min(concurrency, items not yet recorded) at each kill, since every "
+              "step's reply is cached as it arrives and each item in flight has one call outstanding."]  # fmt: skip
+    for c in runs:
+        if c.verb == "generate" and not c.skipped:
+            lines += ["", f"generate: {c.items_resumed_mid_way} items were cut mid-way and resumed from "
+                      f"{c.steps_reused} cached steps; {c.model_calls - c.reference_calls} calls were paid again; "
+                      f"{c.failed_records} failed-item records; {c.restarts} invocations."]  # fmt: skip
+    return [*lines, ""]
 
 
 def _load_md(load: LoadResult) -> list[str]:
