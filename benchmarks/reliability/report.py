@@ -118,12 +118,20 @@ def _load_md(load: LoadResult) -> list[str]:
     for r in load.runs:
         lines.append(_row(r.judgments, r.concurrency, r.wall_s, r.throughput_per_s, r.peak_rss_mb, r.duplicates,
                           r.missing, r.progress_updates, r.progress_max_gap_s))  # fmt: skip
-    engine = "not available (reports/perf/engine.json absent)" if load.engine_benchmark is None else "see below"
     lines += ["", f"Peak RSS growth largest/smallest run: {load.rss_growth}. Stub latency {load.stub_latency_ms} ms. "
-              f"Engine benchmark: {engine}.", ""]  # fmt: skip
-    if load.engine_benchmark is not None:
-        lines += ["```json", str(load.engine_benchmark)[:1500], "```", ""]
+              f"Engine speed: {_engine_line(load.engine_benchmark)}", ""]  # fmt: skip
     return lines
+
+
+def _engine_line(engine: dict[str, object] | None) -> str:
+    """One line from reports/perf/engine.json (the full tables are in reports/perf/engine.md)."""
+    if engine is None:
+        return "not measured yet (run `python -m benchmarks.perf engine`)."
+    rows = engine.get("summary")
+    if not isinstance(rows, list):
+        return "see reports/perf/engine.md."
+    ratios = ", ".join(f"{r['ratio_vs_litellm']} at {r['concurrency']}" for r in rows if isinstance(r, dict))
+    return f"CPU per judgment over bare `litellm.acompletion` {ratios} (medians; reports/perf/engine.md)."
 
 
 def _bad_md(b: BadInputResult) -> list[str]:
