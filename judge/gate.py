@@ -140,10 +140,11 @@ def side_from_run(run_dir: str | Path, judge: str | None = None, rubrics_dir: st
     """
     from judge.benchmark import load_benchmark
     from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.scores import pick_judge
     from judge.store import load_run_manifest, stream_records
 
     manifest = load_run_manifest(run_dir)
-    judge_name = _pick_judge(run_dir, list(manifest.judges), judge)
+    judge_name = pick_judge(manifest.judges, judge, run_dir)
     bench_path = _benchmark_path(run_dir, str(manifest.benchmark.get("path", "")))
     bench = load_benchmark(bench_path)
     rubrics = load_rubric_set(rubrics_dir or default_rubrics_dir())
@@ -173,16 +174,6 @@ def side_from_run(run_dir: str | Path, judge: str | None = None, rubrics_dir: st
         criteria=criteria,
         scores={c: dict(v) for c, v in scores.items()},
     )
-
-
-def _pick_judge(run_dir: str | Path, judges: list[str], wanted: str | None) -> str:
-    if wanted is not None:
-        if wanted not in judges:
-            raise UsageError(f"{run_dir}: no judge {wanted!r}; the run has {judges}")
-        return wanted
-    if len(judges) != 1:
-        raise UsageError(f"{run_dir} has {len(judges)} judges {judges}; choose one with --judge")
-    return judges[0]
 
 
 def _benchmark_path(run_dir: str | Path, recorded: str) -> Path:
