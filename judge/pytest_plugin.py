@@ -61,12 +61,10 @@ class ReappraisalJudge:
 
     def judgment(self, post: str, response: str, criterion: str, dimension: int | None = None) -> Judgment:
         """The full judgment (score or unscored reason, rationale) of one response."""
-        from judge.benchmark import Item
-        from judge.cache import Cache, cache_key
-        from judge.client import call_judge, response_format_for
-        from judge.parse import parse_answer
-        from judge.prompt import prompt_hash, render_messages
-        from judge.runner import LOCAL_MAX_POST_CHARS
+        from judge.benchmark import Benchmark, BenchmarkManifest, Item
+        from judge.cache import Cache
+        from judge.client import call_judge
+        from judge.runner import RunConfig, _judgment, _units
 
         rubric = self._rubric(criterion)
         dim = rubric.dimension(dimension)
@@ -79,49 +77,25 @@ class ReappraisalJudge:
             dimension_aim=dim.aim if dim else None,
             standards=dim.standards if dim else None,
         )
-        messages, flags = render_messages(
-            rubric, item, max_post_chars=LOCAL_MAX_POST_CHARS if self.spec.is_local else None
-        )
-        rf = response_format_for(self.spec, rubric.answer_schema(), f"{criterion}_answer")
-        key = cache_key(
-            model_identity=self.spec.identity(),
-            messages=messages,
-            response_format=rf,
-            rubric_ref=rubric.ref,
-            sample=0,
-            seed=0,
-        )
-        from judge.judgment import Judgment
-
-        base: dict[str, Any] = dict(
-            item_id="pytest", criterion=criterion, judge=self.spec.name, model=self.spec.model, rubric=rubric.ref,
-            prompt_hash=prompt_hash(), cache_key=key, flags=flags,
-        )  # fmt: skip
+        # The runner's own unit (prompt, response format, post cut for local judges, cache key), so a test and
+        # `judge run` share cache entries; nothing is written to ``out``: only the unit is built.
+        bench = Benchmark(manifest=BenchmarkManifest(name="pytest"), items={item.item_id: item})
+        cfg = RunConfig(benchmark=bench, rubrics={criterion: rubric}, judges=[self.spec], out=Path("."))
+        (u,) = _units(cfg, set())
         cache = Cache(self.cache_dir)
         try:
-            reply = cache.get(key)
-            hit = reply is not None
-            if reply is None:
-                res = asyncio.run(call_judge(self.spec, messages, rf, 0))
-                self.calls += 1
-                if res.reply is None:
-                    if res.overflow:
-                        return Judgment(**base, unscored_reason="context_overflow", detail=res.error)
-                    return Judgment(**base, unscored_reason="api_error", detail=res.error)
-                reply = res.reply
-                cache.put(key, reply)
+            reply = cache.get(u.key)
+            if reply is not None:
+                return _judgment(u, reply, cache_hit=True)
+            res = asyncio.run(call_judge(self.spec, u.messages, u.response_format, u.seed))
+            self.calls += 1
+            if res.reply is not None:
+                cache.put(u.key, res.reply)
+            return _judgment(
+                u, res.reply, cache_hit=False, attempts=res.attempts, error=res.error, overflow=res.overflow
+            )
         finally:
             cache.close()
-        parsed = parse_answer(reply.content, rubric, finish_reason=reply.finish_reason)
-        return Judgment(
-            **base,
-            score=parsed.score,
-            unscored_reason=parsed.unscored_reason,
-            detail=parsed.detail,
-            rationale=parsed.rationale,
-            raw_output=reply.content,
-            cache_hit=hit,
-        )
 
     def score(
         self,
