@@ -12,9 +12,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from judge.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 
 @contextmanager
@@ -100,3 +105,23 @@ def read_jsonl_collect(path: str | Path) -> tuple[list[tuple[int, Any]], list[Pr
         except UnicodeDecodeError as exc:
             problems.append(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
     return rows, problems
+
+
+def read_appended(path: Path, model: type[M], what: str) -> Iterator[M]:
+    """Stream the records of an append-only JSONL file written one whole line at a time (run and generation
+    records), validated as ``model``.
+
+    A last line without its newline is the partial write of a killed process and is skipped; any other bad line
+    raises ``InputError`` naming ``path:line`` (``what`` says what the line should have been).
+    """
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.endswith("\n"):
+                return
+            try:
+                yield model.model_validate_json(line)
+            except ValueError as exc:
+                first = str(exc).splitlines()[0]
+                raise InputError(Problem(f"{path}:{n}", f"not {what}: {first}")) from None

@@ -39,7 +39,7 @@ from judge import __version__
 from judge.benchmark import Benchmark, BenchmarkManifest, Item, load_benchmark, save_benchmark
 from judge.cache import Cache, cache_key
 from judge.errors import InputError, Problem, UsageError
-from judge.fileio import read_jsonl_collect, write_json
+from judge.fileio import read_appended, read_jsonl_collect, write_json
 from judge.judges import DEFAULT_LOCAL, JudgeSpec, judge_from_model
 from judge.rubric import Dimension, default_rubrics_dir, load_rubric_set
 from judge.systems import APPRAISAL_QUESTIONS, SystemConfig
@@ -298,21 +298,10 @@ def _tasks(cfg: GenerateConfig, dimension_ids: list[int]) -> list[_Task]:
 
 def read_records(out: Path) -> dict[str, GenerationRecord]:
     """Successful records of an output dir by item id (first wins; a partial last line from a kill is skipped)."""
-    path = out / RECORDS
     done: dict[str, GenerationRecord] = {}
-    if not path.exists():
-        return done
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.endswith("\n"):
-                break
-            try:
-                rec = GenerationRecord.model_validate_json(line)
-            except ValueError as exc:
-                first = str(exc).splitlines()[0]
-                raise InputError(Problem(f"{path}:{n}", f"not a generation record: {first}")) from None
-            if rec.response is not None:
-                done.setdefault(rec.item_id, rec)
+    for rec in read_appended(out / RECORDS, GenerationRecord, "a generation record"):
+        if rec.response is not None:
+            done.setdefault(rec.item_id, rec)
     return done
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from judge import __version__
 from judge.errors import InputError, Problem
-from judge.fileio import write_json
+from judge.fileio import read_appended, write_json
 from judge.judgment import Judgment
 
 STORE_VERSION = 1
@@ -119,22 +119,11 @@ def _cut_partial_tail(path: Path) -> None:
 
 def stream_records(run_dir: str | Path) -> Iterator[Judgment]:
     """The records of a run, streamed, first record per key (a partial last line from a kill is skipped)."""
-    path = Path(run_dir) / RECORDS
-    if not path.exists():
-        return
     seen: set[tuple[str, str, str, int]] = set()
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.endswith("\n"):
-                return  # partial tail of a killed run
-            try:
-                j = Judgment.model_validate_json(line)
-            except ValueError as exc:
-                first = str(exc).splitlines()[0]
-                raise InputError(Problem(f"{path}:{n}", f"not a valid judgment record: {first}")) from None
-            if j.key not in seen:
-                seen.add(j.key)
-                yield j
+    for j in read_appended(Path(run_dir) / RECORDS, Judgment, "a valid judgment record"):
+        if j.key not in seen:
+            seen.add(j.key)
+            yield j
 
 
 def iter_records(run_dir: str | Path) -> list[Judgment]:
