@@ -9,10 +9,10 @@ import krippendorff
 import numpy as np
 import pytest
 
-from judge.agreement import agreement_report, expert_matrix, render_agreement_table
-from judge.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item, save_benchmark
+from judge.analysis.agreement import agreement_report, expert_matrix, render_agreement_table
+from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item, save_benchmark
+from judge.data.rubric import Rubric, ScalePoint
 from judge.errors import InputError
-from judge.rubric import Rubric, ScalePoint
 
 RESORT = Path(__file__).parents[1].parent / "shared/data/resort"
 RATERS = ["a", "b", "c", "d"]
@@ -151,10 +151,10 @@ def test_cli_agree_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 @pytest.mark.skipif(not RESORT.is_dir(), reason=f"RESORT release not found at {RESORT}")
 def test_resort_expert_alpha_matches_package() -> None:
     try:
-        from judge.importers.resort import import_resort
+        from judge.data.importers.resort import import_resort
     except ImportError as exc:
         pytest.skip(f"RESORT importer not available: {exc}")
-    from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
 
     bench = import_resort(RESORT)
     rubrics = load_rubric_set(default_rubrics_dir())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from judge.stats.alttest import AltTestUndefinedError, alt_test, benjamini_yekutieli, one_sided_p
+from judge.analysis.stats.alttest import AltTestUndefinedError, alt_test, benjamini_yekutieli, one_sided_p
 
 
 def test_benjamini_yekutieli_hand_computed() -> None:

@@ -13,20 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from judge.batch import LEDGER, batch_line, load_ledger, parse_result_line, provider_model
-from judge.benchmark import load_benchmark
 from judge.cli import main
-from judge.client import litellm_module
+from judge.data.benchmark import load_benchmark
+from judge.data.rubric import default_rubrics_dir, load_rubric_set
+from judge.engine import RunConfig, plan_units, run_judging
+from judge.engine.calls.batch import LEDGER, batch_line, load_ledger, parse_result_line, provider_model
+from judge.engine.client import litellm_module
+from judge.engine.judge_spec import JudgeSpec
+from judge.engine.store import iter_records
 from judge.errors import UsageError
-from judge.judges import JudgeSpec
-from judge.rubric import default_rubrics_dir, load_rubric_set
-from judge.runner import RunConfig, _units, run_judging
-from judge.store import iter_records
-from judge.testing.batch_stub import add_batch_routes, parse_multipart
-from judge.testing.stub import StubServer, default_responder
+from tests.support.batch_stub import add_batch_routes, parse_multipart
+from tests.support.stub import StubServer, default_responder
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "benchmarks" / "demo"
+DEMO = ROOT / "datasets" / "demo"
 N_DEMO = 12 * 4  # items x criteria
 BATCH = ["--batch", "--batch-poll", "0.05"]
 
@@ -60,7 +60,7 @@ def test_batch_line_round_trip() -> None:
         out=Path("unused"),
         samples=2,
     )
-    units = list(_units(cfg, set()))
+    units = list(plan_units(cfg, set()))
     lines = [batch_line(u) for u in units]
     assert len({ln["custom_id"] for ln in lines}) == len(lines) == 12 * 2  # keys differ by sample (seed)
     first = lines[1]

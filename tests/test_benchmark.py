@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from judge.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item, load_benchmark, save_benchmark
+from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item, load_benchmark, save_benchmark
 from judge.errors import InputError
 
 

@@ -9,8 +9,7 @@ import krippendorff
 import numpy as np
 import pytest
 
-from judge.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item
-from judge.calibration import (
+from judge.analysis.calibration import (
     Calibrator,
     IsotonicMap,
     LinearMap,
@@ -22,8 +21,9 @@ from judge.calibration import (
     fit_calibrator,
     fit_map,
 )
+from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item
+from judge.data.rubric import Rubric, ScalePoint
 from judge.errors import InputError, StaleArtifact
-from judge.rubric import Rubric, ScalePoint
 
 # -- fixtures -----------------------------------------------------------------------------------------------------
 
@@ -290,7 +290,7 @@ def test_load_rejects_bad_files_naming_the_field(calibrator: Calibrator, tmp_pat
 def test_fast_spearman_matches_scipy_with_ties() -> None:
     from scipy import stats
 
-    from judge.calibration import _spearman
+    from judge.analysis.calibration import _spearman
 
     rng = np.random.default_rng(11)
     a = rng.integers(1, 5, size=40).astype(float)  # many ties, as judges give few distinct scores
@@ -306,9 +306,9 @@ def _write_run(tmp_path: Path, rubric: Rubric, judges: tuple[str, ...] = ("gpt4"
     """A benchmark, a rubric directory and a run directory (two samples per item) on disk, as the verbs expect."""
     import yaml
 
-    from judge.benchmark import save_benchmark
-    from judge.judgment import Judgment
-    from judge.store import RunManifest, RunStore
+    from judge.data.benchmark import save_benchmark
+    from judge.engine.judgment import Judgment
+    from judge.engine.store import RunManifest, RunStore
 
     bench, scores, _ = synthetic(n_posts=15)
     bench_dir = save_benchmark(bench, tmp_path / "bench")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from judge.cli import main
-from judge.testing.stub import StubServer
+from tests.support.stub import StubServer
 
 
 def test_run_with_calibrator(resort_bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from judge.cli import main
-from judge.testing.stub import StubServer
+from tests.support.stub import StubServer
 
 
 def test_demo_writes_report_and_second_run_is_cached(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

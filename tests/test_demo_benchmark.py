@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from judge.benchmark import Benchmark, load_benchmark
-from judge.rubric import load_rubric
+from judge.data.benchmark import Benchmark, load_benchmark
+from judge.data.rubric import load_rubric
 
 ROOT = Path(__file__).parents[1]
-DEMO = ROOT / "benchmarks" / "demo"
-ATTACKS = ROOT / "benchmarks" / "injection" / "attacks.jsonl"
+DEMO = ROOT / "datasets" / "demo"
+ATTACKS = ROOT / "datasets" / "injection" / "attacks.jsonl"
 ALIGNMENT = ROOT / "rubrics" / "resort" / "alignment_with_standards.yaml"
 RESORT = Path(__file__).parents[1].parent / "shared/data/resort"
 SYSTEMS = {"demo-careful", "demo-generic", "demo-dismissive"}

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from judge.benchmark import load_benchmark
 from judge.cli import main
-from judge.prompt import render_messages
-from judge.rubric import default_rubrics_dir, load_rubric_set
-from judge.store import iter_records
-from judge.testing.stub import Faults, Request, Response, StubServer, _error
+from judge.data.benchmark import load_benchmark
+from judge.data.rubric import default_rubrics_dir, load_rubric_set
+from judge.engine.prompt import render_messages
+from judge.engine.store import iter_records
+from tests.support.stub import Faults, Request, Response, StubServer, _error
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "benchmarks" / "demo"
+DEMO = ROOT / "datasets" / "demo"
 N_DEMO = 12 * 4  # items x criteria
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from judge.benchmark import load_benchmark
 from judge.cli import main
-from judge.store import load_run_scores
-from judge.testing.stub import StubServer
+from judge.data.benchmark import load_benchmark
+from judge.engine.store import load_run_scores
+from tests.support.stub import StubServer
 
 
 def test_estimate_per_system_and_overall(

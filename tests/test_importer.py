@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from judge.benchmark import load_benchmark
 from judge.cli import main
-from judge.importers.resort import import_resort
+from judge.data.benchmark import load_benchmark
+from judge.data.importers.resort import import_resort
 
 
 def test_import_cli_reports_real_counts(resort_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 import yaml
 
-from judge.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item, save_benchmark
+from judge.analysis.leaderboard import system_leaderboard
 from judge.cli import main
+from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item, save_benchmark
+from judge.data.rubric import Rubric, ScalePoint
 from judge.errors import InputError, UsageError
-from judge.leaderboard import system_leaderboard
 from judge.report import build_report, parse_formats, write_report
 from judge.report.csv import render_csv
 from judge.report.html import nice_ticks, scatter_svg
 from judge.report.markdown import render_markdown
-from judge.rubric import Rubric, ScalePoint
 
 RESORT = Path(__file__).parents[1].parent / "shared/data/resort"
 ANNOTATIONS = RESORT / "eval-human/human_eval_annotations_cleaned.json"
@@ -400,8 +400,9 @@ def test_resort_per_condition_means_match_the_raw_release() -> None:
 
 @pytest.mark.skipif(not ANNOTATIONS.exists(), reason=f"RESORT release not found at {RESORT}")
 def test_resort_importer_gives_the_same_leaderboard() -> None:
-    importer = pytest.importorskip("judge.importers.resort", reason="the RESORT importer is not written yet")
-    imported = importer.import_resort(RESORT)
+    from judge.data.importers.resort import import_resort
+
+    imported = import_resort(RESORT)
     ours = system_leaderboard(resort_bench_from_json(), resort_rubrics(), n_boot=100)
     theirs = system_leaderboard(imported, resort_rubrics(), n_boot=100)
     assert [r.system for r in theirs.rows] == [r.system for r in ours.rows]
@@ -413,8 +414,8 @@ def test_resort_importer_gives_the_same_leaderboard() -> None:
 
 def write_run(run_dir: Path, records: list[tuple[str, str, str, float | None]], rubric_refs: dict[str, str]) -> Path:
     """A run directory as the run store writes it: run.json and judgments.jsonl (judge, item, criterion, score)."""
-    from judge.judgment import Judgment
-    from judge.store import RunManifest
+    from judge.engine.judgment import Judgment
+    from judge.engine.store import RunManifest
 
     run_dir.mkdir(parents=True)
     (run_dir / "run.json").write_text(RunManifest(rubrics=rubric_refs).model_dump_json())
@@ -427,7 +428,6 @@ def write_run(run_dir: Path, records: list[tuple[str, str, str, float | None]], 
 
 
 def test_cli_scores_from_a_judge_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("judge.store", reason="the run store is not written yet")
     bench_dir = save_benchmark(tiny(), tmp_path / "bench")
     rub = write_rubrics(tmp_path / "rubrics")
     refs = {c: r.ref for c, r in RUBRICS.items()}

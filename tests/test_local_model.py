@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
+from judge.data.rubric import Rubric
+from judge.engine.answer import single_answer_schema
+from judge.engine.local import models as lm
+from judge.engine.local.models import LocalModel, ModelFileError, Part
 from judge.errors import InputError
-from judge.local import models as lm
-from judge.local.models import LocalModel, ModelFileError, Part
-from judge.rubric import Rubric
 
 # -- fake part packages ----------------------------------------------------------------------------------------
 
@@ -190,7 +191,7 @@ def test_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
 
 def test_response_format_translation() -> None:
-    from judge.local.provider import llama_response_format
+    from judge.engine.local.provider import llama_response_format
 
     schema = {"type": "object", "properties": {"score": {"enum": [1, 2]}}}
     as_schema = {"type": "json_schema", "json_schema": {"name": "a", "schema": schema, "strict": True}}
@@ -223,7 +224,7 @@ def _rubric() -> Rubric:
     """The real empathy rubric when present, else an equivalent one (the test must not depend on its wording)."""
     real = Path(__file__).resolve().parents[1] / "rubrics" / "resort" / "empathy.yaml"
     if real.is_file():
-        from judge.rubric import load_rubric
+        from judge.data.rubric import load_rubric
 
         return load_rubric(real)
     return Rubric.model_validate(
@@ -286,7 +287,7 @@ def local_llm() -> str:
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    from judge.local.provider import load_engine, register_local_provider
+    from judge.engine.local.provider import load_engine, register_local_provider
 
     register_local_provider()
     load_engine(MODEL)
@@ -310,7 +311,7 @@ def _reply_text(resp: Any) -> str:
 def pair_answers(local_llm: str) -> dict[str, list[Any]]:
     """The judge's responses on every (post, caring reply) and (post, dismissive reply), computed once: 6 calls."""
     rubric = _rubric()
-    schema = rubric.answer_schema()
+    schema = single_answer_schema(rubric)
 
     async def run() -> dict[str, list[Any]]:
         good = [await _ask(local_llm, _messages(rubric, p, g), schema) for p, g, _ in PAIRS]
@@ -328,7 +329,7 @@ def test_structured_answers_on_scale_with_usage_and_zero_cost(pair_answers: dict
     rubric = _rubric()
     for resp in pair_answers["good"] + pair_answers["bad"]:
         answer = json.loads(_reply_text(resp))
-        jsonschema.validate(answer, rubric.answer_schema())
+        jsonschema.validate(answer, single_answer_schema(rubric))
         assert answer[rubric.answer.field] in rubric.answer_choices()
         assert resp.model == MODEL
         assert resp.usage.prompt_tokens > 50 and 0 < resp.usage.completion_tokens <= MAX_TOKENS
@@ -348,7 +349,7 @@ def test_same_request_same_answer_after_other_calls(local_llm: str, pair_answers
     """The first request again, after five different prompts went through the same warm model."""
     rubric = _rubric()
     post, good, _ = PAIRS[0]
-    again = asyncio.run(_ask(local_llm, _messages(rubric, post, good), rubric.answer_schema()))
+    again = asyncio.run(_ask(local_llm, _messages(rubric, post, good), single_answer_schema(rubric)))
     assert _reply_text(again) == _reply_text(pair_answers["good"][0])
 
 
@@ -412,7 +413,7 @@ def test_unknown_local_model_is_a_permanent_bad_request() -> None:
     """Not a connection error (which a runner would retry): the message lists the known models."""
     import litellm
 
-    from judge.local import register_local_provider
+    from judge.engine.local import register_local_provider
 
     register_local_provider()
     register_local_provider()  # idempotent: still one entry

@@ -1,4 +1,4 @@
-"""judge.parse: structured answers, tolerant fallbacks, unscored reasons, the importer core and real GPT-4 outputs."""
+"""judge.engine.parse: structured answers, tolerant fallbacks, unscored reasons and real GPT-4 outputs."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from judge.data.rubric import Rubric, load_rubric_set, parse_rubric
+from judge.engine.answer import answer_model, single_answer_schema
+from judge.engine.imported import RawOutput, import_judgments, judgment_from_output, unscored_counts
+from judge.engine.parse import ParsedAnswer, parse_answer
 from judge.errors import InputError
-from judge.imports import RawOutput, import_judgments, judgment_from_output, unscored_counts
-from judge.parse import ParsedAnswer, answer_model, parse_answer
-from judge.rubric import Rubric, load_rubric_set, parse_rubric
 
 RESORT = Path(__file__).parents[1].parent / "shared/data/resort"
 GPT4_JUDGMENTS = RESORT / "derived" / "gpt4_judgments_on_rated_items.jsonl"
@@ -103,7 +104,7 @@ def test_answer_model_schema_matches_the_rubric_schema() -> None:
         schema = answer_model(rubric).model_json_schema()
         field = rubric.answer.field
         assert list(schema["properties"]) == ["rationale", field]  # rationale first: reason before scoring
-        assert schema["properties"][field]["enum"] == rubric.answer_schema()["properties"][field]["enum"]
+        assert schema["properties"][field]["enum"] == single_answer_schema(rubric)["properties"][field]["enum"]
         assert schema["required"] == ["rationale", field]
     labels = answer_model(FACT).model_json_schema()["properties"]["score"]["enum"]
     assert labels == ["No", "Minor error", "Yes"]

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from judge.client import call_judge, litellm_module, response_format_for
-from judge.judges import JudgeSpec
-from judge.testing.stub import StubServer
+from judge.engine.client import call_judge, litellm_module, response_format_for
+from judge.engine.judge_spec import JudgeSpec
+from tests.support.stub import StubServer
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSAGES = [{"role": "system", "content": "Rate it."}, {"role": "user", "content": "Rate response {i}."}]
@@ -141,4 +141,4 @@ def test_help_imports_nothing_heavy() -> None:
 
 def test_probe_sees_heavy_imports() -> None:
     # The probe itself must be able to fail: importing the client layer's provider does show up.
-    assert "litellm" in _imported_after("from judge.client import litellm_module\nlitellm_module()")
+    assert "litellm" in _imported_after("from judge.engine.client import litellm_module\nlitellm_module()")

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from judge.cli import main
-from judge.judges import JudgeSpec, load_judges_file
-from judge.local.server import start_server, wait_ready
-from judge.pool import model_list
-from judge.store import iter_records
-from judge.testing.stub import StubServer
+from judge.engine.judge_spec import JudgeSpec, load_judges_file
+from judge.engine.local.server import start_server, wait_ready
+from judge.engine.pool import model_list
+from judge.engine.store import iter_records
+from tests.support.stub import StubServer
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "benchmarks" / "demo"
+DEMO = ROOT / "datasets" / "demo"
 
 
 def _pool_file(tmp: Path, bases: list[str], model: str = "openai/stub-judge", **extra: object) -> Path:
@@ -102,7 +102,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_pool_of_two_llama_cpp_servers_one_killed_mid_run(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server] (the 'local' extra)")
-    from judge.local.models import model_path
+    from judge.engine.local.models import model_path
 
     model = model_path("qwen2.5-0.5b")
     ports = [_free_port(), _free_port()]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from judge.analysis.ppi import ppi_mean, tuned_lambda
 from judge.errors import InputError
-from judge.ppi import ppi_mean, tuned_lambda
 
 Z = 1.959963984540054  # norm.ppf(0.975)
 

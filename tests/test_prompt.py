@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from judge.benchmark import Item
-from judge.prompt import neutralise, prompt_hash, render_messages
-from judge.rubric import parse_rubric
+from judge.data.benchmark import Item
+from judge.data.rubric import parse_rubric
+from judge.engine.prompt import neutralise, prompt_hash, render_messages
 
 RUBRIC = parse_rubric(
     {

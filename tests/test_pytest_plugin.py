@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from judge.testing.stub import StubServer
+from tests.support.stub import StubServer
 
 TEST_FILE = """
 POST = "I failed my exam and I feel like giving up."
@@ -43,12 +43,12 @@ def _responder(request: dict[str, Any]) -> str:
 def _pytest(tmp: Path, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "JUDGE_CACHE_DIR": str(tmp / "cache")}
     # Once the pytest11 entry point is installed pytest loads the plugin itself; loading it twice is an error.
-    installed = any(ep.value == "judge.pytest_plugin" for ep in entry_points(group="pytest11"))
+    installed = any(ep.value == "judge.jobs.pytest_plugin" for ep in entry_points(group="pytest11"))
     cmd = [
         sys.executable,
         "-m",
         "pytest",
-        *([] if installed else ["-p", "judge.pytest_plugin"]),
+        *([] if installed else ["-p", "judge.jobs.pytest_plugin"]),
         "-p",
         "no:cacheprovider",
         "-q",
@@ -90,9 +90,9 @@ def test_unscored_answer_fails_the_test_with_its_reason(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("criterion", ["nonsense"])
 def test_unknown_criterion_is_a_usage_error(tmp_path: Path, criterion: str) -> None:
-    from judge.judges import judge_from_model
-    from judge.pytest_plugin import ReappraisalJudge
-    from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from judge.engine.judge_spec import judge_from_model
+    from judge.jobs.pytest_plugin import ReappraisalJudge
 
     j = ReappraisalJudge(judge_from_model("openai/x", "http://127.0.0.1:9/v1"), load_rubric_set(default_rubrics_dir()))
     with pytest.raises(pytest.UsageError, match="unknown criterion 'nonsense'"):
@@ -100,12 +100,12 @@ def test_unknown_criterion_is_a_usage_error(tmp_path: Path, criterion: str) -> N
 
 
 def test_calibrated_score_and_stale_calibrator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from judge.calibration import Calibrator, LinearMap
+    from judge.analysis.calibration import Calibrator, LinearMap
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from judge.engine.judge_spec import judge_from_model
+    from judge.engine.prompt import prompt_hash
     from judge.errors import StaleArtifact
-    from judge.judges import judge_from_model
-    from judge.prompt import prompt_hash
-    from judge.pytest_plugin import DEFAULT_PARAMS, ReappraisalJudge
-    from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.jobs.pytest_plugin import DEFAULT_PARAMS, ReappraisalJudge
 
     rubrics = load_rubric_set(default_rubrics_dir())
     with StubServer(responder=_responder) as url:

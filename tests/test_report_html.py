@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from judge.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item
-from judge.leaderboard import system_leaderboard
+from judge.analysis.leaderboard import system_leaderboard
+from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item
+from judge.data.rubric import Rubric, ScalePoint
 from judge.report import build_report, write_report
-from judge.rubric import Rubric, ScalePoint
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(

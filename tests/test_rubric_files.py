@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from judge.cli import main
-from judge.rubric import Rubric, load_rubric_set, rubric_json_schema
+from judge.data.rubric import Rubric, load_rubric_set, rubric_json_schema
 
 ROOT = Path(__file__).parents[1]
 RUBRICS = ROOT / "rubrics"

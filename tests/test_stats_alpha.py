@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from judge.stats.alpha import (
+from judge.analysis.stats.alpha import (
     alpha_from_coincidences,
     bootstrap_alpha,
     bootstrap_alphas,

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from judge.stats.correlation import (
+from judge.analysis.stats.correlation import (
     Z95,
     icc_a1,
     kendall_tau_b,

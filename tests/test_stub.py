@@ -18,10 +18,11 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before anything imports litellm
 
+import jsonschema
 import openai
 from pydantic import ValidationError
 
-from judge.testing.stub import (
+from tests.support.stub import (
     FAULT_KINDS,
     REFUSAL_TEXT,
     Faults,
@@ -30,8 +31,6 @@ from judge.testing.stub import (
     StubServer,
     stub_process,
 )
-
-jsonschema = pytest.importorskip("jsonschema")
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -340,7 +339,7 @@ def test_fault_kinds_are_all_configurable() -> None:
 # -- faults, as litellm sees them ------------------------------------------------------------------------------------
 
 
-litellm = pytest.importorskip("litellm")
+import litellm  # noqa: E402
 
 
 def _litellm_call(url: str, **kw: Any) -> Any:
@@ -452,7 +451,7 @@ def test_subprocess_prints_its_port_and_serves_with_faults() -> None:
 
 def test_subprocess_rejects_bad_faults() -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "judge.testing.stub", "--faults", '{"http_501": 0.1}'],
+        [sys.executable, "-m", "tests.support.stub", "--faults", '{"http_501": 0.1}'],
         capture_output=True,
         text=True,
         timeout=30,

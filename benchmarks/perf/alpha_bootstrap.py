@@ -21,8 +21,8 @@ from typing import Any
 import krippendorff
 import numpy as np
 
+from judge.analysis.stats.alpha import Level, bootstrap_alpha, value_domain
 from judge.fileio import write_json, write_text
-from judge.stats.alpha import Level, bootstrap_alpha, value_domain
 
 OUT = Path(__file__).resolve().parents[2] / "reports" / "perf"
 
@@ -108,7 +108,7 @@ Data: {args.items:,} items x {args.raters} raters, ratings 1-5, {args.missing:.0
 
 | method | time for {args.n_boot:,} resamples | peak memory |
 |---|---|---|
-| vectorised (`judge.stats.alpha.bootstrap_alpha`) | {vec_s:.2f} s | {vec_peak / 2**20:.1f} MiB |
+| vectorised (`judge.analysis.stats.alpha.bootstrap_alpha`) | {vec_s:.2f} s | {vec_peak / 2**20:.1f} MiB |
 | loop calling `krippendorff.alpha` | {loop_full_s:.0f} s (extrapolated from {args.loop_subset} resamples \
 timed at {loop_s:.1f} s) | {loop_peak / 2**20:.1f} MiB |
 

@@ -201,7 +201,7 @@ def measure_in_subprocess(
 
     Example::
 
-        from judge.testing.stub import stub_process
+        from tests.support.stub import stub_process
         with stub_process(latency_ms=50) as (_, url):
             print(measure_in_subprocess("openai", url, 2000, 64))
     """
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         results = run_all(args.url)
     else:
-        from judge.testing.stub import stub_process
+        from tests.support.stub import stub_process
 
         with stub_process(latency_ms=args.latency_ms) as (_, url):
             results = run_all(url)

@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--out", type=Path, default=REPORTS, help="report directory (default reports/perf)")
     args = ap.parse_args(argv)
-    from judge.testing.stub import stub_process
+    from tests.support.stub import stub_process
 
     plan = {**PLANS[args.quick], "latency_ms": args.latency_ms}
     t0 = time.perf_counter()

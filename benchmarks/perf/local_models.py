@@ -2,7 +2,7 @@
 
 For each local model: time to load the verified GGUF into llama.cpp, then a few judgments through the same
 ``LocalEngine.chat`` path the LiteLLM provider uses (state reset, seed, JSON-schema grammar from
-``Rubric.answer_schema()``). Token rates come from llama.cpp's own perf counters (prompt evaluation and
+``judge.engine.answer``). Token rates come from llama.cpp's own perf counters (prompt evaluation and
 generation are timed separately inside the library); seconds per judgment is wall time per call.
 
 The machine is often shared: the report records the load average before and after, read the numbers with it.
@@ -11,7 +11,7 @@ Run: ``python -m benchmarks.perf.local_models [--models qwen2.5-1.5b ...] [--jud
 -> ``reports/perf/local_models.json`` and ``.md``.
 
 Two ways to judge an item on the four RESORT criteria are timed side by side, with the engine's real prompts
-(``judge.prompt``): ``one_call_per_criterion`` (four calls, in the runner's criterion-major order so each
+(``judge.engine.prompt``): ``one_call_per_criterion`` (four calls, in the runner's criterion-major order so each
 criterion's system prompt is evaluated once) and ``all_criteria_in_one_call`` (one call whose answer holds every
 criterion). Reported per item: seconds and prompt/generated tokens.
 """
@@ -29,12 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from judge.benchmark import Item, default_demo_dir, load_benchmark
+from judge.data.benchmark import Item, default_demo_dir, load_benchmark
+from judge.data.rubric import Rubric, default_rubrics_dir, load_rubric_set
+from judge.engine.answer import multi_answer_schema, single_answer_schema
+from judge.engine.local.models import MODELS, get_model, model_path
+from judge.engine.local.provider import LocalEngine, default_threads, llama_response_format, load_engine
+from judge.engine.prompt import render_messages, render_multi_messages
 from judge.fileio import write_json, write_text
-from judge.local.models import MODELS, get_model, model_path
-from judge.local.provider import LocalEngine, default_threads, llama_response_format, load_engine
-from judge.prompt import multi_answer_schema, render_messages, render_multi_messages
-from judge.rubric import Rubric, default_rubrics_dir, load_rubric_set
 
 OUT = Path(__file__).resolve().parents[2] / "reports" / "perf"
 MAX_TOKENS = 128
@@ -49,7 +50,7 @@ Variant = Callable[[list[Rubric], list[Item]], list[Call]]
 
 def one_call_per_criterion(rubrics: list[Rubric], items: list[Item]) -> list[Call]:
     """Four calls per item, criterion-major (as ``judge run`` orders them)."""
-    return [(render_messages(r, it)[0], r.answer_schema()) for r in rubrics for it in items]
+    return [(render_messages(r, it)[0], single_answer_schema(r)) for r in rubrics for it in items]
 
 
 def all_criteria_in_one_call(rubrics: list[Rubric], items: list[Item]) -> list[Call]:
@@ -77,7 +78,10 @@ def _reset_perf(engine: LocalEngine) -> None:
 
 def time_variant(engine: LocalEngine, rubrics: list[Rubric], items: list[Item], variant: Variant) -> dict[str, Any]:
     """Judge ``items`` on every rubric the variant's way; seconds and tokens per item, llama.cpp token rates."""
-    from judge.client import _bounded_rationales
+    from judge.engine import judge_from_model
+    from judge.engine.client import response_format_for
+
+    spec = judge_from_model("local")
 
     p_tokens = p_ms = g_tokens = g_ms = 0.0
     answers: list[str] = []
@@ -90,7 +94,7 @@ def time_variant(engine: LocalEngine, rubrics: list[Rubric], items: list[Item], 
             temperature=0.0,
             seed=0,
             max_tokens=MAX_TOKENS,
-            response_format=llama_response_format({"type": "json_object", "schema": _bounded_rationales(schema)}),
+            response_format=llama_response_format(response_format_for(spec, schema, "answer")),
         )
         perf = _perf(engine)
         p_tokens += perf.n_p_eval

@@ -24,16 +24,16 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from judge.benchmark import load_benchmark
-from judge.judges import Deployment, JudgeSpec
-from judge.rubric import default_rubrics_dir, load_rubric_set
-from judge.runner import RunConfig, run_judging
-from judge.testing.batch_stub import add_batch_routes
-from judge.testing.stub import StubServer
+from judge.data.benchmark import load_benchmark
+from judge.data.rubric import default_rubrics_dir, load_rubric_set
+from judge.engine.judge_spec import Deployment, JudgeSpec
+from judge.engine.runner import RunConfig, run_judging
+from tests.support.batch_stub import add_batch_routes
+from tests.support.stub import StubServer
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "reports" / "perf"
-DEMO = ROOT / "benchmarks" / "demo"
+DEMO = ROOT / "datasets" / "demo"
 
 
 def _run(tmp: Path, name: str, judge: JudgeSpec, criteria: list[str] | None, **kw: Any) -> dict[str, Any]:
@@ -65,8 +65,8 @@ def _run(tmp: Path, name: str, judge: JudgeSpec, criteria: list[str] | None, **k
 
 
 def bench_pool(tmp: Path, items: int) -> list[dict[str, Any]]:
-    from judge.local.models import model_path
-    from judge.local.server import start_server, wait_ready
+    from judge.engine.local.models import model_path
+    from judge.engine.local.server import start_server, wait_ready
 
     model = model_path("qwen2.5-0.5b")
     params = {"temperature": 0.0, "max_tokens": 120}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "benchmarks" / "demo"
+DEMO = ROOT / "datasets" / "demo"
 CRITERIA = 4  # the bundled RESORT rubric set has four criteria
 
 Key = tuple[str, str, str, int]
@@ -97,6 +97,6 @@ def expected_keys(judge: str, n_items: int, criteria: list[str], samples: int = 
 
 
 def criteria_names() -> list[str]:
-    from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
 
     return sorted(load_rubric_set(default_rubrics_dir()))

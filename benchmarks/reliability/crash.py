@@ -79,7 +79,7 @@ def _cmd(bench: Path, url: str, out: Path, cache: Path, concurrency: int) -> lis
 
 def run_crash_resume(work: Path, n_items: int, kills: int, *, seed: int = 11, latency_s: float = 0.03) -> CrashResult:
     """Kill ``judge run`` ``kills`` times at random points, restarting each time, then finish it and compare."""
-    from judge.testing.stub import StubServer
+    from tests.support.stub import StubServer
 
     rng = random.Random(seed)
     bench = synthetic_benchmark(work / "bench", n_items)
@@ -211,7 +211,7 @@ def run_generate_crash_resume(
         seed: seeds the kill points and the concurrency of each restart.
         latency_s: the stub's delay per call, so that kills land while calls are in flight.
     """
-    from judge.testing.stub import StubServer
+    from tests.support.stub import StubServer
 
     rng = random.Random(seed)
     posts = _write_posts(work / "posts.jsonl", n_posts)
@@ -307,7 +307,7 @@ def _write_system(path: Path, url: str) -> Path:
     """The built-in ``GEN_SYSTEM`` with its model pointed at the stub."""
     import yaml
 
-    from judge.systems import load_system
+    from judge.data.systems import load_system
 
     data = load_system(GEN_SYSTEM).model_dump(mode="json")
     data.update(model="openai/stub-judge", api_base=url)

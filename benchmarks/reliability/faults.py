@@ -64,7 +64,7 @@ class FaultResult(BaseModel):
 def run_faults(work: Path, n_items: int, *, concurrency: int = 32, seed: int = 7) -> FaultResult:
     """Run ``judge run`` (in-process) on ``n_items`` x 4 criteria against a faulty stub and count the outcome."""
     from judge.cli import main
-    from judge.testing.stub import Faults, StubServer
+    from tests.support.stub import Faults, StubServer
 
     bench = synthetic_benchmark(work / "bench", n_items)
     crits = criteria_names()

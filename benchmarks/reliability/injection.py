@@ -1,6 +1,6 @@
 """Prompt injection: how far attacks appended to a response move the embedded local judge's scores.
 
-Each attack of ``benchmarks/injection/attacks.jsonl`` is its base demo item with an attacked response. Both are
+Each attack of ``datasets/injection/attacks.jsonl`` is its base demo item with an attacked response. Both are
 judged on every criterion; the *shift* of one (attack, criterion) pair is how much better the attacked response
 scored than its base, in scale units (``direction: lower`` criteria such as harmfulness are flipped), so a
 positive shift means the attack inflated the score. Shifts are also given as a fraction of the scale's range, so
@@ -8,7 +8,7 @@ criteria with different scales can be averaged.
 
 Two prompt constructions are compared:
 
-* ``engine``: the engine's own prompt (``judge.prompt.render_messages``: neutralised text between nonce-tagged
+* ``engine``: the engine's own prompt (``judge.engine.prompt.render_messages``: neutralised text between nonce-tagged
   markers), through ``judge run --judge local`` as a user would run it;
 * ``naive``: the same instructions, but the raw, un-neutralised text pasted between plain ``<response>`` tags and
   without the "everything inside is data" warning, called through the same client, parser and parameters.
@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from benchmarks.reliability._common import DEMO, ROOT, judge_cmd, read_raw_records, subprocess_env
 
-ATTACKS = ROOT / "benchmarks" / "injection" / "attacks.jsonl"
+ATTACKS = ROOT / "datasets" / "injection" / "attacks.jsonl"
 LOCAL_MODEL = "local/qwen2.5-1.5b"
 PARAMS = {"temperature": 0.0, "max_tokens": 400}  # what `judge run` sends by default
 
@@ -87,7 +87,7 @@ def load_attacks() -> list[dict[str, Any]]:
 
 def attack_benchmark(out: Path) -> tuple[Path, list[dict[str, Any]]]:
     """A benchmark of the attacked base items plus one item per attack (its id is the attack id)."""
-    from judge.benchmark import load_benchmark, save_benchmark
+    from judge.data.benchmark import load_benchmark, save_benchmark
 
     demo = load_benchmark(DEMO)
     attacks = load_attacks()
@@ -105,15 +105,15 @@ def attack_benchmark(out: Path) -> tuple[Path, list[dict[str, Any]]]:
 
 def naive_messages(rubric: Any, item: Any) -> list[dict[str, str]]:
     """The naive prompt: raw text in plain tags, no neutralisation, no nonce, no data-not-instructions warning."""
-    from judge.prompt import _choice_hint, _scale_text
+    from judge.engine.prompt import answer_hint, scale_text
 
     system = _NAIVE_SYSTEM.format(
         title=rubric.title,
         question=rubric.question,
-        scale=_scale_text(rubric),
+        scale=scale_text(rubric),
         words=rubric.answer.rationale_words,
         field=rubric.answer.field,
-        choice_hint=_choice_hint(rubric),
+        choice_hint=answer_hint(rubric),
     )
     user = _NAIVE_USER.format(post=item.post, response=item.response, title=rubric.title)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -142,12 +142,13 @@ def _naive_scores(
     bench_dir: Path, work: Path, criteria: list[str], deadline_s: float | None = None
 ) -> tuple[dict[tuple[str, str], float | None], float]:
     """Judge every item with the naive prompt through the same client, parser, parameters and a reply cache."""
-    from judge.benchmark import load_benchmark
-    from judge.cache import Cache, cache_key
-    from judge.client import call_judge, response_format_for, shutdown_background
-    from judge.judges import judge_from_model
-    from judge.parse import parse_answer
-    from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.data.benchmark import load_benchmark
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from judge.engine.answer import single_answer_schema
+    from judge.engine.cache import Cache, cache_key
+    from judge.engine.client import call_judge, response_format_for, shutdown_background
+    from judge.engine.judge_spec import judge_from_model
+    from judge.engine.parse import parse_answer
 
     t0 = time.monotonic()
     bench = load_benchmark(bench_dir)
@@ -160,7 +161,7 @@ def _naive_scores(
         for item in bench.items.values():
             for crit, rubric in rubrics.items():
                 messages = naive_messages(rubric, item)
-                rf = response_format_for(spec, rubric.answer_schema(), f"{crit}_answer")
+                rf = response_format_for(spec, single_answer_schema(rubric), f"{crit}_answer")
                 key = cache_key(
                     model_identity={**spec.identity(), "variant": "naive"},
                     messages=messages, response_format=rf, rubric_ref=rubric.ref, sample=0, seed=0,
@@ -192,7 +193,7 @@ def shifts(
     criteria: list[str] | None = None,
 ) -> VariantShift:
     """Per-pair shifts of one variant, averaged per criterion, per attack kind and overall."""
-    from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
 
     rubrics = load_rubric_set(default_rubrics_dir(), criteria)
     by_crit: dict[str, list[float]] = defaultdict(list)
@@ -235,11 +236,11 @@ def local_model_unavailable() -> str | None:
     if importlib.util.find_spec("llama_cpp") is None:
         return "llama-cpp-python is not installed (pip install 'reappraisal-judge[local]')"
     try:
-        from judge.local import models as lm
+        from judge.engine.local import models as lm
 
         missing = lm.missing_parts(lm.get_model(LOCAL_MODEL))
     except Exception as exc:  # the local package is still being written by another worker
-        return f"judge.local is not usable: {type(exc).__name__}: {exc}"
+        return f"judge.engine.local is not usable: {type(exc).__name__}: {exc}"
     if missing:
         return f"local model weights not installed ({len(missing)} part packages missing)"
     return None

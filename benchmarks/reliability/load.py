@@ -109,7 +109,7 @@ def load_run(work: Path, url: str, n_items: int, concurrency: int) -> LoadRun:
 
 def run_load(work: Path, sizes: list[int], concurrency: int = 256, latency_ms: float = 20.0) -> LoadResult:
     """Load runs of ``sizes`` items (x 4 criteria each) against one stub process."""
-    from judge.testing.stub import stub_process
+    from tests.support.stub import stub_process
 
     runs = []
     with stub_process(latency_ms=latency_ms) as (_, url):

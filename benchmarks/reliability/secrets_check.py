@@ -58,7 +58,7 @@ class LimitsResult(BaseModel):
 
 
 def _echo_route(secret_holder: dict[str, int]) -> Any:
-    from judge.testing.stub import Request, Response, StubServer, _error, handle_chat
+    from tests.support.stub import Request, Response, StubServer, _error, handle_chat
 
     async def route(server: StubServer, req: Request) -> Response:
         secret_holder["n"] += 1
@@ -74,7 +74,7 @@ def _echo_route(secret_holder: dict[str, int]) -> Any:
 def run_secrets(work: Path, scan_roots: list[Path]) -> SecretsResult:
     """Run with a key in the environment, make errors echo it, then scan everything written for it."""
     from judge.cli import main
-    from judge.testing.stub import Request, Response, StubServer, _error
+    from tests.support.stub import Request, Response, StubServer, _error
 
     key = "sk-rel-" + secrets.token_hex(16)
     env = subprocess_env(**{KEY_ENV: key})
@@ -158,7 +158,7 @@ def _permission_problems(run_dirs: list[Path]) -> list[str]:
 def run_limits(work: Path, long_chars: int = 60_000) -> LimitsResult:
     """A 60,000-character post: sent whole it overflows (400 -> context_overflow); cut, it is scored."""
     from judge.cli import main
-    from judge.testing.stub import Request, Response, StubServer, _error, handle_chat
+    from tests.support.stub import Request, Response, StubServer, _error, handle_chat
 
     bench = synthetic_benchmark(work / "bench", 4, long_items={"syn:000002": long_chars})
 
@@ -193,10 +193,10 @@ def run_limits(work: Path, long_chars: int = 60_000) -> LimitsResult:
 
 def _local_truncates(bench_dir: Path, long_id: str) -> bool:
     """The runner's work units for a local judge carry ``post_truncated`` for the long post (no model needed)."""
-    from judge.benchmark import load_benchmark
-    from judge.judges import judge_from_model
-    from judge.rubric import default_rubrics_dir, load_rubric_set
-    from judge.runner import RunConfig, _units
+    from judge.data.benchmark import load_benchmark
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from judge.engine import RunConfig, plan_units
+    from judge.engine.judge_spec import judge_from_model
 
     cfg = RunConfig(
         benchmark=load_benchmark(bench_dir),
@@ -204,6 +204,6 @@ def _local_truncates(bench_dir: Path, long_id: str) -> bool:
         judges=[judge_from_model("local")],
         out=bench_dir / "unused",
     )
-    flags = {u.item.item_id: u.flags for u in _units(cfg, set())}
-    lengths = {u.item.item_id: len(json.dumps(u.messages)) for u in _units(cfg, set())}
+    flags = {u.item.item_id: u.flags for u in plan_units(cfg, set())}
+    lengths = {u.item.item_id: len(json.dumps(u.messages)) for u in plan_units(cfg, set())}
     return "post_truncated" in flags[long_id] and lengths[long_id] < 20_000

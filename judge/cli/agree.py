@@ -1,6 +1,6 @@
 """``judge agree``: how far each judge stands from the psychologists, with the experts' own agreement as the ceiling.
 
-See ``judge.agreement`` ("How to read these numbers") for what alpha, bias and the alt-test say about whether a
+See ``judge.analysis.agreement`` ("How to read these numbers") for what alpha, bias and the alt-test say about whether a
 judge can replace an expert.
 """
 
@@ -51,8 +51,8 @@ def register(sub: Any) -> None:
 
 def judge_tables(run_dirs: list[str], calibrators: list[str], rubrics: Any) -> dict[str, Any]:
     """judge name -> criterion -> item -> score, with each calibrated judge beside its raw scores."""
+    from judge.analysis.scores import calibrated, load_calibrators, match_calibrator, read_runs
     from judge.errors import UsageError
-    from judge.scores import calibrated, load_calibrators, match_calibrator, read_runs
 
     runs = read_runs(run_dirs, rubrics)
     cals = load_calibrators(calibrators)
@@ -72,10 +72,10 @@ def judge_tables(run_dirs: list[str], calibrators: list[str], rubrics: Any) -> d
 
 
 def run(args: argparse.Namespace) -> int:
-    from judge.agreement import agreement_report, render_agreement_table
-    from judge.benchmark import load_benchmark
+    from judge.analysis.agreement import agreement_report, render_agreement_table
+    from judge.data.benchmark import load_benchmark
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
     from judge.errors import UsageError
-    from judge.rubric import default_rubrics_dir, load_rubric_set
 
     if args.n_boot < 0:
         raise UsageError(f"--n-boot must be >= 0, got {args.n_boot}")

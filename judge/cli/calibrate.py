@@ -81,11 +81,11 @@ def _cis(metrics: Any) -> dict[str, list[float] | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from judge.benchmark import load_benchmark
-    from judge.calibration import fit_calibrator
-    from judge.rubric import default_rubrics_dir, load_rubric_set
-    from judge.scores import check_rubrics, pick_judge
-    from judge.store import load_run_manifest, load_run_scores
+    from judge.analysis.calibration import fit_calibrator
+    from judge.analysis.scores import check_rubrics, pick_judge
+    from judge.data.benchmark import load_benchmark
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from judge.engine.store import load_run_manifest, load_run_scores
 
     manifest = load_run_manifest(args.run)
     all_scores = load_run_scores(args.run)

@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from judge.demo import judge_line, result_json, run_demo
+    from judge.jobs.demo import judge_line, result_json, run_demo
     from judge.report import build_report
     from judge.report.markdown import render_table
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(judge_line(args.judge, r.summary, r.wall_s))
     if r.agreement is not None:
-        from judge.agreement import render_agreement_table
+        from judge.analysis.agreement import render_agreement_table
 
         print()
         print(render_agreement_table(r.agreement))

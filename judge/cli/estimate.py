@@ -46,7 +46,7 @@ def estimates(
     min_labeled: int,
 ) -> dict[str, Any]:
     """system -> PPI estimate (or the reason it was skipped), plus 'all systems'."""
-    from judge.ppi import ppi_mean
+    from judge.analysis.ppi import ppi_mean
 
     experts: dict[str, list[float]] = defaultdict(list)
     for r in bench.ratings:
@@ -75,10 +75,10 @@ def estimates(
 
 
 def run(args: argparse.Namespace) -> int:
-    from judge.benchmark import load_benchmark
+    from judge.analysis.scores import read_judges
+    from judge.data.benchmark import load_benchmark
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
     from judge.errors import UsageError
-    from judge.rubric import default_rubrics_dir, load_rubric_set
-    from judge.scores import read_judges
 
     if not 0.5 <= args.confidence < 1:
         raise UsageError(f"--confidence must be in [0.5, 1), got {args.confidence}")

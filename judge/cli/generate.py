@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
         "'judge run' scores. Calls are cached; an interrupted run resumes without redoing finished items.\n"
         "Items whose generation failed are counted and named, never written as empty responses (exit 1).",
         "  judge generate --posts bench/resort/posts.jsonl --system vanilla --limit 20 --out cands/vanilla\n"
-        "  judge generate --posts benchmarks/demo --system indv+cons --dimensions 1 4 --out cands/indv-cons\n"
+        "  judge generate --posts datasets/demo --system indv+cons --dimensions 1 4 --out cands/indv-cons\n"
         "  judge generate --posts posts.jsonl --system examples/ci/system.yaml --out cands/pr --json\n",
     )
     p.add_argument("--posts", required=True, help="JSONL of {post_id, post}, or a benchmark directory")
@@ -37,9 +37,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from judge.data.systems import load_system
+    from judge.engine.generate import GenerateConfig, load_posts, run_generation
     from judge.errors import UsageError
-    from judge.generate import GenerateConfig, load_posts, run_generation
-    from judge.systems import load_system
 
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")

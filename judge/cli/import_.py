@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,9 @@ def register(sub: Any) -> None:
 
 
 def run_resort(args: argparse.Namespace) -> int:
-    from judge.benchmark import save_benchmark
+    from judge.data.benchmark import save_benchmark
+    from judge.data.importers.resort import import_resort, import_summary, read_posts
     from judge.fileio import write_jsonl
-    from judge.importers.resort import import_resort, import_summary, read_posts
 
     bench = import_resort(args.src)
     posts = read_posts(Path(args.src).expanduser())
@@ -67,6 +68,17 @@ def run_resort(args: argparse.Namespace) -> int:
 
 
 def run_judgments(args: argparse.Namespace) -> int:
-    from judge.imports import import_judgments_cli
+    from judge.cli.run import format_summary
+    from judge.data.benchmark import load_benchmark
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from judge.engine.imported import import_judgments_to_run
 
-    return import_judgments_cli(args)
+    rubrics = load_rubric_set(args.rubrics or default_rubrics_dir())
+    bench = load_benchmark(args.benchmark)
+    summary = import_judgments_to_run(args.file, bench, rubrics, args.out, command=["judge", *sys.argv[1:]])
+    data = summary.model_dump(mode="json")
+    if args.json:
+        print_json(data)
+    else:
+        print(format_summary(data))
+    return 0

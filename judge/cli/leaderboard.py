@@ -61,12 +61,12 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from judge.benchmark import load_benchmark
+    from judge.analysis.leaderboard import system_leaderboard
+    from judge.data.benchmark import load_benchmark
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
     from judge.errors import UsageError
-    from judge.leaderboard import system_leaderboard
     from judge.report import build_report, parse_formats, write_report
     from judge.report.markdown import render_table
-    from judge.rubric import default_rubrics_dir, load_rubric_set
 
     formats = parse_formats(args.format)
     if args.n_boot < 1:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--judge and --calibrator need --run")
     judge, scores, cal_refs = None, None, []
     if args.run:
-        from judge.scores import calibrated, load_calibrators, read_judges
+        from judge.analysis.scores import calibrated, load_calibrators, read_judges
 
         found = read_judges(args.run[0], rubrics, args.judge)
         if len(found) > 1:
@@ -122,11 +122,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_judges(args: argparse.Namespace, bench: Any, rubrics: Any, formats: Any, command: str) -> int:
+    from judge.analysis.judge_board import judge_leaderboard
+    from judge.analysis.scores import calibrated, load_calibrators, match_calibrator, read_runs
     from judge.errors import UsageError
-    from judge.judge_board import judge_leaderboard, judge_report
     from judge.report import write_report
+    from judge.report.judges import judge_report
     from judge.report.markdown import render_table
-    from judge.scores import calibrated, load_calibrators, match_calibrator, read_runs
 
     if not args.run:
         raise UsageError("--judges needs at least one --run")

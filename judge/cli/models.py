@@ -48,7 +48,7 @@ def _state(s: Any) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from judge.local.models import MODELS, cache_dir, model_status
+    from judge.engine.local.models import MODELS, cache_dir, model_status
 
     statuses = [model_status(m) for m in MODELS.values()]
     if args.json:
@@ -89,7 +89,7 @@ class _ProgressLine:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    from judge.local.models import MODELS, get_model, model_path
+    from judge.engine.local.models import MODELS, get_model, model_path
 
     names = list(MODELS) if args.name == "all" else [get_model(args.name).name]
     for name in names:

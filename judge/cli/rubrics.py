@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 
 
 def _describe(path: str | None) -> list[dict[str, Any]]:
-    from judge.rubric import default_rubrics_dir, load_rubric_set
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
 
     rubrics = load_rubric_set(path or default_rubrics_dir())
     return [
@@ -77,8 +77,8 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_schema(args: argparse.Namespace) -> int:
     import json
 
+    from judge.data.rubric import rubric_json_schema
     from judge.fileio import write_text
-    from judge.rubric import rubric_json_schema
 
     text = json.dumps(rubric_json_schema(), indent=2) + "\n"
     if args.out:

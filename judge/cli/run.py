@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
         "API keys come from the environment only (e.g. OPENAI_API_KEY). Answers are cached: re-running makes no\n"
         "model calls, and an interrupted run (even kill -9) resumes where it stopped when run again.\n"
         "Unreadable or failed judgments are recorded as unscored with a reason, never as a score.",
-        "  judge run --benchmark benchmarks/demo --judge local --out runs/demo-local\n"
+        "  judge run --benchmark datasets/demo --judge local --out runs/demo-local\n"
         "  judge run --benchmark bench/resort --rated-only --judge openai/gpt-4o --budget 5 --out runs/gpt4o\n"
         "  judge run --benchmark bench/resort --judge openai/qwen2.5-1.5b --api-base http://127.0.0.1:8080/v1 \\\n"
         "            --criteria empathy harmfulness --samples 3 --out runs/llamacpp\n"
@@ -89,10 +89,10 @@ def select_items(bench: Any, rated_only: bool, limit: int | None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from judge.benchmark import load_benchmark
-    from judge.judges import resolve_judges
-    from judge.rubric import default_rubrics_dir, load_rubric_set
-    from judge.runner import RunConfig, run_judging
+    from judge.data.benchmark import load_benchmark
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from judge.engine.judge_spec import resolve_judges
+    from judge.engine.runner import RunConfig, run_judging
 
     rubrics = load_rubric_set(args.rubrics or default_rubrics_dir(), args.criteria)
     bench = load_benchmark(args.benchmark, known_criteria=None)
@@ -151,9 +151,9 @@ def format_summary(s: dict[str, Any]) -> str:
 
 def _check_calibrator(path: str, judges: Any, rubrics: Any) -> Any:
     """Load a calibrator and refuse it now (before paying for calls) if it does not fit the judge."""
-    from judge.calibration import Calibrator
+    from judge.analysis.calibration import Calibrator
+    from judge.engine.prompt import prompt_hash
     from judge.errors import UsageError
-    from judge.prompt import prompt_hash
 
     cal = Calibrator.load(path)
     if len(judges) != 1:
@@ -167,8 +167,8 @@ def _write_calibrated(run_dir: Path, cal: Any, path: str, rubrics: Any) -> dict[
     """calibrated_scores.json: per criterion, item -> score on the expert scale; returns the calibrated means."""
     import statistics
 
+    from judge.analysis.scores import calibrated, read_judges
     from judge.fileio import write_json
-    from judge.scores import calibrated, read_judges
 
     js = calibrated(read_judges(run_dir, rubrics)[0], cal, path)
     write_json(

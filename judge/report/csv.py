@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from judge.report import Table
+from judge.report.model import Table
 
 
 def render_csv(table: Table) -> str:

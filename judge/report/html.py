@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from html import escape
 
 from judge import __version__
-from judge.report import Report, Table
+from judge.report.model import Report, Table
 
 ACCENT = "#2563eb"
 MUTED = "#64748b"
@@ -227,26 +227,6 @@ class Panel:
     low: float
     high: float
     tooltips: Sequence[str] | None = None
-
-
-def whisker_svg(
-    labels: Sequence[str],
-    means: Sequence[float | None],
-    cis: Sequence[tuple[float, float] | None],
-    low: float,
-    high: float,
-    *,
-    title: str = "",
-    tooltips: Sequence[str] | None = None,
-) -> str:
-    """Dot-and-whisker plot: one row per label, the dot at the mean, the whisker spanning the CI.
-
-    Args:
-        labels, means, cis: one entry per row (None = no score; the row says so).
-        low, high: the ends of the x axis (the rubric's scale).
-        tooltips: hover text per row (defaults to the numbers).
-    """
-    return whisker_panels_svg(labels, [Panel(title, means, cis, low, high, tooltips)], panel_width=420)
 
 
 def whisker_panels_svg(labels: Sequence[str], panels: Sequence[Panel], *, panel_width: int = 200) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from judge.report import Report, Table
+from judge.report.model import Report, Table
 
 
 def _escape(text: str) -> str:

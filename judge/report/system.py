@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from judge.leaderboard import CellStats, CriterionInfo, Leaderboard
-from judge.report import Cell, Column, Figure, Report, Table
+from judge.analysis.leaderboard import CellStats, CriterionInfo, Leaderboard
 from judge.report.html import Panel, histogram_svg, whisker_panels_svg
+from judge.report.model import Cell, Column, Figure, Report, Table
 
 
 def _num(x: float | None, digits: int = 2) -> str:

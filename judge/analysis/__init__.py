@@ -1,0 +1,117 @@
+"""Stage 3, analysis: what the judgments say, measured against the experts.
+
+Judge scores as read from runs, agreement with the experts (and among them), calibration onto the experts'
+scale, prediction-powered means, system leaderboards and judge boards. Every statistic and resampling lives in
+``judge.analysis.stats``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from judge.analysis.agreement import (
+        AgreementReport as AgreementReport,
+    )
+    from judge.analysis.agreement import (
+        CriterionAgreement as CriterionAgreement,
+    )
+    from judge.analysis.agreement import (
+        JudgeAgreement as JudgeAgreement,
+    )
+    from judge.analysis.agreement import (
+        agreement_report as agreement_report,
+    )
+    from judge.analysis.agreement import (
+        expert_matrix as expert_matrix,
+    )
+    from judge.analysis.agreement import (
+        render_agreement_table as render_agreement_table,
+    )
+    from judge.analysis.calibration import (
+        Calibrator as Calibrator,
+    )
+    from judge.analysis.calibration import (
+        cross_fit as cross_fit,
+    )
+    from judge.analysis.calibration import (
+        fit_calibrator as fit_calibrator,
+    )
+    from judge.analysis.judge_board import (
+        JudgeLeaderboard as JudgeLeaderboard,
+    )
+    from judge.analysis.judge_board import (
+        judge_leaderboard as judge_leaderboard,
+    )
+    from judge.analysis.leaderboard import (
+        Leaderboard as Leaderboard,
+    )
+    from judge.analysis.leaderboard import (
+        system_leaderboard as system_leaderboard,
+    )
+    from judge.analysis.ppi import (
+        PPIEstimate as PPIEstimate,
+    )
+    from judge.analysis.ppi import (
+        ppi_mean as ppi_mean,
+    )
+    from judge.analysis.scores import (
+        JudgeScores as JudgeScores,
+    )
+    from judge.analysis.scores import (
+        calibrated as calibrated,
+    )
+    from judge.analysis.scores import (
+        check_rubrics as check_rubrics,
+    )
+    from judge.analysis.scores import (
+        load_calibrators as load_calibrators,
+    )
+    from judge.analysis.scores import (
+        match_calibrator as match_calibrator,
+    )
+    from judge.analysis.scores import (
+        pick_judge as pick_judge,
+    )
+    from judge.analysis.scores import (
+        read_judges as read_judges,
+    )
+    from judge.analysis.scores import (
+        read_runs as read_runs,
+    )
+
+# name -> the module that defines it; imported on first use, so importing the stage stays cheap
+_WHERE = {
+    "calibrated": "judge.analysis.scores",
+    "check_rubrics": "judge.analysis.scores",
+    "JudgeScores": "judge.analysis.scores",
+    "load_calibrators": "judge.analysis.scores",
+    "match_calibrator": "judge.analysis.scores",
+    "pick_judge": "judge.analysis.scores",
+    "read_judges": "judge.analysis.scores",
+    "read_runs": "judge.analysis.scores",
+    "agreement_report": "judge.analysis.agreement",
+    "AgreementReport": "judge.analysis.agreement",
+    "CriterionAgreement": "judge.analysis.agreement",
+    "expert_matrix": "judge.analysis.agreement",
+    "JudgeAgreement": "judge.analysis.agreement",
+    "render_agreement_table": "judge.analysis.agreement",
+    "Calibrator": "judge.analysis.calibration",
+    "cross_fit": "judge.analysis.calibration",
+    "fit_calibrator": "judge.analysis.calibration",
+    "Leaderboard": "judge.analysis.leaderboard",
+    "system_leaderboard": "judge.analysis.leaderboard",
+    "judge_leaderboard": "judge.analysis.judge_board",
+    "JudgeLeaderboard": "judge.analysis.judge_board",
+    "ppi_mean": "judge.analysis.ppi",
+    "PPIEstimate": "judge.analysis.ppi",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,617 @@
+"""Calibration: map a judge's raw score onto the experts' scale, validated on held-out posts.
+
+Judges are biased (on RESORT, GPT-4 rates alignment about 2 points above the psychologists) and compress the scale.
+A calibrator is a monotone map fitted from the judge's score (its mean over samples) to the expert mean per item:
+
+- ``isotonic``: the best increasing step map (``scipy.optimize.isotonic_regression``), predicted by linear
+  interpolation between the fitted step points, clamped to the fitted range and to the rubric's scale;
+- ``linear``: least squares ``a + b * score``, clipped to the rubric's scale.
+
+Honest validation is by K-fold cross-fitting grouped by post: a post's items are never both in the fitting and in the
+test fold, so a calibrator never sees the text it is tested on. Held-out metrics (bias, MAE, Spearman, Krippendorff's
+alpha with the experts) before and after calibration come with 95% bootstrap CIs clustered by post, and so does
+their change. How to read them: a monotone map can remove bias and fix a compressed scale (bias, MAE and alpha can
+improve) but it cannot reorder items, so rank correlation cannot improve; a judge that ranks badly needs a better
+judge, not a calibrator. Both maps estimate the expected expert mean given the judge's score, which shrinks toward
+the middle of the scale: for a judge that is already unbiased this can cost a little alpha, and the verdict says so.
+
+A fitted ``Calibrator`` is a versioned JSON artifact naming the judge model, its parameters, the rubrics (``ref``)
+and the prompt hash it was fitted for; ``check_compatible`` refuses to apply it to anything else.
+
+Example::
+
+    from judge.analysis.calibration import fit_calibrator, Calibrator
+    cal = fit_calibrator(bench, {"empathy": scores}, rubrics, judge="gpt4", judge_model="openai/gpt-4o")
+    cal.save("cal/gpt4.json")
+    Calibrator.load("cal/gpt4.json").apply("empathy", 4.5)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from scipy.optimize import isotonic_regression
+
+from judge import __version__
+from judge.data.benchmark import Benchmark
+from judge.data.rubric import Rubric
+from judge.errors import InputError, Problem, StaleArtifact
+from judge.fileio import write_json
+
+FORMAT_VERSION = 1
+Method = Literal["isotonic", "linear"]
+METHODS: tuple[str, ...] = ("isotonic", "linear")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- maps ---------------------------------------------------------------------------------------------------------
+
+
+class IsotonicMap(_Model):
+    """Increasing step points ``(x[i], y[i])``; prediction interpolates between them."""
+
+    kind: Literal["isotonic"] = "isotonic"
+    x: list[float] = Field(min_length=1, description="Distinct judge scores seen in fitting, increasing.")
+    y: list[float] = Field(min_length=1, description="Fitted expert-scale value at each x (non-decreasing).")
+    low: float
+    high: float
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        # np.interp holds the end values outside [x[0], x[-1]]: no extrapolation beyond the fitted range.
+        return np.clip(np.interp(scores, self.x, self.y), self.low, self.high)
+
+
+class LinearMap(_Model):
+    """``intercept + slope * score``, clipped to the rubric's scale."""
+
+    kind: Literal["linear"] = "linear"
+    slope: float
+    intercept: float
+    low: float
+    high: float
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        return np.clip(self.intercept + self.slope * np.asarray(scores, dtype=float), self.low, self.high)
+
+
+CriterionMap = Annotated[IsotonicMap | LinearMap, Field(discriminator="kind")]
+
+
+def fit_map(x: np.ndarray, y: np.ndarray, method: Method, low: float, high: float) -> IsotonicMap | LinearMap:
+    """Fit a map from judge scores ``x`` to expert values ``y`` (both shape (n,), n >= 1)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if method == "linear":
+        if x.size < 2 or np.ptp(x) == 0.0:
+            # No spread in the judge's scores: the best linear map is the constant expert mean.
+            return LinearMap(slope=0.0, intercept=float(y.mean()), low=low, high=high)
+        slope, intercept = np.polyfit(x, y, 1)
+        return LinearMap(slope=float(slope), intercept=float(intercept), low=low, high=high)
+    if method != "isotonic":
+        raise InputError(Problem("method", f"unknown calibration method {method!r}; expected one of {METHODS}"))
+    # Judges give few distinct scores: pool ties first so each step point is one distinct judge score.
+    ux, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    y_mean = np.bincount(inverse, weights=y) / counts
+    fitted = isotonic_regression(y_mean, weights=counts.astype(float), increasing=True).x
+    return IsotonicMap(x=ux.tolist(), y=np.clip(fitted, low, high).tolist(), low=low, high=high)
+
+
+# -- data ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Paired:
+    """Items with both expert ratings and a judge score, for one criterion."""
+
+    item_ids: list[str]
+    post_ids: list[str]
+    experts: np.ndarray  # (raters, items), NaN = not rated
+    judge: np.ndarray  # (items,)
+    n_rated: int
+    n_unscored: int  # rated items the judge scored as None
+    n_not_judged: int  # rated items absent from the judge's scores
+
+    @property
+    def target(self) -> np.ndarray:
+        return np.nanmean(self.experts, axis=0)
+
+
+def _pair(bench: Benchmark, judge_scores: Mapping[str, float | None], criterion: str) -> _Paired:
+    ratings = [r for r in bench.ratings if r.criterion == criterion]
+    if not ratings:
+        raise InputError(Problem(f"benchmark {bench.name}: criterion", f"no expert ratings for {criterion!r}"))
+    raters = sorted({r.rater for r in ratings})
+    rated = bench.rated_item_ids(criterion)
+    unscored = [i for i in rated if i in judge_scores and judge_scores[i] is None]
+    not_judged = [i for i in rated if i not in judge_scores]
+    ids = [i for i in rated if judge_scores.get(i) is not None]
+    col = {i: k for k, i in enumerate(ids)}
+    row = {r: k for k, r in enumerate(raters)}
+    experts = np.full((len(raters), len(ids)), np.nan)
+    for r in ratings:
+        if r.item_id in col:
+            experts[row[r.rater], col[r.item_id]] = r.value
+    judge = np.array([judge_scores[i] for i in ids], dtype=float)
+    if not np.all(np.isfinite(judge)):
+        bad = next(i for i, v in zip(ids, judge, strict=True) if not np.isfinite(v))
+        raise InputError(Problem(f"judge scores for {criterion!r}: item {bad}", "score must be a finite number"))
+    return _Paired(
+        item_ids=ids,
+        post_ids=[bench.items[i].post_id for i in ids],
+        experts=experts,
+        judge=judge,
+        n_rated=len(rated),
+        n_unscored=len(unscored),
+        n_not_judged=len(not_judged),
+    )
+
+
+def assign_folds(post_ids: list[str], k: int, seed: int) -> list[list[str]]:
+    """Split posts into ``min(k, n_posts)`` folds of similar item counts, deterministically given ``seed``.
+
+    Args:
+        post_ids: the post of each item (one entry per item; repeats are the post's items).
+        k: requested number of folds (>= 2).
+        seed: shuffles the posts before the greedy balancing.
+
+    Returns:
+        The post ids of each fold (sorted); every post is in exactly one fold.
+    """
+    sizes: dict[str, int] = {}
+    for p in post_ids:
+        sizes[p] = sizes.get(p, 0) + 1
+    posts = sorted(sizes)
+    if k < 2:
+        raise InputError(Problem("--folds", f"must be at least 2, got {k}"))
+    if len(posts) < 2:
+        raise InputError(Problem("benchmark", f"cross-fitting needs items from at least 2 posts, got {len(posts)}"))
+    order = np.random.default_rng(seed).permutation(len(posts))
+    folds: list[list[str]] = [[] for _ in range(min(k, len(posts)))]
+    load = [0] * len(folds)
+    for idx in order:
+        # Fill the lightest fold next (first one on ties) so folds hold similar numbers of items.
+        f = int(np.argmin(load))
+        folds[f].append(posts[idx])
+        load[f] += sizes[posts[idx]]
+    return [sorted(f) for f in folds]
+
+
+def _cross_fit_predictions(
+    paired: _Paired, folds: list[list[str]], method: Method, low: float, high: float
+) -> np.ndarray:
+    """Each item's calibrated score from a map fitted on the other folds only."""
+    post = np.array(paired.post_ids)
+    target = paired.target
+    out = np.full(paired.judge.shape, np.nan)
+    for fold in folds:
+        test = np.isin(post, fold)
+        m = fit_map(paired.judge[~test], target[~test], method, low, high)
+        out[test] = m.predict(paired.judge[test])
+    return out
+
+
+# -- metrics ------------------------------------------------------------------------------------------------------
+
+
+class Metric(_Model):
+    """A held-out statistic and its bootstrap CI (None when undefined, e.g. no spread)."""
+
+    value: float | None
+    ci: tuple[float, float] | None = None
+
+
+class Metrics(_Model):
+    bias: Metric = Field(description="mean(judge - expert mean): positive = the judge rates too high.")
+    mae: Metric = Field(description="mean |judge - expert mean|.")
+    spearman: Metric = Field(description="Spearman rank correlation of judge and expert mean over items.")
+    alpha_with_experts: Metric = Field(description="Krippendorff's alpha with the judge as one more rater.")
+
+
+class Change(_Model):
+    """after - before, paired over the same bootstrap resamples."""
+
+    abs_bias: Metric
+    mae: Metric
+    spearman: Metric
+    alpha_with_experts: Metric
+
+
+class CriterionReport(_Model):
+    """Held-out before/after comparison for one criterion."""
+
+    criterion: str
+    method: Method
+    n_items: int = Field(description="Items with expert ratings and a judge score (used).")
+    n_posts: int
+    n_rated: int = Field(description="Items with expert ratings.")
+    n_unscored: int = Field(description="Rated items the judge left unscored (missing data, excluded).")
+    n_not_judged: int = Field(description="Rated items missing from the judge's scores (excluded).")
+    n_folds: int
+    folds: list[list[str]] = Field(description="Post ids of each cross-fitting fold.")
+    fold_sizes: list[int] = Field(description="Items per fold.")
+    alpha_level: str = Field(description="Level of measurement used for alpha.")
+    n_boot: int
+    confidence: float
+    before: Metrics
+    after: Metrics
+    change: Change
+    verdict: str
+    notes: list[str] = Field(default_factory=list)
+
+
+def _interval_alpha(experts: np.ndarray, judge: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Krippendorff's interval alpha of (experts + judge row), for each row of unit weights at once.
+
+    Closed form for the squared-difference metric: with ``m_u`` values in unit ``u``, ``s1_u = sum v``,
+    ``s2_u = sum v^2`` and ``n = sum m_u`` over pairable units (``m_u >= 2``),
+    ``D_o = sum_u 2 (m_u s2_u - s1_u^2) / (m_u - 1) / n`` and ``D_e = 2 (n S2 - S1^2) / (n (n - 1))``.
+    A unit drawn ``w`` times by the bootstrap counts ``w`` times, exactly as duplicated columns would in
+    ``krippendorff.alpha`` (checked in the tests); this avoids its value-by-value coincidence matrix, which is slow
+    for continuous calibrated scores.
+
+    Args:
+        experts: (raters, units), NaN = missing.
+        judge: (units,) the judge's values.
+        weights: (B, units) multiplicity of each unit in each resample.
+
+    Returns:
+        (B,) alpha per resample (NaN where undefined).
+    """
+    data = np.vstack([experts, judge[None, :]])
+    present = ~np.isnan(data)
+    vals = np.where(present, data, 0.0)
+    m = present.sum(axis=0).astype(float)
+    s1, s2 = vals.sum(axis=0), (vals**2).sum(axis=0)
+    pairable = m >= 2
+    within = np.where(pairable, 2.0 * (m * s2 - s1**2) / np.where(pairable, m - 1.0, 1.0), 0.0)
+    w = weights * pairable
+    n = w @ m
+    big_s1, big_s2 = w @ s1, w @ s2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d_o = (w @ within) / n
+        d_e = 2.0 * (n * big_s2 - big_s1**2) / (n * (n - 1.0))
+        alpha = 1.0 - d_o / d_e
+    return np.where(np.isfinite(alpha) & (d_e > 0), alpha, np.nan)
+
+
+def _average_ranks(a: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their average rank (as ``scipy.stats.rankdata``, without its per-call overhead)."""
+    order = np.argsort(a, kind="mergesort")
+    s = a[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    ends = np.r_[starts[1:], s.size]
+    group = np.repeat(np.arange(starts.size), ends - starts)
+    ranks = np.empty(a.size)
+    ranks[order] = ((starts + ends + 1) / 2.0)[group]
+    return ranks
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rho (Pearson correlation of average ranks); NaN when undefined. Called per fold per resample."""
+    if a.size < 3 or np.ptp(a) == 0.0 or np.ptp(b) == 0.0:
+        return float("nan")
+    ra, rb = _average_ranks(a), _average_ranks(b)
+    ra -= ra.mean()
+    rb -= rb.mean()
+    return float(ra @ rb / np.sqrt((ra @ ra) * (rb @ rb)))
+
+
+def _within_folds(per_fold: list[np.ndarray], sizes: list[np.ndarray]) -> np.ndarray:
+    """Size-weighted mean over folds of a per-fold statistic (B,), skipping folds where it is undefined."""
+    vals, w = np.vstack(per_fold), np.vstack(sizes)
+    w = np.where(np.isfinite(vals), w, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nansum(np.where(w > 0, vals, 0.0) * w, axis=0) / w.sum(axis=0)
+
+
+def _stats(
+    experts: np.ndarray, judge: np.ndarray, target: np.ndarray, fold: np.ndarray, w: np.ndarray, idx: list[np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Bias, MAE, Spearman and alpha for the full sample (row 0 of ``w``) and each bootstrap resample.
+
+    Spearman and alpha compare items with each other, so they are computed within each fold (where one map was
+    applied) and averaged by fold size: pooling items calibrated by different fold maps would count the maps'
+    differences as disagreement, which the single deployed map does not have. Bias and MAE are per item and pooled.
+    """
+    err = judge - target
+    tot = w.sum(axis=1)
+    bias = (w @ err) / tot
+    folds = np.unique(fold)
+    rho = [np.array([_spearman(judge[i[fold[i] == f]], target[i[fold[i] == f]]) for i in idx]) for f in folds]
+    alpha = [_interval_alpha(experts, judge, w * (fold == f)) for f in folds]
+    sizes = [(w * (fold == f)).sum(axis=1) for f in folds]
+    return {
+        "bias": bias,
+        "abs_bias": np.abs(bias),
+        "mae": (w @ np.abs(err)) / tot,
+        "spearman": _within_folds(rho, sizes),
+        "alpha_with_experts": _within_folds(alpha, sizes),
+    }
+
+
+def _metric(values: np.ndarray, level: float) -> Metric:
+    point = values[0]
+    boot = values[1:]
+    boot = boot[np.isfinite(boot)]
+    if not np.isfinite(point):
+        return Metric(value=None)
+    if boot.size < 0.9 * (values.size - 1) or boot.size < 20:
+        return Metric(value=float(point))  # too many undefined resamples for a trustworthy interval
+    lo, hi = np.percentile(boot, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return Metric(value=float(point), ci=(float(lo), float(hi)))
+
+
+def _cluster_resamples(post_ids: list[str], n_boot: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Bootstrap by post: (1 + n_boot, n_items) item weights and index arrays; row 0 is the original sample."""
+    posts, post_idx = np.unique(np.array(post_ids), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    members = [np.flatnonzero(post_idx == p) for p in range(posts.size)]
+    weights = [np.ones(len(post_ids))]
+    indices = [np.arange(len(post_ids))]
+    for _ in range(n_boot):
+        drawn = rng.integers(0, posts.size, size=posts.size)
+        idx = np.concatenate([members[p] for p in drawn])
+        indices.append(idx)
+        weights.append(np.bincount(idx, minlength=len(post_ids)).astype(float))
+    return np.vstack(weights), indices
+
+
+def _fmt(m: Metric) -> str:
+    return "n/a" if m.value is None else f"{m.value:.2f}"
+
+
+def _verdict(before: Metrics, after: Metrics, change: Change) -> str:
+    """Say plainly whether calibration helped absolute agreement, and that it cannot help ranking."""
+
+    def below0(m: Metric) -> bool:
+        return m.ci is not None and m.ci[1] < 0
+
+    def above0(m: Metric) -> bool:
+        return m.ci is not None and m.ci[0] > 0
+
+    better = [n for n, m in (("|bias|", change.abs_bias), ("MAE", change.mae)) if below0(m)]
+    better += ["alpha"] if above0(change.alpha_with_experts) else []
+    worse = [n for n, m in (("|bias|", change.abs_bias), ("MAE", change.mae)) if above0(m)]
+    worse += ["alpha"] if below0(change.alpha_with_experts) else []
+    numbers = (
+        f"held-out bias {_fmt(before.bias)} -> {_fmt(after.bias)}, MAE {_fmt(before.mae)} -> {_fmt(after.mae)}, "
+        f"alpha {_fmt(before.alpha_with_experts)} -> {_fmt(after.alpha_with_experts)}"
+    )
+    if worse:
+        head = (
+            f"Calibration does NOT help: {', '.join(worse)} got worse on held-out posts (change CI excludes 0; "
+            f"{numbers}); do not use it."
+        )
+    elif better:
+        head = f"Calibration helps absolute agreement: {', '.join(better)} improved on held-out posts ({numbers})."
+    else:
+        head = f"Calibration does NOT help: no clear change on held-out posts ({numbers}; every change CI spans 0)."
+    rank = (
+        f" Rank agreement cannot improve under a monotone map: Spearman {_fmt(before.spearman)} -> "
+        f"{_fmt(after.spearman)}; to rank items better, use a better judge."
+    )
+    return head + rank
+
+
+def cross_fit(
+    bench: Benchmark,
+    judge_scores: Mapping[str, float | None],
+    rubric: Rubric,
+    method: Method = "isotonic",
+    *,
+    k: int = 5,
+    seed: int = 0,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+) -> tuple[CriterionReport, IsotonicMap | LinearMap]:
+    """Cross-fit a calibrator for one criterion and report held-out agreement before and after.
+
+    Args:
+        bench: benchmark with expert ratings on ``rubric.name``; the target per item is the mean of its experts.
+        judge_scores: item_id -> the judge's aggregated score (None = unscored: excluded and counted).
+        rubric: the criterion's rubric (scale bounds and level of measurement).
+        method: ``isotonic`` or ``linear``.
+        k: folds, grouped by post (fewer if there are fewer posts).
+        seed: fixes the fold assignment and the bootstrap.
+        n_boot: bootstrap resamples (clustered by post) for the CIs.
+        confidence: CI level.
+
+    Returns:
+        The report and the map fitted on all paired items (what a ``Calibrator`` stores).
+    """
+    if rubric.level == "nominal":
+        raise InputError(Problem(f"rubric {rubric.ref}: level", "calibration needs an ordered scale, got 'nominal'"))
+    if method not in METHODS:
+        raise InputError(Problem("method", f"unknown calibration method {method!r}; expected one of {METHODS}"))
+    paired = _pair(bench, judge_scores, rubric.name)
+    if not paired.item_ids:
+        raise InputError(Problem(f"judge scores for {rubric.name!r}", "no rated item has a judge score"))
+    folds = assign_folds(paired.post_ids, k, seed)
+    calibrated = _cross_fit_predictions(paired, folds, method, rubric.low, rubric.high)
+    target = paired.target
+    weights, indices = _cluster_resamples(paired.post_ids, n_boot, seed)
+    fold_of = np.array([next(i for i, f in enumerate(folds) if p in f) for p in paired.post_ids])
+    raw = _stats(paired.experts, paired.judge, target, fold_of, weights, indices)
+    cal = _stats(paired.experts, calibrated, target, fold_of, weights, indices)
+    names = ("bias", "mae", "spearman", "alpha_with_experts")
+    before = Metrics(**{n: _metric(raw[n], confidence) for n in names})
+    after = Metrics(**{n: _metric(cal[n], confidence) for n in names})
+    change = Change(**{n: _metric(cal[n] - raw[n], confidence) for n in ("abs_bias", *names[1:])})
+    notes = []
+    if len(folds) < k:
+        notes.append(f"only {len(folds)} folds: the items come from {len(folds)} posts")
+    if rubric.level == "ordinal":
+        notes.append(
+            "alpha uses the interval metric (before and after alike) although the rubric is ordinal: judge means "
+            "and calibrated scores are not points of the scale"
+        )
+    notes.append(
+        "Spearman and alpha (before and after alike) are computed within each fold and averaged by fold size, "
+        "so they differ from the pooled values of 'judge agree'"
+    )
+    notes.append("CIs resample posts (clusters) over the held-out predictions; they do not refit the folds")
+    report = CriterionReport(
+        criterion=rubric.name,
+        method=method,
+        n_items=len(paired.item_ids),
+        n_posts=len(set(paired.post_ids)),
+        n_rated=paired.n_rated,
+        n_unscored=paired.n_unscored,
+        n_not_judged=paired.n_not_judged,
+        n_folds=len(folds),
+        folds=folds,
+        fold_sizes=[sum(p in set(f) for p in paired.post_ids) for f in folds],
+        alpha_level="interval",
+        n_boot=n_boot,
+        confidence=confidence,
+        before=before,
+        after=after,
+        change=change,
+        verdict=_verdict(before, after, change),
+        notes=notes,
+    )
+    return report, fit_map(paired.judge, target, method, rubric.low, rubric.high)
+
+
+# -- artifact -----------------------------------------------------------------------------------------------------
+
+
+def _canon(params: Mapping[str, Any]) -> str:
+    return json.dumps(dict(params), sort_keys=True, default=str)
+
+
+class Calibrator(_Model):
+    """A fitted, versioned calibrator for one judge configuration (saved as JSON)."""
+
+    format_version: int = FORMAT_VERSION
+    judge: str = Field(description="Judge name in the run it was fitted on.")
+    judge_model: str
+    judge_params: dict[str, Any] = Field(default_factory=dict, description="Model parameters (temperature...).")
+    rubrics: dict[str, str] = Field(description="criterion -> rubric ref (name@version#hash) it was fitted for.")
+    prompt_hash: str = ""
+    benchmark: str
+    method: Method
+    maps: dict[str, CriterionMap]
+    fit: dict[str, CriterionReport] = Field(default_factory=dict, description="Held-out before/after per criterion.")
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    tool_version: str = __version__
+
+    def check_compatible(
+        self, judge_model: str, params: Mapping[str, Any], rubric_refs: Mapping[str, str], prompt_hash: str
+    ) -> None:
+        """Raise ``StaleArtifact`` naming every difference between this calibrator and the judge it is applied to.
+
+        Only the criteria both sides know are compared; at least one must be shared.
+        """
+        diffs: list[str] = []
+        if judge_model != self.judge_model:
+            diffs.append(f"judge model: calibrator fitted for {self.judge_model!r}, got {judge_model!r}")
+        if _canon(params) != _canon(self.judge_params):
+            keys = sorted(set(params) | set(self.judge_params))
+            for key in keys:
+                mine, theirs = self.judge_params.get(key, "<unset>"), params.get(key, "<unset>")
+                if _canon({"v": mine}) != _canon({"v": theirs}):
+                    diffs.append(f"judge params.{key}: calibrator fitted with {mine!r}, got {theirs!r}")
+        shared = [c for c in self.maps if c in rubric_refs]
+        if not shared:
+            diffs.append(f"criteria: calibrator covers {sorted(self.maps)}, got {sorted(rubric_refs)}")
+        for c in shared:
+            if rubric_refs[c] != self.rubrics.get(c):
+                diffs.append(f"rubric {c}: calibrator fitted for {self.rubrics.get(c)!r}, got {rubric_refs[c]!r}")
+        if prompt_hash != self.prompt_hash:
+            diffs.append(f"prompt hash: calibrator fitted for {self.prompt_hash!r}, got {prompt_hash!r}")
+        if diffs:
+            raise StaleArtifact(
+                f"calibrator for judge {self.judge!r} does not match; refit it (judge calibrate):\n"
+                + "\n".join(f"  - {d}" for d in diffs)
+            )
+
+    def apply(self, criterion: str, score: float) -> float:
+        """Map one raw judge score onto the experts' scale."""
+        if criterion not in self.maps:
+            raise InputError(Problem("criterion", f"calibrator has no map for {criterion!r}; has {sorted(self.maps)}"))
+        return float(self.maps[criterion].predict(np.array([score], dtype=float))[0])
+
+    def apply_scores(self, criterion: str, scores: Mapping[str, float | None]) -> dict[str, float | None]:
+        """Map item_id -> score; unscored (None) stays None."""
+        return {i: None if s is None else self.apply(criterion, s) for i, s in scores.items()}
+
+    def save(self, path: str | Path) -> Path:
+        """Write atomically as JSON; returns the path."""
+        write_json(path, self.model_dump(mode="json"))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Calibrator:
+        """Read and validate a calibrator file; ``InputError`` names the file and the bad field."""
+        from judge.data.rubric import validation_problems
+
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InputError(Problem(str(p), f"cannot read calibrator: {exc.strerror}")) from None
+        except json.JSONDecodeError as exc:
+            raise InputError(Problem(f"{p}:{exc.lineno}", f"not valid JSON: {exc.msg}")) from None
+        if not isinstance(data, dict):
+            raise InputError(Problem(str(p), f"a calibrator must be a JSON object, got {type(data).__name__}"))
+        if data.get("format_version") != FORMAT_VERSION:
+            raise InputError(
+                Problem(f"{p}: format_version", f"expected {FORMAT_VERSION}, got {data.get('format_version')!r}")
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            raise InputError(validation_problems(err, str(p), data), source=str(p)) from None
+
+
+def fit_calibrator(
+    bench: Benchmark,
+    scores: Mapping[str, Mapping[str, float | None]],
+    rubrics: Mapping[str, Rubric],
+    *,
+    judge: str,
+    judge_model: str,
+    judge_params: Mapping[str, Any] | None = None,
+    prompt_hash: str = "",
+    method: Method = "isotonic",
+    k: int = 5,
+    seed: int = 0,
+    n_boot: int = 1000,
+) -> Calibrator:
+    """Cross-fit and fit a calibrator for every criterion in ``scores``.
+
+    Args:
+        bench: benchmark with expert ratings.
+        scores: criterion -> item_id -> the judge's aggregated score (None = unscored).
+        rubrics: criterion -> rubric; each criterion in ``scores`` must have one.
+        judge, judge_model, judge_params, prompt_hash: what the calibrator is valid for.
+        method, k, seed, n_boot: see ``cross_fit``.
+    """
+    missing = [c for c in scores if c not in rubrics]
+    if missing:
+        raise InputError(Problem("rubrics", f"no rubric for criterion {missing}; have {sorted(rubrics)}"))
+    maps: dict[str, IsotonicMap | LinearMap] = {}
+    fit: dict[str, CriterionReport] = {}
+    for c, crit_scores in scores.items():
+        fit[c], maps[c] = cross_fit(bench, crit_scores, rubrics[c], method, k=k, seed=seed, n_boot=n_boot)
+    return Calibrator(
+        judge=judge,
+        judge_model=judge_model,
+        judge_params=dict(judge_params or {}),
+        rubrics={c: rubrics[c].ref for c in scores},
+        prompt_hash=prompt_hash,
+        benchmark=bench.name,
+        method=method,
+        maps=maps,
+        fit=fit,
+    )

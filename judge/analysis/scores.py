@@ -1,0 +1,155 @@
+"""Judge scores as the analysis verbs read them: from run directories, checked, optionally calibrated.
+
+One place decides which judge of a run is meant, refuses scores made with other rubric versions than the ones
+loaded, and applies calibrators only to the judge, rubric and prompt they were fitted for. ``judge agree``,
+``judge leaderboard``, ``judge calibrate`` and ``judge estimate`` read scores through here; ``judge gate`` picks its
+judge here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from judge.data.rubric import Rubric
+from judge.engine.store import RunManifest, load_run_manifest, load_run_scores, read_summary
+from judge.errors import InputError, Problem, StaleArtifact, UsageError
+
+if TYPE_CHECKING:
+    from judge.analysis.calibration import Calibrator
+
+Scores = dict[str, dict[str, float | None]]  # criterion -> item_id -> score (None = unscored)
+
+
+@dataclass
+class JudgeScores:
+    """One judge's scores from one run, with where they came from."""
+
+    name: str
+    run_dir: Path
+    manifest: RunManifest
+    scores: Scores
+    calibrator: str | None = None
+    summary: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def model(self) -> str:
+        return str(self.manifest.judges.get(self.name, {}).get("model", self.name))
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.manifest.judges.get(self.name, {}).get("params", {}))
+
+
+def check_rubrics(
+    run_dir: str | Path,
+    manifest: RunManifest,
+    rubrics: Mapping[str, Rubric],
+    criteria: Sequence[str] | None = None,
+) -> None:
+    """Refuse a run scored with other versions of the loaded rubrics (each difference is named).
+
+    Args:
+        criteria: check only these criteria (default: every loaded rubric the run scored).
+    """
+    used = manifest.rubrics
+    names = list(criteria) if criteria is not None else list(rubrics)
+    stale = [
+        f"{c}: the run used {used[c]!r}, loaded {rubrics[c].ref!r}"
+        for c in names
+        if c in used and used[c] != rubrics[c].ref
+    ]
+    if stale:
+        raise StaleArtifact(
+            f"run {run_dir} was scored with other rubric versions ({'; '.join(stale)}); "
+            "pass the run's rubrics with --rubrics, or re-run the judge"
+        )
+
+
+def pick_judge(judges: Iterable[str], wanted: str | None, run_dir: str | Path) -> str:
+    """The judge a verb that needs exactly one means: the one named with ``--judge``, or the run's only judge."""
+    names = sorted(judges)
+    if not names:
+        raise UsageError(f"--run {run_dir}: the run has no judgments yet")
+    if wanted is not None:
+        if wanted not in names:
+            raise UsageError(f"--judge {wanted!r} is not in run {run_dir}; expected one of {names}")
+        return wanted
+    if len(names) != 1:
+        raise UsageError(f"--judge: run {run_dir} has {len(names)} judges, name one of {names}")
+    return names[0]
+
+
+def read_judges(run_dir: str | Path, rubrics: Mapping[str, Rubric], judge: str | None = None) -> list[JudgeScores]:
+    """Every judge of a run (or the one named), checked against the loaded rubrics."""
+    manifest = load_run_manifest(run_dir)
+    by_judge = load_run_scores(run_dir)
+    if not by_judge:
+        raise UsageError(f"--run {run_dir}: the run has no judgments yet")
+    check_rubrics(run_dir, manifest, rubrics)
+    if judge is not None:
+        by_judge = {pick_judge(by_judge, judge, run_dir): by_judge[judge]}
+    summary = read_summary(run_dir)
+    return [
+        JudgeScores(
+            name=n,
+            run_dir=Path(run_dir),
+            manifest=manifest,
+            scores={c: s for c, s in sc.items() if c in rubrics},
+            summary=summary,
+        )
+        for n, sc in sorted(by_judge.items())
+    ]
+
+
+def read_runs(run_dirs: Sequence[str | Path], rubrics: Mapping[str, Rubric]) -> list[JudgeScores]:
+    """The judges of several runs; the same judge name in two runs is an error (which one would be meant?)."""
+    out: list[JudgeScores] = []
+    for d in run_dirs:
+        for js in read_judges(d, rubrics):
+            if any(o.name == js.name for o in out):
+                raise InputError(
+                    Problem(
+                        f"--run {d}",
+                        f"judge {js.name!r} also appears in an earlier --run; expected each judge in one run only",
+                    )
+                )
+            out.append(js)
+    return out
+
+
+def calibrated(js: JudgeScores, cal: Calibrator, path: str | Path) -> JudgeScores:
+    """The judge's scores mapped onto the expert scale, after checking the calibrator fits this judge.
+
+    Raises:
+        StaleArtifact: the calibrator was fitted for another judge model, params, rubric version or prompt.
+    """
+    cal.check_compatible(js.model, js.params, js.manifest.rubrics, js.manifest.prompt_hash)
+    scores = {c: (cal.apply_scores(c, s) if c in cal.maps else s) for c, s in js.scores.items()}
+    notes = [f"{c}: not calibrated (the calibrator has no map for it)" for c in js.scores if c not in cal.maps]
+    return JudgeScores(
+        name=f"{js.name} (calibrated)",
+        run_dir=js.run_dir,
+        manifest=js.manifest,
+        scores=scores,
+        calibrator=str(path),
+        summary=js.summary,
+        notes=notes,
+    )
+
+
+def load_calibrators(paths: Sequence[str | Path]) -> list[tuple[Path, Calibrator]]:
+    from judge.analysis.calibration import Calibrator
+
+    return [(Path(p), Calibrator.load(p)) for p in paths]
+
+
+def match_calibrator(js: JudgeScores, cals: list[tuple[Path, Calibrator]]) -> tuple[Path, Calibrator] | None:
+    """The calibrator fitted for this judge (by judge name or model), if any."""
+    for path, cal in cals:
+        if cal.judge == js.name or cal.judge_model == js.model:
+            return path, cal
+    return None

@@ -1,0 +1,209 @@
+"""Benchmarks: candidate responses to score, and the expert ratings to compare judges with.
+
+A benchmark is a directory::
+
+    benchmark.json   manifest: name, description, source, counts (BenchmarkManifest)
+    items.jsonl      one Item per line
+    ratings.jsonl    one ExpertRating per line (optional; raters rate subsets, so ratings may be sparse)
+
+Example::
+
+    from judge.data.benchmark import load_benchmark
+    bench = load_benchmark("datasets/demo")
+    bench.items["demo:001"].response
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from judge.errors import InputError, Problem
+from judge.fileio import read_jsonl_collect, write_json, write_jsonl
+
+FORMAT_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Item(_Strict):
+    """One candidate response to one post, to be judged."""
+
+    item_id: str = Field(min_length=1, description="Stable id, unique in the benchmark (e.g. 'resort:0').")
+    post_id: str = Field(min_length=1, description="Id of the post; items sharing a post are clustered in CIs.")
+    post: str = Field(description="The help-seeker's text (untrusted).")
+    response: str = Field(description="The candidate reappraisal (untrusted).")
+    system: dict[str, str] = Field(
+        default_factory=dict, description="What produced the response, e.g. {model, pipeline, method}."
+    )
+    dimension_id: int | None = Field(default=None, description="Appraisal dimension id (1, 4, 6, 7, 8, 23).")
+    dimension_aim: str | None = None
+    standards: str | None = Field(default=None, description="Standards shown to the judge for this item.")
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def system_name(self) -> str:
+        """A readable one-string name of the system (``model / pipeline / method``, empty parts dropped)."""
+        parts = [v for v in self.system.values() if v]
+        return " / ".join(parts) or "unknown"
+
+    @property
+    def input_key(self) -> str:
+        """What a response answers: the post and the appraisal dimension (pairs runs of different prompts)."""
+        return f"{self.post_id}|{self.dimension_id if self.dimension_id is not None else '-'}"
+
+
+class ExpertRating(_Strict):
+    """One expert's rating of one item on one criterion."""
+
+    item_id: str = Field(min_length=1)
+    rater: str = Field(min_length=1)
+    criterion: str = Field(min_length=1)
+    value: float
+    rationale: str | None = None
+
+
+class BenchmarkManifest(_Strict):
+    format_version: int = FORMAT_VERSION
+    name: str
+    description: str = ""
+    source: str = ""
+    license: str = ""
+    counts: dict[str, Any] = Field(default_factory=dict)
+
+
+class Benchmark(BaseModel):
+    """A loaded benchmark: manifest, items by id (in file order) and expert ratings."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    path: Path | None = None
+    manifest: BenchmarkManifest
+    items: dict[str, Item]
+    ratings: list[ExpertRating] = Field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    def raters(self) -> list[str]:
+        return sorted({r.rater for r in self.ratings})
+
+    def rated_item_ids(self, criterion: str | None = None) -> list[str]:
+        """Ids of items with at least one rating (on ``criterion`` if given), in item order."""
+        rated = {r.item_id for r in self.ratings if criterion is None or r.criterion == criterion}
+        return [i for i in self.items if i in rated]
+
+    def ratings_by_criterion(self) -> dict[str, list[ExpertRating]]:
+        out: dict[str, list[ExpertRating]] = defaultdict(list)
+        for r in self.ratings:
+            out[r.criterion].append(r)
+        return dict(out)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts a script can read: items, rated items, ratings per criterion, raters, posts, systems."""
+        return {
+            "name": self.name,
+            "items": len(self.items),
+            "rated_items": len({r.item_id for r in self.ratings}),
+            "ratings": dict(sorted(Counter(r.criterion for r in self.ratings).items())),
+            "raters": len(self.raters()),
+            "posts": len({it.post_id for it in self.items.values()}),
+            "systems": len({it.system_name for it in self.items.values()}),
+        }
+
+
+def _validate_rows(path: Path, model: type[BaseModel]) -> tuple[list[Any], list[Problem]]:
+    from judge.data.rubric import validation_problems
+
+    rows: list[Any] = []
+    raw, problems = read_jsonl_collect(path)
+    for lineno, obj in raw:
+        try:
+            rows.append(model.model_validate(obj))
+        except ValidationError as err:
+            problems.extend(validation_problems(err, str(path), obj, line_prefix=f":{lineno}"))
+    return rows, problems
+
+
+def load_benchmark(path: str | Path, known_criteria: Iterable[str] | None = None) -> Benchmark:
+    """Load a benchmark directory, reporting every problem of every file together.
+
+    Args:
+        path: the benchmark directory.
+        known_criteria: if given, a rating on any other criterion is reported as a problem.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise InputError(Problem(str(root), "no such benchmark directory (expected benchmark.json, items.jsonl)"))
+    problems: list[Problem] = []
+    manifest_path = root / "benchmark.json"
+    manifest = BenchmarkManifest(name=root.name)
+    if manifest_path.exists():
+        import json
+
+        try:
+            manifest = BenchmarkManifest.model_validate(json.loads(manifest_path.read_text(encoding="utf-8")))
+        except (ValueError, ValidationError) as exc:
+            problems.append(Problem(str(manifest_path), f"invalid manifest: {str(exc).splitlines()[0]}"))
+    items_path = root / "items.jsonl"
+    if not items_path.exists():
+        raise InputError(Problem(str(items_path), "missing: a benchmark needs items.jsonl"))
+    item_rows, p1 = _validate_rows(items_path, Item)
+    problems += p1
+    items: dict[str, Item] = {}
+    for it in item_rows:
+        if it.item_id in items:
+            problems.append(Problem(f"{items_path}: item_id", f"duplicate item_id {it.item_id!r}"))
+        items[it.item_id] = it
+    ratings: list[ExpertRating] = []
+    ratings_path = root / "ratings.jsonl"
+    if ratings_path.exists():
+        ratings, p2 = _validate_rows(ratings_path, ExpertRating)
+        problems += p2
+        known = set(known_criteria) if known_criteria is not None else None
+        seen: set[tuple[str, str, str]] = set()
+        for n, r in enumerate(ratings, 1):
+            if r.item_id not in items:
+                problems.append(Problem(f"{ratings_path}: rating {n}", f"item_id {r.item_id!r} is not in items.jsonl"))
+            if known is not None and r.criterion not in known:
+                problems.append(
+                    Problem(
+                        f"{ratings_path}: rating {n}: criterion",
+                        f"unknown criterion {r.criterion!r}; expected one of {sorted(known)}",
+                    )
+                )
+            key = (r.item_id, r.rater, r.criterion)
+            if key in seen:
+                problems.append(Problem(f"{ratings_path}: rating {n}", f"duplicate rating {key}"))
+            seen.add(key)
+    if problems:
+        raise InputError(problems, source=str(root))
+    return Benchmark(path=root, manifest=manifest, items=items, ratings=ratings)
+
+
+def save_benchmark(bench: Benchmark, out: str | Path) -> Path:
+    """Write a benchmark directory (each file atomically); returns the directory."""
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    write_jsonl(root / "items.jsonl", bench.items.values())
+    if bench.ratings:
+        write_jsonl(root / "ratings.jsonl", bench.ratings)
+    manifest = bench.manifest.model_copy(update={"counts": bench.summary()})
+    write_json(root / "benchmark.json", manifest.model_dump(mode="json"))
+    return root
+
+
+def default_demo_dir() -> Path:
+    """The bundled demo benchmark (source tree, or the copy packaged in the wheel)."""
+    package = Path(__file__).resolve().parents[1]
+    for cand in (package.parent / "datasets" / "demo", package / "_data" / "datasets" / "demo"):
+        if (cand / "items.jsonl").exists():
+            return cand
+    raise InputError(Problem("datasets/demo", "the bundled demo benchmark is missing from this installation"))

@@ -1,0 +1,79 @@
+"""Online calls: the pending units streamed through ``concurrency`` workers, each call retried on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from judge.engine.calls import CallPass
+from judge.engine.plan import JudgmentUnit
+from judge.errors import ProviderError
+
+
+def judge_online(p: CallPass) -> None:
+    """Make every pending call of the run online (the default call strategy)."""
+    asyncio.run(_call_misses(p))
+
+
+async def _call_misses(p: CallPass) -> None:
+    """Stream the units not yet recorded through ``concurrency`` workers (a bounded queue keeps memory flat)."""
+    from judge.engine.client import call_judge, estimate_cost, shutdown_background
+
+    cfg, budget, state = p.cfg, p.budget, p.state
+    queue: asyncio.Queue[JudgmentUnit | None] = asyncio.Queue(maxsize=4 * cfg.concurrency)
+    # Identical requests (same key: e.g. one response rated twice in a benchmark) are called once; the others
+    # wait for that reply and are recorded from it as cache hits, as a later cached run would record them.
+    inflight: dict[str, asyncio.Future[Any]] = {}
+
+    async def produce() -> None:
+        for u in p.pending():
+            if state["stop"]:
+                break
+            await queue.put(u)
+        for _ in range(cfg.concurrency):
+            await queue.put(None)
+
+    async def worker() -> None:
+        while (u := await queue.get()) is not None:
+            if state["stop"]:
+                continue  # drain the queue so the producer can finish
+            if u.key in inflight:
+                res = await inflight[u.key]
+                if res is not None:
+                    p.record_unit(
+                        u,
+                        res.reply,
+                        hit=res.reply is not None,
+                        attempts=res.attempts,
+                        error=res.error,
+                        overflow=res.overflow,
+                    )
+                continue
+            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            inflight[u.key] = fut
+            res = None
+            try:
+                res = await _call_one(u)
+                if res is not None:
+                    p.record([u], res.reply, res.attempts, res.error, res.overflow)
+            finally:
+                fut.set_result(res)  # waiters of the same key get the reply (None: stopped or failed hard)
+                del inflight[u.key]
+
+    async def _call_one(u: JudgmentUnit) -> Any:
+        est = estimate_cost(u.judge, u.messages) if budget.limit is not None else 0.0
+        if not budget.reserve(est):
+            state["stop"] = "budget"
+            return None
+        try:
+            res = await call_judge(u.judge, u.messages, u.response_format, u.seed)
+        except ProviderError as exc:
+            budget.settle(est, 0.0)
+            p.fail(f"judge {u.judge.name!r}: {exc}")
+            return None
+        state["calls"] += res.attempts
+        budget.settle(est, res.reply.cost_usd if res.reply is not None else 0.0)
+        return res
+
+    await asyncio.gather(produce(), *(worker() for _ in range(cfg.concurrency)))
+    await shutdown_background()

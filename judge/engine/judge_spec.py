@@ -1,0 +1,177 @@
+"""Judge definitions: a LiteLLM model string plus its parameters, or a panel of them from a config file.
+
+A judge config file (TOML) defines one or more judges::
+
+    [judges.gpt4o]
+    model = "openai/gpt-4o"
+    api_key_env = "OPENAI_API_KEY"        # the *name* of the variable; keys never live in files
+    params = { temperature = 0.0, max_tokens = 300 }
+
+    [judges.local]
+    model = "local/qwen2.5-1.5b"
+
+API keys come from the environment only: a spec records which variable holds its key, never the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from judge.errors import InputError, Problem, UsageError
+
+ResponseFormatMode = Literal["auto", "json_schema", "json_object", "none"]
+
+DEFAULT_LOCAL = "local/qwen2.5-1.5b"
+
+
+RoutingStrategy = Literal[
+    "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing"
+]
+
+
+class Deployment(BaseModel):
+    """One server (or key/region) of a judge pool; see docs/scale.md. Never part of the cache key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_base: str | None = Field(default=None, description="Base URL of this deployment.")
+    api_key_env: str | None = Field(default=None, description="Environment variable holding this deployment's key.")
+    rpm: int | None = Field(default=None, gt=0, description="Requests per minute this deployment accepts.")
+    tpm: int | None = Field(default=None, gt=0, description="Tokens per minute this deployment accepts.")
+    model: str | None = Field(
+        default=None, description="LiteLLM model string here, if the same model has another name."
+    )
+
+
+class JudgeSpec(BaseModel):
+    """One judge: what to call and how. Only ``model`` and ``params`` change the cache key (not the deployments)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Name used in records and reports.")
+    model: str = Field(min_length=1, description="LiteLLM model string, e.g. 'openai/gpt-4o', 'local/qwen2.5-1.5b'.")
+    api_base: str | None = Field(default=None, description="Base URL of an OpenAI-compatible server.")
+    api_key_env: str | None = Field(default=None, description="Name of the environment variable holding the key.")
+    params: dict[str, Any] = Field(default_factory=dict, description="temperature, max_tokens, top_p, seed...")
+    response_format: ResponseFormatMode = "auto"
+    criteria_per_call: Literal["auto", "one", "all"] = Field(
+        default="auto",
+        description="'one': a call per criterion; 'all': every criterion in one call (one copy of the post and "
+        "response per item: fewer tokens, but a small model then judges the criteria less independently); "
+        "'auto': 'one'.",
+    )
+    timeout: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=6, ge=0)
+    deployments: list[Deployment] = Field(
+        default_factory=list, description="A pool: several deployments of this model behind a LiteLLM Router."
+    )
+    routing_strategy: RoutingStrategy = "simple-shuffle"
+
+    @property
+    def is_local(self) -> bool:
+        return self.model == "local" or self.model.startswith("local/")
+
+    def api_key(self) -> str | None:
+        """The key from the environment (never stored). Raises ``UsageError`` if the named variable is unset."""
+        if not self.api_key_env:
+            return None
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise UsageError(f"judge {self.name!r}: environment variable {self.api_key_env} (its API key) is not set")
+        return key
+
+    @property
+    def all_criteria_in_one_call(self) -> bool:
+        # Measured on the demo with the embedded 1.5B model: in one call it anchored every criterion on its first
+        # verdict (all 1s or all 5s per item), so 'auto' keeps one call per criterion.
+        return self.criteria_per_call == "all"
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies the judge's answers (model and params; not the deployment, timeouts or keys)."""
+        return {"model": self.model, "params": dict(sorted(self.params.items()))}
+
+    def identity_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.identity(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def public(self) -> dict[str, Any]:
+        """A JSON-safe description for manifests and reports (no secrets: only the variable's name)."""
+        return self.model_dump(mode="json")
+
+
+def judge_from_model(model: str, api_base: str | None = None, params: dict[str, Any] | None = None) -> JudgeSpec:
+    """A judge from a model string given on the command line (``local`` means the embedded default)."""
+    if model == "local":
+        model = DEFAULT_LOCAL
+    key_env = _default_key_env(model, api_base)
+    return JudgeSpec(name=model, model=model, api_base=api_base, api_key_env=key_env, params=params or {})
+
+
+def _default_key_env(model: str, api_base: str | None) -> str | None:
+    provider = model.split("/", 1)[0] if "/" in model else "openai"
+    if provider == "local" or api_base:
+        # A self-hosted server usually needs no key; a user who needs one sets api_key_env in a config file.
+        return None
+    return {
+        "openai": "OPENAI_API_KEY",
+        "anthropic": "ANTHROPIC_API_KEY",
+        "gemini": "GEMINI_API_KEY",
+        "mistral": "MISTRAL_API_KEY",
+        "groq": "GROQ_API_KEY",
+        "together_ai": "TOGETHERAI_API_KEY",
+        "deepseek": "DEEPSEEK_API_KEY",
+        "openrouter": "OPENROUTER_API_KEY",
+    }.get(provider)
+
+
+def load_judges_file(path: str | Path) -> list[JudgeSpec]:
+    """Read a TOML judge config (``[judges.<name>]`` tables); every problem is reported with its place."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(Problem(str(p), f"cannot read judge config: {exc.strerror}")) from None
+    except UnicodeDecodeError as exc:  # a ValueError, not an OSError: without this it escaped as a traceback
+        raise InputError(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(Problem(str(p), f"not valid TOML: {exc}")) from None
+    tables = data.get("judges")
+    if not isinstance(tables, dict) or not tables:
+        raise InputError(Problem(f"{p}: judges", "expected one or more [judges.<name>] tables"))
+    from judge.data.rubric import validation_problems
+
+    specs, problems = [], []
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            problems.append(Problem(f"{p}: judges.{name}", f"expected a table, got {type(table).__name__}"))
+            continue
+        try:
+            specs.append(JudgeSpec.model_validate({"name": name, **table}))
+        except ValidationError as err:
+            problems.extend(validation_problems(err, f"{p}: judges.{name}", {"name": name, **table}))
+    if problems:
+        raise InputError(problems, source=str(p))
+    return specs
+
+
+def resolve_judges(
+    values: list[str], api_base: str | None = None, params: dict[str, Any] | None = None
+) -> list[JudgeSpec]:
+    """Turn ``--judge`` values (model strings or ``.toml`` config files) into judge specs, names unique."""
+    specs: list[JudgeSpec] = []
+    for v in values or ["local"]:
+        if v.endswith(".toml"):
+            specs.extend(load_judges_file(v))
+        else:
+            specs.append(judge_from_model(v, api_base, params))
+    names = [s.name for s in specs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise UsageError(f"judge names must be unique, repeated: {dup}")
+    return specs

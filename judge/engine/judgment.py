@@ -1,0 +1,106 @@
+"""A judgment: one judge's answer on one item, criterion and sample, scored or unscored with a reason.
+
+An answer that cannot be read, an off-scale score, an empty answer, a refusal or an API error becomes an
+*unscored* judgment: missing data, never a 0 and never dropped. Parsing lives in ``judge.engine.parse``;
+every judgment is built by ``judgment_from_answer`` or ``unanswered_judgment``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from judge.data import Rubric
+
+RECORD_VERSION = 1
+
+UnscoredReason = Literal[
+    "parse_failure",  # no score could be read from the answer
+    "off_scale",  # a score was read but it is not a point of the rubric's scale
+    "empty",  # the model returned nothing
+    "refusal",  # the model declined to judge
+    "api_error",  # the call failed after retries (or permanently)
+    "truncated",  # the answer was cut off (length limit) before a score
+    "context_overflow",  # the item does not fit the judge's context window
+]
+
+
+class Judgment(BaseModel):
+    """One record of a run store (``judgments.jsonl``): append-only, versioned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_version: int = RECORD_VERSION
+    item_id: str
+    criterion: str
+    judge: str = Field(description="Judge name (its config name, or the model string).")
+    sample: int = Field(default=0, ge=0, description="Sample index (each has its own seed).")
+    score: float | None = Field(default=None, description="The parsed score on the rubric's scale; None if unscored.")
+    unscored_reason: UnscoredReason | None = None
+    detail: str | None = Field(default=None, description="Human-readable detail for an unscored judgment.")
+    rationale: str | None = None
+    raw_output: str | None = None
+    model: str = ""
+    rubric: str = Field(default="", description="name@version#hash of the rubric used.")
+    prompt_hash: str = ""
+    cache_key: str = ""
+    cache_hit: bool = False
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    attempts: int = 0
+    flags: list[str] = Field(default_factory=list, description="e.g. 'post_truncated'.")
+    created_at: float = 0.0
+
+    @property
+    def scored(self) -> bool:
+        return self.score is not None
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """Identity of the judgment within a run: (judge, item, criterion, sample)."""
+        return (self.judge, self.item_id, self.criterion, self.sample)
+
+
+def judgment_from_answer(
+    meta: dict[str, Any],
+    content: str | None,
+    rubric: Rubric,
+    *,
+    finish_reason: str | None = None,
+    group: list[Rubric] | None = None,
+    usage: dict[str, Any] | None = None,
+) -> Judgment:
+    """The judgment of an answer that arrived: parsed exactly as every answer is (live, cached or imported).
+
+    Args:
+        meta: the record's identity and provenance (item_id, criterion, judge, sample, model, rubric, flags...).
+        content: the judge's raw text.
+        rubric: the criterion read from the answer.
+        group: the rubrics of a combined answer (every criterion in one call), if it is one.
+        usage: tokens, cost and latency of the call.
+    """
+    from judge.engine.parse import parse_answer, parse_multi_answer
+
+    if group is not None:
+        parsed = parse_multi_answer(content, group, finish_reason=finish_reason)[rubric.name]
+    else:
+        parsed = parse_answer(content, rubric, finish_reason=finish_reason)
+    return Judgment(
+        **{**meta, "flags": [*meta.get("flags", []), f"parsed:{parsed.method}"]},
+        score=parsed.score,
+        unscored_reason=parsed.unscored_reason,
+        detail=parsed.detail,
+        rationale=parsed.rationale,
+        raw_output=content,
+        **(usage or {}),
+    )
+
+
+def unanswered_judgment(meta: dict[str, Any], *, error: str | None, overflow: bool = False) -> Judgment:
+    """The judgment of a call that brought no answer: ``context_overflow`` or ``api_error``, with the error."""
+    reason: UnscoredReason = "context_overflow" if overflow else "api_error"
+    return Judgment(**meta, unscored_reason=reason, detail=error)

@@ -1,0 +1,347 @@
+"""The embedded local judge as a LiteLLM provider: ``litellm.acompletion(model="local/qwen2.5-1.5b", ...)``.
+
+A ``litellm.CustomLLM`` that runs a GGUF model in-process with llama.cpp, so the whole job runs offline with no
+API key and goes through the same LiteLLM seam (retries, caching, usage accounting) as hosted judges.
+
+Why it is built the way it is:
+
+* One ``Llama`` per model per process, loaded lazily on the first call (loading takes seconds and ~1 GB).
+* ``Llama`` is not thread-safe (concurrent calls abort the process), so every call holds the model's lock.
+* Reusing the prompt cache of a warm instance was seen to change a temperature-0 answer, so each call resets
+  the model state and sets the seed: the same request gives the same answer, in any order, in any process.
+* llama.cpp ignores ``response_format={"type": "json_schema"}`` in-process; it honours
+  ``{"type": "json_object", "schema": ...}`` (compiled to a grammar, which ignores minimum/maximum: rubric
+  schemas use ``enum``). ``json_schema`` requests are converted. Answers are still validated downstream.
+* The blocking call runs in a worker thread from ``acompletion`` so the event loop stays live.
+
+Example::
+
+    from judge.engine.local.provider import register_local_provider
+    import litellm
+    register_local_provider()
+    r = await litellm.acompletion(model="local/qwen2.5-1.5b", messages=[...], temperature=0, seed=1,
+                                  response_format={"type": "json_object", "schema": single_answer_schema(rubric)})
+"""
+
+from __future__ import annotations
+
+import os
+
+# LiteLLM fetches a remote cost map at import unless told otherwise; the local judge must work offline.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import asyncio
+import atexit
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import litellm
+from litellm import CustomLLM
+from litellm.types.utils import Choices, Message, ModelResponse, Usage
+
+from judge.engine.local.models import MODELS, LocalModel, Progress, get_model, model_path
+from judge.errors import JudgeError
+
+PROVIDER = "local"
+DEFAULT_SEED = 0
+DEFAULT_MAX_TOKENS = 512
+LLAMA_INSTALL_HINT = "the local judge needs llama-cpp-python; install with: pip install 'reappraisal-judge[local]'"
+
+
+def default_threads() -> int:
+    """Threads for llama.cpp: the cores this process may use (``$JUDGE_LOCAL_THREADS`` overrides)."""
+    if env := os.environ.get("JUDGE_LOCAL_THREADS"):
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class LocalEngine:
+    """One loaded llama.cpp model with the lock that serialises calls to it."""
+
+    def __init__(self, model: LocalModel, llama: Any, load_seconds: float) -> None:
+        self.model = model
+        self.llama = llama
+        self.load_seconds = load_seconds
+        self.lock = threading.Lock()
+        self._prefixes: dict[str, list[int]] = {}
+        self._formatter: Any = None
+
+    def chat(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        temperature: float = 0.0,
+        seed: int = DEFAULT_SEED,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        response_format: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Run one chat completion; returns llama.cpp's OpenAI-shaped dict. Thread-safe, deterministic."""
+        with self.lock:
+            self._start_from_system_prefix(messages)
+            self.llama.set_seed(seed)
+            out: dict[str, Any] = self.llama.create_chat_completion(
+                messages=messages,
+                temperature=temperature,
+                seed=seed,
+                max_tokens=max_tokens,
+                response_format=response_format,
+            )
+            return out
+
+    def _start_from_system_prefix(self, messages: list[dict[str, Any]]) -> None:
+        """Put the KV cache in a canonical state: exactly the tokens of the system prompt, evaluated on their own.
+
+        A judge sends the same long system prompt (rubric, scale, instructions) with every item, so evaluating it
+        once saves most of the prompt time. Reusing whatever the previous call left behind would make an answer
+        depend on call order (a warm cache once changed a temperature-0 answer); here the reused prefix is always
+        computed the same way (alone, from position 0) and everything after it is evaluated fresh from the same
+        position, so a prompt gets the same answer whatever ran before it.
+        """
+        llama = self.llama
+        prefix = self._system_tokens(messages)
+        if not prefix:
+            llama.reset()
+            return
+        k = len(prefix)
+        if llama.n_tokens >= k and list(llama.input_ids[:k]) == prefix:
+            llama._ctx.kv_cache_seq_rm(-1, k, -1)  # drop the previous call's user turn and answer
+            llama.n_tokens = k
+        else:
+            llama.reset()
+            llama.eval(prefix)
+
+    def _system_tokens(self, messages: list[dict[str, Any]]) -> list[int]:
+        """Tokens shared by every prompt with this system message (empty when there is none or it is short)."""
+        if not messages or messages[0].get("role") != "system":
+            return []
+        key = str(messages[0].get("content", ""))
+        cached = self._prefixes.get(key)
+        if cached is None:
+            try:
+                a = self._prompt_tokens([messages[0], {"role": "user", "content": "a"}])
+                b = self._prompt_tokens([messages[0], {"role": "user", "content": "z"}])
+            except Exception:  # an unusual chat template: fall back to a clean state per call
+                return []
+            n = 0
+            while n < min(len(a), len(b)) and a[n] == b[n]:
+                n += 1
+            cached = a[: max(0, n - 2)] if n > 64 else []  # 2 tokens of margin before the user text
+            if len(self._prefixes) >= 8:
+                self._prefixes.pop(next(iter(self._prefixes)))
+            self._prefixes[key] = cached
+        return cached
+
+    def _prompt_tokens(self, messages: list[dict[str, Any]]) -> list[int]:
+        from llama_cpp import llama_chat_format
+
+        if self._formatter is None:
+            self._formatter = llama_chat_format.Jinja2ChatFormatter(
+                template=self.llama.metadata["tokenizer.chat_template"], eos_token="", bos_token=""
+            )
+        result = self._formatter(messages=messages)
+        return list(self.llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
+
+
+_ENGINES: dict[str, LocalEngine] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_engines() -> None:
+    """Free the models before the interpreter tears down llama_cpp's module globals (otherwise ``Llama.__del__``
+    runs late and prints an ignored TypeError at exit)."""
+    for engine in _ENGINES.values():
+        close = getattr(engine.llama, "close", None)
+        if close is not None:
+            close()
+    _ENGINES.clear()
+
+
+def load_engine(name: str | None = None, *, progress: Progress | None = None) -> LocalEngine:
+    """The process-wide engine for a model, assembling and loading it on first use.
+
+    Raises:
+        ModelFileError: the weights are not installed or do not verify.
+        ProviderError: llama-cpp-python is not installed.
+    """
+    model = get_model(name)
+    with _LOAD_LOCK:
+        engine = _ENGINES.get(model.name)
+        if engine is None:
+            engine = _load(model, progress)
+            _ENGINES[model.name] = engine
+        return engine
+
+
+def _load(model: LocalModel, progress: Progress | None) -> LocalEngine:
+    from judge.errors import ProviderError
+
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        raise ProviderError(LLAMA_INSTALL_HINT) from None
+    path = model_path(model, progress=progress)
+    start = time.perf_counter()
+    llama = Llama(
+        model_path=str(path), n_ctx=model.n_ctx, n_threads=default_threads(), seed=DEFAULT_SEED, verbose=False
+    )
+    return LocalEngine(model, llama, time.perf_counter() - start)
+
+
+def llama_response_format(response_format: Any) -> dict[str, Any] | None:
+    """Translate an OpenAI ``response_format`` into the form llama.cpp honours in-process.
+
+    ``{"type": "json_schema", "json_schema": {"schema": S}}`` -> ``{"type": "json_object", "schema": S}``;
+    ``json_object`` passes through; ``text`` or ``None`` -> ``None``.
+
+    Raises:
+        litellm.BadRequestError: an unsupported type.
+    """
+    if response_format is None:
+        return None
+    if hasattr(response_format, "model_json_schema"):  # a pydantic class, as LiteLLM allows
+        return {"type": "json_object", "schema": response_format.model_json_schema()}
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return {k: v for k, v in response_format.items() if k in ("type", "schema")}
+    if kind == "json_schema":
+        spec = response_format.get("json_schema") or {}
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        return {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
+    raise litellm.BadRequestError(
+        message=f"local provider: unsupported response_format {response_format!r}; expected type json_object, "
+        "json_schema or text",
+        model="local",
+        llm_provider=PROVIDER,
+    )
+
+
+def _to_model_response(out: dict[str, Any], model_name: str, model_response: ModelResponse) -> ModelResponse:
+    choice = out["choices"][0]
+    usage = out.get("usage") or {}
+    model_response.id = out.get("id") or f"chatcmpl-local-{uuid.uuid4().hex}"
+    model_response.created = int(out.get("created") or time.time())
+    model_response.model = f"{PROVIDER}/{model_name}"
+    model_response.choices = [
+        Choices(
+            index=0,
+            finish_reason=choice.get("finish_reason") or "stop",
+            message=Message(role="assistant", content=choice["message"].get("content") or ""),
+        )
+    ]
+    prompt = int(usage.get("prompt_tokens", 0))
+    completion = int(usage.get("completion_tokens", 0))
+    model_response.usage = Usage(  # type: ignore[attr-defined]
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+    )
+    return model_response
+
+
+def _context_error(exc: ValueError, model_name: str) -> Exception:
+    """llama.cpp says 'Requested tokens (N) exceed context window of M': map it to LiteLLM's error type."""
+    if "exceed context window" in str(exc):
+        return litellm.ContextWindowExceededError(
+            message=f"local/{model_name}: {exc}", model=f"{PROVIDER}/{model_name}", llm_provider=PROVIDER
+        )
+    return exc
+
+
+def run_completion(model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> dict[str, Any]:
+    """Call a local model with OpenAI-style parameters (used by the provider and by the benchmark)."""
+    engine = load_engine(model)
+    seed = optional_params.get("seed")
+    max_tokens = optional_params.get("max_tokens") or optional_params.get("max_completion_tokens")
+    temperature = optional_params.get("temperature")
+    try:
+        return engine.chat(
+            messages,
+            temperature=float(0.0 if temperature is None else temperature),
+            seed=int(DEFAULT_SEED if seed is None else seed),
+            max_tokens=int(max_tokens or DEFAULT_MAX_TOKENS),
+            response_format=llama_response_format(optional_params.get("response_format")),
+        )
+    except ValueError as exc:
+        raise _context_error(exc, engine.model.name) from exc
+
+
+class LocalLLM(CustomLLM):
+    """LiteLLM handler for ``local/<name>`` model strings."""
+
+    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
+        optional_params: dict[str, Any] = kwargs.get("optional_params") or {}
+        model_response: ModelResponse = kwargs.get("model_response") or ModelResponse()
+        try:
+            out = run_completion(model, messages, optional_params)
+        except JudgeError as exc:
+            # Unknown model, weights or llama.cpp missing: permanent. LiteLLM would report any other exception
+            # type as a (retryable) connection error.
+            raise litellm.BadRequestError(message=str(exc), model=f"{PROVIDER}/{model}", llm_provider=PROVIDER) from exc
+        return _to_model_response(out, get_model(model).name, model_response)
+
+    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
+        # The call blocks for seconds: run it in a worker thread so other coroutines (progress, timers) keep going.
+        return await asyncio.to_thread(self.completion, model, messages, *args, **kwargs)
+
+
+_HANDLER = LocalLLM()
+_REGISTERED = False
+_REGISTER_LOCK = threading.Lock()
+
+
+def register_local_provider() -> None:
+    """Make ``local/<name>`` model strings callable through LiteLLM, at zero cost. Idempotent."""
+    global _REGISTERED
+    with _REGISTER_LOCK:
+        if not any(entry.get("provider") == PROVIDER for entry in litellm.custom_provider_map):
+            litellm.custom_provider_map = [
+                *litellm.custom_provider_map,
+                {"provider": PROVIDER, "custom_handler": _HANDLER},
+            ]
+        # custom_provider_map is read when a call is dispatched; this registers the provider name right away.
+        from litellm.utils import custom_llm_setup
+
+        custom_llm_setup()
+        if not _REGISTERED:
+            # LiteLLM warns that these names are not in its built-in cost map: expected, they are ours.
+            with _quiet_litellm():
+                _register_costs(MODELS.values())
+            _REGISTERED = True
+
+
+@contextmanager
+def _quiet_litellm() -> Iterator[None]:
+    log = logging.getLogger("LiteLLM")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _register_costs(models: Iterable[LocalModel]) -> None:
+    """Zero cost per token, and the context window, for every local model string."""
+    litellm.register_model(
+        {
+            f"{PROVIDER}/{m.name}": {
+                "input_cost_per_token": 0.0,
+                "output_cost_per_token": 0.0,
+                "litellm_provider": PROVIDER,
+                "mode": "chat",
+                "max_input_tokens": m.n_ctx,
+                "max_output_tokens": m.n_ctx,
+                "max_tokens": m.n_ctx,
+            }
+            for m in models
+        }
+    )

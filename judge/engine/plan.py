@@ -1,0 +1,220 @@
+"""The plan of a run: what to judge (``RunConfig``) and the judgment units it expands into.
+
+A ``JudgmentUnit`` is one (judge, item, criterion, sample) with everything needed to call the model and to record
+the answer: the rendered messages, the response format, the seed and the cache key. Every way of calling the model
+(online, a provider's batch API, Ray tasks, the pytest fixture) works on units planned here, so they share prompts,
+cache keys and the recorded judgment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from judge.data import Benchmark, Item, Rubric
+from judge.engine.answer import multi_answer_schema, single_answer_schema
+from judge.engine.cache import CachedReply, cache_key
+from judge.engine.judge_spec import JudgeSpec
+from judge.engine.judgment import Judgment, judgment_from_answer, unanswered_judgment
+from judge.engine.prompt import prompt_hash, render_messages, render_multi_messages
+
+LOCAL_MAX_POST_CHARS = 6000  # keeps prompts inside the embedded judge's 4k-token context
+
+JudgmentKey = tuple[str, str, str, int]  # (judge, item_id, criterion, sample): ``Judgment.key``
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs. ``out`` is the run directory (created; resumed if it holds the same run)."""
+
+    benchmark: Benchmark
+    rubrics: dict[str, Rubric]
+    judges: list[JudgeSpec]
+    out: Path
+    samples: int = 1
+    concurrency: int = 8
+    budget_usd: float | None = None
+    cache_dir: Path | None = None
+    read_cache: bool = True
+    item_ids: list[str] | None = None
+    max_post_chars: int | None = None
+    seed: int = 0
+    progress: bool | None = None  # None: only when stderr is a terminal
+    command: list[str] = field(default_factory=list)
+    # Scale-out (docs/scale.md): pass 2 through provider batch APIs (poll interval, seconds) or Ray tasks.
+    batch_poll_s: float | None = None
+    ray_address: str | None = None
+    # How pass 2 makes the uncached calls (a ``judge.engine.calls.CallStrategy``); None: chosen from the options
+    # above. Library users and tests inject their own here (e.g. Ray tasks whose workers die).
+    call_strategy: Callable[[Any], None] | None = None
+
+    def selected_ids(self) -> list[str]:
+        """The item ids this run judges, in benchmark order unless chosen explicitly."""
+        return self.item_ids if self.item_ids is not None else list(self.benchmark.items)
+
+
+@dataclass
+class JudgmentUnit:
+    """One judgment to make: judge x item x criterion x sample, with its request and cache key.
+
+    ``group`` is set when the judge answers every criterion in one call: the units of one item and sample then
+    share ``key`` (one request), and each reads its own criterion from the answer.
+    """
+
+    judge: JudgeSpec
+    item: Item
+    rubric: Rubric
+    sample: int
+    messages: list[dict[str, str]]
+    flags: list[str]
+    response_format: dict[str, Any] | None
+    seed: int
+    key: str
+    group: list[Rubric] | None = None
+
+    @property
+    def judgment_key(self) -> JudgmentKey:
+        return (self.judge.name, self.item.item_id, self.rubric.name, self.sample)
+
+    def judgment(
+        self,
+        reply: CachedReply | None,
+        *,
+        cache_hit: bool,
+        attempts: int = 0,
+        error: str | None = None,
+        overflow: bool = False,
+    ) -> Judgment:
+        """The record of this unit for a reply (parsed as any answer is), or for no reply (``api_error`` or
+        ``context_overflow``, with the error text)."""
+        meta: dict[str, Any] = dict(
+            item_id=self.item.item_id,
+            criterion=self.rubric.name,
+            judge=self.judge.name,
+            sample=self.sample,
+            model=self.judge.model,
+            rubric=self.rubric.ref,
+            prompt_hash=_prompt_hash(),
+            cache_key=self.key,
+            cache_hit=cache_hit,
+            attempts=attempts,
+            flags=list(self.flags),
+            created_at=time.time(),
+        )
+        if reply is None:
+            return unanswered_judgment(meta, error=error, overflow=overflow)
+        return judgment_from_answer(
+            meta,
+            reply.content,
+            self.rubric,
+            finish_reason=reply.finish_reason,
+            group=self.group,
+            usage=dict(
+                tokens_in=reply.tokens_in,
+                tokens_out=reply.tokens_out,
+                cost_usd=0.0 if cache_hit else reply.cost_usd,
+                latency_s=0.0 if cache_hit else reply.latency_s,
+            ),
+        )
+
+
+_PROMPT_HASH: list[str] = []
+
+
+def _prompt_hash() -> str:
+    # The templates are constants: hash them once per process, not once per judgment.
+    if not _PROMPT_HASH:
+        _PROMPT_HASH.append(prompt_hash())
+    return _PROMPT_HASH[0]
+
+
+def response_formats(judge: JudgeSpec, rubrics: dict[str, Rubric]) -> dict[str, dict[str, Any] | None]:
+    """criterion -> the response format this judge is sent for it."""
+    from judge.engine.client import response_format_for
+
+    return {c: response_format_for(judge, single_answer_schema(r), f"{c}_answer") for c, r in rubrics.items()}
+
+
+def _unit(
+    judge: JudgeSpec,
+    rubric: Rubric,
+    item: Item,
+    rendered: tuple[list[dict[str, str]], list[str]],
+    response_format: dict[str, Any] | None,
+    sample: int,
+    seed: int,
+    group: list[Rubric] | None = None,
+) -> JudgmentUnit:
+    messages, flags = rendered
+    key = cache_key(
+        model_identity=judge.identity(),
+        messages=messages,
+        response_format=response_format,
+        rubric_ref="|".join(r.ref for r in group) if group else rubric.ref,
+        sample=sample,
+        seed=seed,
+    )
+    return JudgmentUnit(judge, item, rubric, sample, messages, flags, response_format, seed, key, group)
+
+
+def _max_post_chars(judge: JudgeSpec, given: int | None) -> int | None:
+    return given or (LOCAL_MAX_POST_CHARS if judge.is_local else None)
+
+
+def plan_unit(
+    judge: JudgeSpec, rubric: Rubric, item: Item, *, sample: int = 0, seed: int = 0, max_post_chars: int | None = None
+) -> JudgmentUnit:
+    """The unit judging ``item`` on ``rubric`` alone (one call per criterion), exactly as ``judge run`` plans it,
+    so both share cache entries.
+
+    Args:
+        seed: the seed sent for this sample (a run sends ``--seed + sample``).
+        max_post_chars: cut longer posts (default: the embedded judge's limit for local judges, none otherwise).
+    """
+    rendered = render_messages(rubric, item, max_post_chars=_max_post_chars(judge, max_post_chars))
+    rf = response_formats(judge, {rubric.name: rubric})[rubric.name]
+    return _unit(judge, rubric, item, rendered, rf, sample, seed)
+
+
+def plan_units(cfg: RunConfig, done: set[JudgmentKey]) -> Iterator[JudgmentUnit]:
+    """Every unit of the run not in ``done``, judge by judge.
+
+    Criterion-major order within a judge: consecutive calls share the criterion's system prompt, which a local
+    model then evaluates once (judge/engine/local/provider.py); for hosted judges the order makes no difference.
+    """
+    ids = cfg.selected_ids()
+    for judge in cfg.judges:
+        max_chars = _max_post_chars(judge, cfg.max_post_chars)
+        if judge.all_criteria_in_one_call and len(cfg.rubrics) > 1:
+            yield from _multi_units(cfg, judge, ids, done, max_chars)
+            continue
+        formats = response_formats(judge, cfg.rubrics)
+        for crit, rubric in cfg.rubrics.items():
+            for item_id in ids:
+                item = cfg.benchmark.items[item_id]
+                rendered = render_messages(rubric, item, max_post_chars=max_chars)
+                for sample in range(cfg.samples):
+                    if (judge.name, item_id, crit, sample) not in done:
+                        yield _unit(judge, rubric, item, rendered, formats[crit], sample, cfg.seed + sample)
+
+
+def _multi_units(
+    cfg: RunConfig, judge: JudgeSpec, ids: list[str], done: set[JudgmentKey], max_chars: int | None
+) -> Iterator[JudgmentUnit]:
+    """Units of a judge that answers every criterion in one call: the criteria of one item and sample share the
+    call's key, so the call is made once (the others wait for it, or find it in the cache)."""
+    from judge.engine.client import response_format_for
+
+    group = list(cfg.rubrics.values())
+    rf = response_format_for(judge, multi_answer_schema(group), "all_criteria_answer")
+    for item_id in ids:
+        item = cfg.benchmark.items[item_id]
+        messages, flags = render_multi_messages(group, item, max_post_chars=max_chars)
+        rendered = (messages, [*flags, "all_criteria_call"])
+        for sample in range(cfg.samples):
+            for rubric in group:
+                if (judge.name, item_id, rubric.name, sample) not in done:
+                    yield _unit(judge, rubric, item, rendered, rf, sample, cfg.seed + sample, group)

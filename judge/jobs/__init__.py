@@ -1,0 +1,64 @@
+"""Stage 5, jobs: what a user runs end to end, composed from the stages below.
+
+The demo (``judge demo``), the prompt regression gate for CI (``judge gate``) and the pytest fixture
+(``reappraisal_judge``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from judge.jobs.demo import (
+        DemoResult as DemoResult,
+    )
+    from judge.jobs.demo import (
+        run_demo as run_demo,
+    )
+    from judge.jobs.gate import (
+        GateConfig as GateConfig,
+    )
+    from judge.jobs.gate import (
+        GateReport as GateReport,
+    )
+    from judge.jobs.gate import (
+        compare as compare,
+    )
+    from judge.jobs.gate import (
+        load_gate_config as load_gate_config,
+    )
+    from judge.jobs.gate import (
+        load_side as load_side,
+    )
+    from judge.jobs.gate import (
+        write_baseline as write_baseline,
+    )
+    from judge.jobs.pytest_plugin import (
+        ReappraisalJudge as ReappraisalJudge,
+    )
+    from judge.jobs.pytest_plugin import (
+        UnscoredJudgment as UnscoredJudgment,
+    )
+
+# name -> the module that defines it; imported on first use, so importing the stage stays cheap
+_WHERE = {
+    "DemoResult": "judge.jobs.demo",
+    "run_demo": "judge.jobs.demo",
+    "compare": "judge.jobs.gate",
+    "GateConfig": "judge.jobs.gate",
+    "GateReport": "judge.jobs.gate",
+    "load_gate_config": "judge.jobs.gate",
+    "load_side": "judge.jobs.gate",
+    "write_baseline": "judge.jobs.gate",
+    "ReappraisalJudge": "judge.jobs.pytest_plugin",
+    "UnscoredJudgment": "judge.jobs.pytest_plugin",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

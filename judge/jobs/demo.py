@@ -1,0 +1,114 @@
+"""The main job on one machine: score the bundled demo with the embedded local judge and write a report.
+
+``run_demo`` = ``judge run`` (local judge, resumable, cached) + ``judge leaderboard`` on the judge's scores
+(+ ``judge agree`` when the benchmark carries expert ratings), written to ``reports/demo/`` by default.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from judge.analysis.agreement import AgreementReport, agreement_report
+from judge.analysis.leaderboard import Leaderboard, system_leaderboard
+from judge.data.benchmark import default_demo_dir, load_benchmark
+from judge.data.rubric import default_rubrics_dir, load_rubric_set
+from judge.engine.judge_spec import resolve_judges
+from judge.engine.runner import RunConfig, run_judging
+from judge.engine.store import RunSummary, load_run_scores
+from judge.report import build_report, write_report
+
+
+@dataclass
+class DemoResult:
+    summary: RunSummary
+    leaderboard: Leaderboard
+    files: dict[str, Path]
+    agreement: AgreementReport | None = None
+    wall_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-").lower() or "judge"
+
+
+def run_demo(
+    *,
+    judge: str = "local",
+    api_base: str | None = None,
+    benchmark: str | Path | None = None,
+    rubrics: str | Path | None = None,
+    criteria: list[str] | None = None,
+    out: str | Path = "reports/demo",
+    limit: int | None = None,
+    cache_dir: Path | None = None,
+    concurrency: int = 4,
+    progress: bool | None = None,
+    command: list[str] | None = None,
+) -> DemoResult:
+    """Judge a benchmark (default: the bundled demo) and write a leaderboard report under ``out``.
+
+    The run itself goes to ``out/runs/<judge>/`` and is resumed (or served from the cache) when run again.
+    """
+    t0 = time.monotonic()
+    rubric_set = load_rubric_set(rubrics or default_rubrics_dir(), criteria)
+    bench = load_benchmark(benchmark or default_demo_dir())
+    judges = resolve_judges([judge], api_base, {"temperature": 0.0, "max_tokens": 400})
+    spec = judges[0]
+    out = Path(out)
+    run_dir = out / "runs" / slug(spec.name)
+    ids = bench.rated_item_ids() if bench.ratings else list(bench.items)
+    ids = ids[:limit] if limit is not None else ids
+    cfg = RunConfig(
+        benchmark=bench,
+        rubrics=rubric_set,
+        judges=judges,
+        out=run_dir,
+        concurrency=concurrency,
+        cache_dir=cache_dir,
+        item_ids=ids,
+        progress=progress,
+        command=command or ["judge", "demo"],
+    )
+    summary = run_judging(cfg)
+    scores = load_run_scores(run_dir).get(spec.name, {})
+    board = system_leaderboard(bench, rubric_set, scores, judge=spec.name, command=" ".join(cfg.command))
+    files = write_report(board, out, ("md", "html", "json", "csv"), report=build_report(board))
+    agreement = None
+    if bench.ratings:
+        agreement = agreement_report(bench, rubric_set, judges={spec.name: scores})
+        from judge.analysis.agreement import render_agreement_table
+        from judge.fileio import write_json, write_text
+
+        write_json(out / "agreement.json", agreement.model_dump(mode="json"))
+        write_text(out / "agreement.txt", render_agreement_table(agreement) + "\n")
+        files["agreement"] = out / "agreement.json"
+    return DemoResult(
+        summary=summary, leaderboard=board, files=files, agreement=agreement, wall_s=time.monotonic() - t0
+    )
+
+
+def judge_line(spec_name: str, s: RunSummary, wall_s: float) -> str:
+    """One line on the judge: calls, unscored, cost and time."""
+    unscored = sum(s.unscored.values())
+    reasons = ", ".join(f"{k} {v}" for k, v in s.unscored.items())
+    per = f"{s.wall_s / max(s.model_calls, 1):.1f} s per call" if s.model_calls else "all from cache"
+    return (
+        f"judge {spec_name}: {s.judgments} judgments, {unscored} unscored{f' ({reasons})' if reasons else ''}, "
+        f"{s.model_calls} model calls, {s.cache_hits} cache hits, cost ${s.cost_usd:.4f}, "
+        f"{wall_s:.0f} s ({per})"
+    )
+
+
+def result_json(r: DemoResult) -> dict[str, Any]:
+    return {
+        "run": r.summary.model_dump(mode="json"),
+        "files": {k: str(v) for k, v in r.files.items()},
+        "leaderboard": r.leaderboard.model_dump(mode="json"),
+        "agreement": r.agreement.model_dump(mode="json") if r.agreement else None,
+        "wall_s": round(r.wall_s, 2),
+    }

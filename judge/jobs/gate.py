@@ -1,0 +1,506 @@
+"""CI regression gate: did a changed prompt make the responses worse, per criterion, beyond noise?
+
+Data flow::
+
+    baseline (run dir | baseline file) --\\
+                                          pair by input (post + dimension) -> d_i = better-direction difference
+    candidate run dir ------------------/     -> mean d, post-clustered bootstrap CI -> verdict per criterion
+
+The rule (``docs/ci.md`` explains it for readers of a PR):
+
+* Scores are paired by ``Item.input_key`` (post + appraisal dimension), not by response: a changed prompt changes
+  the responses. Only inputs both sides scored are compared; unscored judgments are counted, never filled in.
+* ``d_i = candidate_i - baseline_i``, sign-flipped for criteria where lower is better (``Rubric.direction``), so a
+  negative mean is always a regression.
+* The CI of the mean difference is a percentile bootstrap that resamples *posts* (the inputs of one post are not
+  independent), two-sided at level ``1 - alpha``.
+* The effective margin is ``max(threshold, noise_floor)``. The noise floor is the standard deviation, due to the
+  judge's own re-sampling noise, of one input's paired difference: ``sqrt(v_b/m_b + v_c/m_c)`` with ``v`` the
+  pooled within-input variance of repeated samples and ``m`` the mean number of samples per input. It is 0 (and
+  reported as unmeasured) when no input has two scored samples.
+* A criterion **regresses** when the whole CI lies below ``-margin`` (its upper bound < -margin): the drop is
+  both statistically clear and larger than what matters and than what the judge can resolve.
+
+Example::
+
+    from judge.jobs.gate import GateConfig, compare, load_side
+    report = compare(load_side("baseline.json"), load_side("runs/pr"), GateConfig())
+    report.exit_code   # 0 pass, 1 regression
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from judge import __version__
+from judge.errors import InputError, Problem, UsageError
+from judge.fileio import write_json
+
+BASELINE_FORMAT = 1
+BASELINE_KIND = "reappraisal-judge-baseline"
+
+
+# -- configuration ------------------------------------------------------------------------------------------------
+
+
+class GateConfig(BaseModel):
+    """``[gate]`` of judge.toml. Thresholds are in the criterion's own scale units."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_overlap: float = Field(default=0.9, ge=0.0, le=1.0, description="Shared inputs / the larger input set.")
+    n_boot: int = Field(default=2000, ge=100)
+    seed: int = 0
+    alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
+    thresholds: dict[str, float] = Field(default_factory=dict)
+
+
+def load_gate_config(path: str | Path | None) -> GateConfig:
+    """Read ``[gate]`` (and ``[gate.thresholds]``) from a TOML file; other tables (e.g. judges) are ignored."""
+    if path is None:
+        return GateConfig()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(Problem(str(p), f"cannot read gate config: {exc.strerror}")) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(Problem(str(p), f"not valid TOML: {exc}")) from None
+    table = data.get("gate", {})
+    if not isinstance(table, dict):
+        raise InputError(Problem(f"{p}: gate", f"expected a [gate] table, got {type(table).__name__}"))
+    from judge.data.rubric import validation_problems
+
+    try:
+        return GateConfig.model_validate(table)
+    except ValidationError as err:
+        raise InputError(validation_problems(err, f"{p}: gate", table), source=str(p)) from None
+
+
+def default_threshold(low: float, high: float, n_points: int) -> float:
+    """The smallest drop worth failing a build for, when the config sets none: 0.05 per scale point on scales of
+    five or more points (1-10: 0.5, 1-5: 0.25), else 5% of the range (0/1: 0.05)."""
+    return 0.05 * n_points if n_points >= 5 else 0.05 * (high - low)
+
+
+# -- the two sides ------------------------------------------------------------------------------------------------
+
+
+class CriterionInfo(BaseModel):
+    rubric: str = Field(description="name@version#hash")
+    direction: Literal["higher", "lower"] = "higher"
+    low: float
+    high: float
+    n_points: int
+
+
+class Side(BaseModel):
+    """One side of a comparison, from a run directory or a baseline file (which is this model, saved)."""
+
+    format_version: int = BASELINE_FORMAT
+    kind: Literal["reappraisal-judge-baseline"] = "reappraisal-judge-baseline"
+    source: str = Field(default="", description="Where it was read from (run dir or file).")
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    tool_version: str = __version__
+    judge: dict[str, Any] = Field(description="name, model, params of the one judge compared.")
+    prompt_hash: str = ""
+    system: dict[str, Any] = Field(default_factory=dict, description="What generated the responses.")
+    criteria: dict[str, CriterionInfo]
+    scores: dict[str, dict[str, list[float | None]]] = Field(
+        description="criterion -> input_key (post|dimension) -> the judge's samples (None = unscored)."
+    )
+
+
+def _rubric_info(ref: str, rubrics: dict[str, Any], crit: str) -> CriterionInfo:
+    r = rubrics.get(crit)
+    if r is not None and r.ref == ref:
+        return CriterionInfo(rubric=ref, direction=r.direction, low=r.low, high=r.high, n_points=len(r.scale))
+    raise InputError(
+        Problem(
+            f"rubric {crit}",
+            f"the run used {ref!r} but the rubric files give {r.ref if r else 'nothing'!r}; pass --rubrics with the "
+            "rubric version the run used",
+        )
+    )
+
+
+def side_from_run(run_dir: str | Path, judge: str | None = None, rubrics_dir: str | Path | None = None) -> Side:
+    """Read a run directory: its one judge (or ``judge``), per-input samples, rubric refs and the generating system.
+
+    The run's benchmark (``run.json``'s ``benchmark.path``) gives each item's input key.
+    """
+    from judge.analysis.scores import pick_judge
+    from judge.data.benchmark import load_benchmark
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from judge.engine.store import load_run_manifest, stream_records
+
+    manifest = load_run_manifest(run_dir)
+    judge_name = pick_judge(manifest.judges, judge, run_dir)
+    bench_path = _benchmark_path(run_dir, str(manifest.benchmark.get("path", "")))
+    bench = load_benchmark(bench_path)
+    rubrics = load_rubric_set(rubrics_dir or default_rubrics_dir())
+    criteria = {c: _rubric_info(ref, rubrics, c) for c, ref in manifest.rubrics.items()}
+    scores: dict[str, dict[str, list[float | None]]] = defaultdict(lambda: defaultdict(list))
+    for j in stream_records(run_dir):
+        if j.judge != judge_name or j.criterion not in criteria:
+            continue
+        item = bench.items.get(j.item_id)
+        if item is None:
+            raise InputError(Problem(f"{run_dir}: item {j.item_id}", f"not in the run's benchmark {bench_path}"))
+        scores[j.criterion][item.input_key].append(j.score)
+    systems = sorted({json.dumps(it.system, sort_keys=True) for it in bench.items.values()})
+    system: dict[str, Any] = (
+        json.loads(systems[0]) if len(systems) == 1 else {"systems": [json.loads(s) for s in systems]}
+    )
+    generation = bench_path / "generation.json"  # written by `judge generate`: the full prompt configuration
+    if generation.exists():
+        gen = json.loads(generation.read_text(encoding="utf-8"))
+        system = {**system, "system_hash": gen.get("system_hash"), "config": gen.get("system")}
+    spec = manifest.judges[judge_name]
+    return Side(
+        source=str(run_dir),
+        judge={"name": judge_name, "model": spec.get("model"), "params": spec.get("params", {})},
+        prompt_hash=manifest.prompt_hash,
+        system=system,
+        criteria=criteria,
+        scores={c: dict(v) for c, v in scores.items()},
+    )
+
+
+def _benchmark_path(run_dir: str | Path, recorded: str) -> Path:
+    """The run's benchmark: as recorded (absolute, or relative to the working or the run's directory)."""
+    for cand in (Path(recorded), Path(run_dir).parent / recorded, Path(run_dir) / recorded):
+        if recorded and (cand / "items.jsonl").exists():
+            return cand
+    raise InputError(
+        Problem(
+            f"{Path(run_dir) / 'run.json'}: benchmark.path", f"benchmark {recorded!r} not found (needs items.jsonl)"
+        )
+    )
+
+
+def load_side(path: str | Path, judge: str | None = None, rubrics_dir: str | Path | None = None) -> Side:
+    """A run directory, or a baseline file written by :func:`write_baseline`."""
+    p = Path(path)
+    if p.is_dir():
+        return side_from_run(p, judge, rubrics_dir)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(Problem(str(p), f"not a run directory or baseline file: {exc.strerror}")) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(Problem(f"{p}:{exc.lineno}", f"not valid JSON: {exc.msg}")) from None
+    if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND:
+        raise InputError(Problem(f"{p}: kind", f"expected {BASELINE_KIND!r} (a file from judge gate --write-baseline)"))
+    if data.get("format_version") != BASELINE_FORMAT:
+        got = data.get("format_version")
+        raise InputError(Problem(f"{p}: format_version", f"expected {BASELINE_FORMAT}, got {got!r}"))
+    from judge.data.rubric import validation_problems
+
+    try:
+        side = Side.model_validate(data)
+    except ValidationError as err:
+        raise InputError(validation_problems(err, str(p), data), source=str(p)) from None
+    return side.model_copy(update={"source": str(p)})
+
+
+def write_baseline(side: Side, path: str | Path) -> Path:
+    """Save a side as a small committed baseline file (JSON, atomically)."""
+    write_json(path, side.model_dump(mode="json"))
+    return Path(path)
+
+
+# -- statistics ---------------------------------------------------------------------------------------------------
+
+
+def post_of(input_key: str) -> str:
+    return input_key.rsplit("|", 1)[0]
+
+
+def cluster_bootstrap_means(d: np.ndarray, clusters: list[str], n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap means of ``d`` (shape (N,)) resampling whole clusters; returns shape (n_boot,).
+
+    Vectorised: per-cluster sums and counts are drawn with replacement as (n_boot, K) index arrays.
+    """
+    keys = sorted(set(clusters))
+    index = {k: i for i, k in enumerate(keys)}
+    ids = np.array([index[c] for c in clusters])
+    sums = np.bincount(ids, weights=d, minlength=len(keys))
+    counts = np.bincount(ids, minlength=len(keys)).astype(float)
+    draw = np.random.default_rng(seed).integers(0, len(keys), size=(n_boot, len(keys)))
+    return np.asarray(sums[draw].sum(axis=1) / counts[draw].sum(axis=1))
+
+
+def _pooled_variance(samples: list[list[float]]) -> tuple[float | None, float]:
+    """(mean within-input sample variance over inputs with >= 2 samples or None, mean samples per input)."""
+    reps = [s for s in samples if len(s) >= 2]
+    m = float(np.mean([len(s) for s in samples])) if samples else 1.0
+    if not reps:
+        return None, m
+    return float(np.mean([np.var(s, ddof=1) for s in reps])), m
+
+
+def noise_floor(base: list[list[float]], cand: list[list[float]]) -> float | None:
+    """SD of one input's paired difference due to the judge's re-sampling noise (None: unmeasured).
+
+    When only one side has repeated samples its variance stands for both (same judge, same rubric).
+    """
+    vb, mb = _pooled_variance(base)
+    vc, mc = _pooled_variance(cand)
+    if vb is None and vc is None:
+        return None
+    v_base = vb if vb is not None else vc
+    v_cand = vc if vc is not None else vb
+    return math.sqrt((v_base or 0.0) / mb + (v_cand or 0.0) / mc)
+
+
+class CriterionResult(BaseModel):
+    criterion: str
+    direction: Literal["higher", "lower"]
+    status: Literal["pass", "regression", "no_data"]
+    n_pairs: int = Field(description="Inputs compared (scored on both sides).")
+    n_posts: int = 0
+    unscored_baseline: int = Field(default=0, description="Shared inputs left out: the baseline never scored them.")
+    unscored_candidate: int = 0
+    mean_baseline: float | None = None
+    mean_candidate: float | None = None
+    diff: float | None = Field(default=None, description="Mean candidate - baseline, in scale units (raw sign).")
+    improvement: float | None = Field(default=None, description="diff, sign-flipped so that negative = worse.")
+    ci_low: float | None = None
+    ci_high: float | None = None
+    threshold: float
+    noise_floor: float | None = None
+    margin: float = Field(description="max(threshold, noise floor): the drop the CI must clear to fail.")
+    reason: str = ""
+
+
+class GateReport(BaseModel):
+    """The gate's decision and everything behind it (rendered as markdown, JUnit XML or JSON)."""
+
+    baseline: str
+    candidate: str
+    judge: dict[str, Any]
+    config: GateConfig
+    inputs_baseline: int
+    inputs_candidate: int
+    inputs_shared: int
+    overlap: float
+    results: list[CriterionResult]
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[CriterionResult]:
+        return [r for r in self.results if r.status == "regression"]
+
+    @property
+    def failed(self) -> list[CriterionResult]:
+        """Regressions, and criteria that could not be checked (no input scored on both sides): a candidate whose
+        every judgment is unscored must not pass by default."""
+        return [r for r in self.results if r.status != "pass"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def _scored(values: list[float | None]) -> list[float]:
+    return [v for v in values if v is not None]
+
+
+def compare_criterion(
+    crit: str,
+    info: CriterionInfo,
+    base: dict[str, list[float | None]],
+    cand: dict[str, list[float | None]],
+    shared: list[str],
+    cfg: GateConfig,
+) -> CriterionResult:
+    """The verdict on one criterion over the shared inputs (see the module docstring for the rule)."""
+    threshold = cfg.thresholds.get(crit, default_threshold(info.low, info.high, info.n_points))
+    pairs = [(k, _scored(base.get(k, [])), _scored(cand.get(k, []))) for k in shared]
+    unscored_b = sum(not b for _, b, _ in pairs)
+    unscored_c = sum(not c for _, _, c in pairs)
+    pairs = [(k, b, c) for k, b, c in pairs if b and c]
+    common: dict[str, Any] = dict(
+        criterion=crit,
+        direction=info.direction,
+        threshold=threshold,
+        unscored_baseline=unscored_b,
+        unscored_candidate=unscored_c,
+    )
+    if not pairs:
+        return CriterionResult(
+            **common, status="no_data", n_pairs=0, margin=threshold, reason="no input was scored on both sides"
+        )
+    mb = np.array([float(np.mean(b)) for _, b, _ in pairs])
+    mc = np.array([float(np.mean(c)) for _, _, c in pairs])
+    sign = 1.0 if info.direction == "higher" else -1.0
+    d = sign * (mc - mb)
+    clusters = [post_of(k) for k, _, _ in pairs]
+    boots = cluster_bootstrap_means(d, clusters, cfg.n_boot, cfg.seed)
+    lo, hi = (float(x) for x in np.quantile(boots, [cfg.alpha / 2, 1 - cfg.alpha / 2]))
+    floor = noise_floor([b for _, b, _ in pairs], [c for _, _, c in pairs])
+    margin = max(threshold, floor or 0.0)
+    regressed = hi < -margin
+    reason = (
+        f"the whole {1 - cfg.alpha:.0%} CI [{lo:+.3f}, {hi:+.3f}] is below -{margin:.3f}"
+        if regressed
+        else f"the {1 - cfg.alpha:.0%} CI [{lo:+.3f}, {hi:+.3f}] reaches above -{margin:.3f}"
+    )
+    return CriterionResult(
+        **common,
+        status="regression" if regressed else "pass",
+        n_pairs=len(pairs),
+        n_posts=len(set(clusters)),
+        mean_baseline=float(mb.mean()),
+        mean_candidate=float(mc.mean()),
+        diff=float((mc - mb).mean()),
+        improvement=float(d.mean()),
+        ci_low=lo,
+        ci_high=hi,
+        noise_floor=floor,
+        margin=margin,
+        reason=reason,
+    )
+
+
+def check_comparable(base: Side, cand: Side) -> list[str]:
+    """Criteria both sides share; ``UsageError`` naming every difference of judge or rubric version."""
+    diffs: list[str] = []
+    for key in ("model", "params"):
+        b, c = base.judge.get(key), cand.judge.get(key)
+        if json.dumps(b, sort_keys=True, default=str) != json.dumps(c, sort_keys=True, default=str):
+            diffs.append(f"judge {key}: baseline {b!r}, candidate {c!r}")
+    if base.prompt_hash and cand.prompt_hash and base.prompt_hash != cand.prompt_hash:
+        diffs.append(f"judge prompt template: baseline {base.prompt_hash}, candidate {cand.prompt_hash}")
+    shared = [c for c in base.criteria if c in cand.criteria]
+    if not shared:
+        diffs.append(f"criteria: baseline has {sorted(base.criteria)}, candidate {sorted(cand.criteria)}")
+    for c in shared:
+        if base.criteria[c].rubric != cand.criteria[c].rubric:
+            diffs.append(f"rubric {c}: baseline {base.criteria[c].rubric}, candidate {cand.criteria[c].rubric}")
+    if diffs:
+        raise UsageError(
+            "refusing to compare runs judged differently (re-judge one side, or refresh the baseline on purpose):\n"
+            + "\n".join(f"  - {d}" for d in diffs)
+        )
+    return shared
+
+
+def compare(base: Side, cand: Side, cfg: GateConfig) -> GateReport:
+    """Compare a candidate with a baseline on every shared criterion.
+
+    Raises:
+        UsageError: different judges or rubric versions, no shared input, or overlap below ``cfg.min_overlap``.
+    """
+    criteria = check_comparable(base, cand)
+    keys_b = {k for c in criteria for k in base.scores.get(c, {})}
+    keys_c = {k for c in criteria for k in cand.scores.get(c, {})}
+    shared = sorted(keys_b & keys_c)
+    overlap = len(shared) / max(len(keys_b), len(keys_c), 1)
+    if not shared:
+        raise UsageError(
+            f"the baseline ({len(keys_b)} inputs) and the candidate ({len(keys_c)} inputs) share no input "
+            "(post + dimension); were they generated from the same posts with the same strategy?"
+        )
+    if overlap < cfg.min_overlap:
+        raise UsageError(
+            f"only {len(shared)} inputs are shared ({overlap:.0%} of the larger set: baseline {len(keys_b)}, "
+            f"candidate {len(keys_c)}); min_overlap is {cfg.min_overlap:.0%}"
+        )
+    results = [
+        compare_criterion(c, base.criteria[c], base.scores.get(c, {}), cand.scores.get(c, {}), shared, cfg)
+        for c in criteria
+    ]
+    notes = []
+    if any(r.noise_floor is None for r in results):
+        notes.append("judge noise floor unmeasured (one sample per input): judge with --samples 3 to measure it")
+    if len({post_of(k) for k in shared}) < 10:
+        notes.append("fewer than 10 posts: bootstrap CIs are rough; use more posts for a decisive gate")
+    return GateReport(
+        baseline=base.source,
+        candidate=cand.source,
+        judge=cand.judge,
+        config=cfg,
+        inputs_baseline=len(keys_b),
+        inputs_candidate=len(keys_c),
+        inputs_shared=len(shared),
+        overlap=overlap,
+        results=results,
+        notes=notes,
+    )
+
+
+# -- renderers ----------------------------------------------------------------------------------------------------
+
+
+def _f(x: float | None, fmt: str = "+.3f") -> str:
+    return "n/a" if x is None else format(x, fmt)
+
+
+def render_markdown(report: GateReport) -> str:
+    """A summary for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
+    verdict = (
+        f"**FAIL**: {', '.join(f'{r.criterion} ({r.status})' for r in report.failed)}"
+        if report.failed
+        else "**PASS**: no criterion regressed beyond its threshold"
+    )
+    lines = [
+        "## Reappraisal judge gate",
+        "",
+        verdict,
+        "",
+        f"Judge `{report.judge.get('model')}`; {report.inputs_shared} shared inputs "
+        f"({report.overlap:.0%} overlap); {1 - report.config.alpha:.0%} post-clustered bootstrap CIs.",
+        "",
+        "| criterion | better | baseline | candidate | change (better +) | CI | margin | pairs | unscored b/c | |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report.results:
+        mark = {"pass": "ok", "regression": "REGRESSION", "no_data": "no data"}[r.status]
+        lines.append(
+            f"| {r.criterion} | {r.direction} | {_f(r.mean_baseline, '.2f')} | {_f(r.mean_candidate, '.2f')} | "
+            f"{_f(r.improvement)} | [{_f(r.ci_low)}, {_f(r.ci_high)}] | {r.margin:.3f} | {r.n_pairs} | "
+            f"{r.unscored_baseline}/{r.unscored_candidate} | {mark} |"
+        )
+    lines += ["", "A criterion fails when its whole CI lies below -margin; margin = max(threshold, judge noise floor)."]
+    lines += [f"- {n}" for n in report.notes]
+    return "\n".join(lines) + "\n"
+
+
+def render_junit(report: GateReport) -> str:
+    """JUnit XML: one testcase per criterion, a ``failure`` element on regression or when there is no data."""
+    from xml.etree import ElementTree as ET
+
+    suite = ET.Element(
+        "testsuite",
+        name="reappraisal-judge-gate",
+        tests=str(len(report.results)),
+        failures=str(len(report.failed)),
+        errors="0",
+    )
+    for r in report.results:
+        case = ET.SubElement(suite, "testcase", classname="gate", name=r.criterion)
+        if r.status == "regression":
+            fail = ET.SubElement(case, "failure", message=f"{r.criterion} regressed: {r.reason}")
+            fail.text = json.dumps(r.model_dump(mode="json"), indent=2)
+        elif r.status == "no_data":
+            ET.SubElement(case, "failure", message=f"{r.criterion} could not be checked: {r.reason}")
+        out = ET.SubElement(case, "system-out")
+        out.text = f"change {_f(r.improvement)} CI [{_f(r.ci_low)}, {_f(r.ci_high)}] margin {r.margin:.3f}"
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def render_json(report: GateReport) -> dict[str, Any]:
+    return {**report.model_dump(mode="json"), "exit_code": report.exit_code}
