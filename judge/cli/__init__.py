@@ -30,6 +30,8 @@ VERBS: list[tuple[str, str]] = [
     ("calibrate", "judge.cli.calibrate"),
     ("estimate", "judge.cli.estimate"),
     ("leaderboard", "judge.cli.leaderboard"),
+    ("view", "judge.cli.view"),
+    ("show", "judge.cli.show"),
     ("generate", "judge.cli.generate"),
     ("gate", "judge.cli.gate"),
     ("models", "judge.cli.models"),
