@@ -241,6 +241,10 @@ def test_demo_viewer_filters_sorts_and_shows_markup_as_text(demo: tuple[Path, Pa
         assert page.eval("document.querySelectorAll('#evil').length") == 0
         assert page.eval("typeof window.pwned") == "undefined"
         _shot(page, tmp_path, "demo-viewer-1400.png")
+        # a link with a value the page does not offer keeps the rest of its filters and shows rows
+        page.eval("location.hash = '#criterion=no-such-criterion&system=demo-careful&sort=bogus'")
+        page.wait_for("window.viewer.state().system === 'demo-careful'")
+        assert _matching(page) == 16 and page.eval("window.viewer.state().criterion") == ""
 
 
 @needs_chromium

@@ -70,7 +70,12 @@
       var v = h.get(k);
       S[k] = v === null ? DEFAULTS[k] : (isNum(DEFAULTS[k]) ? (parseInt(v, 10) || DEFAULTS[k]) : v);
     });
-    if (!SORTS.some(function (s) { return s[0] === S.sort; })) S.sort = 'order';
+    /* a value the page does not offer (a stale link, a typo) falls back to the default instead of hiding all rows */
+    [['criterion', 'f-criterion'], ['system', 'f-system'], ['judge', 'f-judge'], ['unscored', 'f-unscored'],
+     ['sort', 'f-sort']].forEach(function (f) {
+      var ok = Array.prototype.some.call($(f[1]).options, function (o) { return o.value === S[f[0]]; });
+      if (!ok) S[f[0]] = DEFAULTS[f[0]];
+    });
     if (S.dir !== 'asc') S.dir = 'desc';
     if ([25, 50, 100, 200].indexOf(S.size) < 0) S.size = DEFAULTS.size;
     $('f-criterion').value = S.criterion; $('f-system').value = S.system; $('f-judge').value = S.judge;

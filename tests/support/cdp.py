@@ -220,3 +220,33 @@ class Browser:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.support.cdp URL OUT.png [--click SELECTOR] [--width W] [--height H] [--full]``: a
+    screenshot of a page as the tests see it (how the screenshots under reports/ are made)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m tests.support.cdp", description=main.__doc__)
+    ap.add_argument("url")
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--click", action="append", default=[], metavar="SELECTOR", help="click these first, in order")
+    ap.add_argument("--width", type=int, default=1400)
+    ap.add_argument("--height", type=int, default=1000)
+    ap.add_argument("--full", action="store_true", help="the whole page, not the first screen")
+    args = ap.parse_args(argv)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp, Browser.launch(Path(tmp), width=args.width, height=args.height) as page:
+        page.open(args.url)
+        page.wait_for("!window.viewer || window.viewer.ready")
+        for sel in args.click:
+            page.click(sel)
+        page.eval("window.scrollTo(0, 0)")
+        page.screenshot(args.out, full_page=args.full)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
