@@ -186,7 +186,7 @@ class _Run:
         found: dict[str, Cells] = defaultdict(lambda: defaultdict(dict))
         for j in stream_records(self.dir):
             if not keep(j.criterion, j.item_id):
-                skipped[j.criterion if j.criterion else "?"] += 1
+                skipped[j.criterion] += 1
                 continue
             if j.score is None:
                 reasons[j.unscored_reason or "unknown"] += 1

@@ -13,8 +13,8 @@
   var hasCal = J.some(function (j) { return j.calibrator; });
   var hasSamples = J.some(function (j) { return j.samples > 1; });
   var SORTS = [['order', 'benchmark order']];
-  if (D.raters.length) SORTS.push(['experts', 'judge vs experts']);
-  if (hasCal && D.raters.length) SORTS.push(['calibrated', 'calibrated judge vs experts']);
+  if (D.raters.length && J.length) SORTS.push(['experts', 'judge vs experts']);
+  if (D.raters.length && hasCal) SORTS.push(['calibrated', 'calibrated judge vs experts']);
   if (J.length > 1) SORTS.push(['judges', 'judge vs judge']);
   if (hasSamples) SORTS.push(['samples', 'sample spread']);
   var SORT_HELP = {
