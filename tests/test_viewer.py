@@ -128,6 +128,8 @@ def test_show_sums_up_a_run(demo: tuple[Path, Path, ItemView], capsys: pytest.Ca
     text = capsys.readouterr().out
     assert "largest spread between one judge's samples" in text and "openai/stub-judge" in text
     assert "judgments 96:" in text and "refusal" in text and "empathy@" in text
+    assert main(["show", str(run), "--by", "judges"]) == 0  # one judge: nothing to compare, and it says so
+    assert "between judges" in (text := capsys.readouterr().out) and "none: no row disagrees" in text
     assert main(["show", str(run), "--top", "-1"]) == 2
 
 

@@ -787,25 +787,25 @@ def reliability_svg(
         f'<line x1="{sx(low):.1f}" y1="{sy(low):.1f}" x2="{sx(high):.1f}" y2="{sy(high):.1f}" stroke="#94a3b8" '
         'stroke-dasharray="4 3"><title>perfect calibration</title></line>'
     )
-    filled = [b for b in bins if b.n and b.predicted is not None and b.observed is not None]
+    # (bin, predicted, observed) of the bins that hold items
+    filled = [(b, b.predicted, b.observed) for b in bins if b.n and b.predicted is not None and b.observed is not None]
     if len(filled) > 1:
-        pts = " ".join(f"{sx(b.predicted):.1f},{sy(b.observed):.1f}" for b in filled)  # type: ignore[arg-type]
+        pts = " ".join(f"{sx(p):.1f},{sy(o):.1f}" for _, p, o in filled)
         out.append(f'<polyline points="{pts}" fill="none" stroke="{ACCENT}" stroke-width="1.5" stroke-opacity="0.6"/>')
-    for b in filled:
-        assert b.predicted is not None and b.observed is not None  # filtered above; narrows the types
+    for b, pred, obs in filled:
         tip = (
-            f"{_fmt(b.low)}-{_fmt(b.high)}: {b.n} items, predicted {_fmt(b.predicted)}, observed {_fmt(b.observed)}"
+            f"{_fmt(b.low)}-{_fmt(b.high)}: {b.n} items, predicted {_fmt(pred)}, observed {_fmt(obs)}"
             + (f" [{_fmt(b.ci[0])}, {_fmt(b.ci[1])}]" if b.ci else "")
         )
         out.append(f'<g class="bin"><title>{_e(tip)}</title>')
         if b.ci:
             out.append(
-                f'<line x1="{sx(b.predicted):.1f}" y1="{sy(b.ci[0]):.1f}" x2="{sx(b.predicted):.1f}" '
+                f'<line x1="{sx(pred):.1f}" y1="{sy(b.ci[0]):.1f}" x2="{sx(pred):.1f}" '
                 f'y2="{sy(b.ci[1]):.1f}" stroke="{ACCENT}" stroke-width="1.5" stroke-opacity="0.6"/>'
             )
         r = 3 + 6 * math.sqrt(b.n / peak)
         out.append(
-            f'<circle cx="{sx(b.predicted):.1f}" cy="{sy(b.observed):.1f}" r="{r:.1f}" fill="{ACCENT}" '
+            f'<circle cx="{sx(pred):.1f}" cy="{sy(obs):.1f}" r="{r:.1f}" fill="{ACCENT}" '
             'fill-opacity="0.75" stroke="#fff"/></g>'
         )
     base = h - 8

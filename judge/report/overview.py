@@ -12,7 +12,7 @@ import textwrap
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -88,7 +88,7 @@ def _pick(view: ItemView, by: str | None) -> Disagreement | None:
     if by is not None:
         if by not in DISAGREEMENTS:
             raise UsageError(f"--by {by!r}: expected one of {', '.join(DISAGREEMENTS)}")
-        return by  # type: ignore[return-value]  # checked against the Literal's values just above
+        return cast(Disagreement, by)  # checked against the Literal's values just above
     cells = [c for r in view.rows for c in r["judges"] if c is not None]
     if any(c["diff"] is not None for c in cells):
         return "experts"
@@ -137,8 +137,9 @@ def run_overview(run_dir: str | Path, view: ItemView, *, top: int = 10, by: str 
     ]
     kind = _pick(view, by)
     lines = []
-    for row, value in largest(view, kind, top) if kind is not None else []:
-        lines.append(_line(view, row, value, kind))  # type: ignore[arg-type]  # kind is set when rows exist
+    if kind is not None:
+        # rows that agree (0) are not disagreements, however many of them there are
+        lines = [_line(view, row, value, kind) for row, value in largest(view, kind, top) if value > 0]
     calls = ""
     if summary is not None:
         calls = (
@@ -263,6 +264,8 @@ def render_overview(ov: RunOverview, width: int | None = None) -> str:
         )
     else:
         out.append(_HEADINGS[ov.disagreement])
+        if not ov.disagreements:
+            out.append("  none: no row disagrees")
         for n, d in enumerate(ov.disagreements, 1):
             judges = "   ".join(f"{k}: {_num(v)}" for k, v in d.judges.items())
             if ov.disagreement == "samples":
