@@ -203,6 +203,8 @@
     var td = el('td', 'judge'), c = r.judges[k];
     td.dataset.judge = J[k].label;
     if (!c) { td.appendChild(el('span', 'none', 'not judged')); return td; }
+    var first = c.samples.filter(function (s) { return s.rationale || s.detail; })[0];
+    if (first) td.title = String(first.rationale || first.detail).slice(0, 600);  /* a title is text, not markup */
     var score = el('div', 'score', isNum(c.score) ? fmt(c.score) : 'unscored');
     if (isNum(c.score)) td.dataset.score = String(c.score);
     td.appendChild(score);
