@@ -1,5 +1,6 @@
 """Stage 4, report: analysis results as format-neutral ``Report`` models, rendered as markdown, CSV and
-self-contained HTML (the JSON is the result model itself).
+self-contained HTML (the JSON is the result model itself); every judgment item by item (``ItemView``) as an
+offline HTML viewer, and a run summed up for a terminal (``RunOverview``).
 
 Example::
 
@@ -18,6 +19,15 @@ if TYPE_CHECKING:
     )
     from judge.report.html import (
         render_html as render_html,
+    )
+    from judge.report.items import (
+        ItemView as ItemView,
+    )
+    from judge.report.items import (
+        build_item_view as build_item_view,
+    )
+    from judge.report.items import (
+        largest as largest,
     )
     from judge.report.judges import (
         judge_report as judge_report,
@@ -38,13 +48,37 @@ if TYPE_CHECKING:
         Figure as Figure,
     )
     from judge.report.model import (
+        Link as Link,
+    )
+    from judge.report.model import (
         Report as Report,
     )
     from judge.report.model import (
         Table as Table,
     )
+    from judge.report.overview import (
+        RunOverview as RunOverview,
+    )
+    from judge.report.overview import (
+        render_overview as render_overview,
+    )
+    from judge.report.overview import (
+        run_overview as run_overview,
+    )
     from judge.report.system import (
         system_report as system_report,
+    )
+    from judge.report.viewer import (
+        link_viewer as link_viewer,
+    )
+    from judge.report.viewer import (
+        render_viewer as render_viewer,
+    )
+    from judge.report.viewer import (
+        viewer_href as viewer_href,
+    )
+    from judge.report.viewer import (
+        write_viewer as write_viewer,
     )
     from judge.report.write import (
         build_report as build_report,
@@ -72,6 +106,17 @@ _WHERE = {
     "render_markdown": "judge.report.markdown",
     "render_csv": "judge.report.csv",
     "render_html": "judge.report.html",
+    "Link": "judge.report.model",
+    "ItemView": "judge.report.items",
+    "build_item_view": "judge.report.items",
+    "largest": "judge.report.items",
+    "render_viewer": "judge.report.viewer",
+    "write_viewer": "judge.report.viewer",
+    "viewer_href": "judge.report.viewer",
+    "link_viewer": "judge.report.viewer",
+    "RunOverview": "judge.report.overview",
+    "run_overview": "judge.report.overview",
+    "render_overview": "judge.report.overview",
 }
 
 __all__ = sorted(_WHERE)
