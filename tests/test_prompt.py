@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from judge.data.benchmark import Item
+from judge.data.framing import load_framing
 from judge.data.rubric import parse_rubric
 from judge.engine.prompt import neutralise, prompt_hash, render_messages
+
+ROOT = Path(__file__).resolve().parents[1]
+RESORT_FRAMING = load_framing(ROOT / "rubrics" / "resort" / "framing.yaml")
 
 RUBRIC = parse_rubric(
     {
@@ -18,6 +24,7 @@ RUBRIC = parse_rubric(
         "dimensions": [{"id": 1, "name": "self-responsibility", "aim": "Aim one.", "standards": "Rubric standards."}],
     },
     "test",
+    framing=RESORT_FRAMING,
 )
 
 
@@ -77,4 +84,4 @@ def test_post_truncation_is_flagged_and_keeps_both_ends() -> None:
 
 def test_rendering_is_deterministic_and_hash_is_stable() -> None:
     assert render_messages(RUBRIC, _item()) == render_messages(RUBRIC, _item())
-    assert prompt_hash() == prompt_hash() and len(prompt_hash()) == 16
+    assert prompt_hash(RUBRIC) == prompt_hash([RUBRIC]) and len(prompt_hash(RUBRIC)) == 16
