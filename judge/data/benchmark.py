@@ -273,6 +273,8 @@ def save_benchmark(bench: Benchmark, out: str | Path) -> Path:
     write_jsonl(root / "items.jsonl", bench.items.values())
     if bench.ratings:
         write_jsonl(root / "ratings.jsonl", bench.ratings)
+    elif (root / "ratings.jsonl").exists():  # re-imported without ratings: old ones must not stay behind
+        (root / "ratings.jsonl").unlink()
     manifest = bench.manifest.model_copy(update={"counts": bench.summary()})
     write_json(root / "benchmark.json", manifest.model_dump(mode="json", by_alias=True))
     return root
