@@ -166,6 +166,8 @@ def describe(kind: str, s: dict[str, Any]) -> str:
             f"benchmark {s['out']}: {s['items']} items ({s.get('conversations', 0)} conversations), "
             f"ratings: {ratings}, by {len(raters)} raters {raters}"
         )
+    for name, layout in s.get("layouts", {}).items():
+        lines.append(f"  read {name} as {layout}")
     for name, cols in s.get("ignored_columns", {}).items():
         lines.append(f"  ignored columns of {name}: {cols}")
     if s.get("empty_cells"):

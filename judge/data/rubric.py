@@ -261,7 +261,7 @@ def default_rubrics_dir() -> Path:
 
 def find_criterion_name(text: str) -> str:
     """Normalise a criterion spelling from other sources (``standard_alignment``, ``harmful``...)."""
-    t = re.sub(r"[^a-z]+", "_", text.lower()).strip("_")
+    t = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")  # digits stay: criterion names may hold them
     aliases = {
         "standard_alignment": "alignment_with_standards",
         "alignment": "alignment_with_standards",
