@@ -183,12 +183,15 @@ def write_imported_run(
         )
     )
     now = time.time()
+    records = [j.model_copy(update={"prompt_hash": "imported", "created_at": now}) for j in judgments]
     try:
-        for j in judgments:
-            store.append(j.model_copy(update={"prompt_hash": "imported", "created_at": now}))
+        for j in records:
+            store.append(j)
     finally:
         store.close()
-    summary = summarise(iter_records(out), out, model_calls=0)
+    # The records just written (validated, no repeated key): summarised as they are, not read back from disk,
+    # which took a third of the time of a 280,000-judgment import.
+    summary = summarise(records, out, model_calls=0)
     RunStore(out).write_summary(summary)
     return summary
 
