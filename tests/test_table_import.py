@@ -435,3 +435,25 @@ def test_rating_check_by_level_and_labels() -> None:
     )
     rubric = parse_rubric(json.loads(json.dumps(resort["empathy"].model_dump())), "x")
     assert rating_problems(3, rubric) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        pytest.param("t.xlsx", b"not a zip at all", id="xlsx-garbage"),
+        pytest.param("t.xlsx", b"PK\x03\x04" + b"\x00" * 40, id="xlsx-broken-zip"),
+        pytest.param("t.jsonl", b'[1, 2]\n{"item_id": "r1"\n', id="jsonl-bad-lines"),
+        pytest.param("t.csv", b"", id="csv-empty"),
+        pytest.param("t.csv", b'item_id,warmth\n"r1,4\n', id="csv-unclosed-quote"),
+        pytest.param("t.csv", b"item_id,post_id,post,response,warmth\nr1,,p,r,4\n", id="empty-post-id"),
+        pytest.param("t.tsv", b"\xef\xbb\xbf\t\t\n", id="tsv-empty-header"),
+    ],
+)
+def test_malformed_tables_never_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, data: bytes
+) -> None:
+    f = tmp_path / name
+    f.write_bytes(data)
+    rc, _, err = judge(["import", "table", str(f), "--rubrics", str(RUBRICS), "--out", str(tmp_path / "b")], capsys)
+    assert rc == 2 and name in err, err
+    assert not (tmp_path / "b").exists()

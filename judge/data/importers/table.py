@@ -26,15 +26,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item, Turn
+from judge.data.benchmark import ROLE_PATTERN, Benchmark, BenchmarkManifest, ExpertRating, Item, Turn
 from judge.data.importers.base import Imported
 from judge.data.importers.tables import Table, cell_text, read_table
 from judge.data.ratings import parse_rating
 from judge.data.rubric import Rubric
 from judge.errors import InputError, Problem, UsageError
-from judge.fileio import load_document
+from judge.fileio import load_document, validation_problems
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -150,7 +150,12 @@ class _Reader:
 
     # -- items ---------------------------------------------------------------------------------------------
 
-    def add_item(self, item: Item, where: str) -> None:
+    def add_item(self, data: dict[str, Any], where: str) -> None:
+        try:
+            item = Item.model_validate(data)
+        except ValidationError as err:  # e.g. an empty post_id cell
+            self.problems.extend(validation_problems(err, where, data))
+            return
         old = self.items.get(item.item_id)
         if old is None:
             self.items[item.item_id] = item
@@ -178,16 +183,14 @@ class _Reader:
             iid = self.item_id(table, n, row, item_col)
             if iid is None:
                 continue
-            self.add_item(
-                Item(
-                    item_id=iid,
-                    post_id=cell_text(row.get(pid_col)) if pid_col else iid,
-                    post=cell_text(row.get(post_col)),
-                    response=cell_text(row.get(resp_col)),
-                    system={c: cell_text(row.get(c)) for c in sys_cols},
-                ),
-                table.where(n),
-            )
+            item = {
+                "item_id": iid,
+                "post_id": cell_text(row.get(pid_col)) if pid_col else iid,
+                "post": cell_text(row.get(post_col)),
+                "response": cell_text(row.get(resp_col)),
+                "system": {c: cell_text(row.get(c)) for c in sys_cols},
+            }
+            self.add_item(item, table.where(n))
 
     def items_from_turns(self, table: Table, item_col: str, role_col: str, text_col: str) -> None:
         """Conversation items from a table with one row per turn (grouped by item id, ordered by turn number)."""
@@ -201,7 +204,7 @@ class _Reader:
             if iid is None:
                 continue
             role = cell_text(row.get(role_col))
-            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9 _-]{0,39}", role):
+            if not re.fullmatch(ROLE_PATTERN, role):
                 self.problems.append(
                     Problem(table.where(n, role_col), f"role {role!r}: expected a word such as seeker or supporter")
                 )
@@ -220,7 +223,7 @@ class _Reader:
         for iid, got in turns.items():
             got.sort(key=lambda t: (t[0], t[1]))
             conversation = [t for _, _, t in got]
-            n, row = first_row[iid]
+            n, first = first_row[iid]
             judged: list[int] | None = None
             if self.mapping.judged_role:
                 judged = [i for i, t in enumerate(conversation, 1) if t.role == self.mapping.judged_role]
@@ -231,16 +234,14 @@ class _Reader:
                                 f"to judge (its roles: {roles})")
                     )  # fmt: skip
                     continue
-            self.add_item(
-                Item(
-                    item_id=iid,
-                    post_id=cell_text(row.get(pid_col)) if pid_col else iid,
-                    conversation=conversation,
-                    judged_turns=judged,
-                    system={c: cell_text(row.get(c)) for c in sys_cols},
-                ),
-                table.where(n),
-            )
+            item = {
+                "item_id": iid,
+                "post_id": cell_text(first.get(pid_col)) if pid_col else iid,
+                "conversation": conversation,
+                "judged_turns": judged,
+                "system": {c: cell_text(first.get(c)) for c in sys_cols},
+            }
+            self.add_item(item, table.where(n))
 
     def read_items_table(self, table: Table) -> None:
         item_col = _column(table, self.mapping, "item")

@@ -143,10 +143,11 @@ def _read_xlsx(p: Path, sheet: str | None) -> Table:
     from zipfile import BadZipFile
 
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         wb = load_workbook(p, read_only=True, data_only=True)
-    except (OSError, BadZipFile, KeyError, ValueError) as exc:
+    except (OSError, BadZipFile, KeyError, ValueError, InvalidFileException) as exc:
         raise InputError(Problem(str(p), f"cannot read as an .xlsx workbook: {exc}")) from None
     try:
         if sheet is not None and sheet not in wb.sheetnames:
