@@ -71,3 +71,49 @@ def test_tutorial_end_to_end(
     assert judges == {"judge-a", "judge-b", "judge-c", "judge-d"} and len(iter_records("runs/sheet")) == 96
     board = json.loads((tmp_path / "reports" / "sheet-judges" / "judges.json").read_text())
     assert "judge-a" in json.dumps(board)
+
+
+def test_prompt_show_prints_what_a_run_would_send(capsys: pytest.CaptureFixture[str]) -> None:
+    from judge.data.benchmark import default_demo_dir
+    from judge.data.rubric import default_rubrics_dir
+    from judge.engine.judge_spec import judge_from_model
+    from judge.engine.plan import plan_unit
+
+    demo = load_benchmark(default_demo_dir())
+    item = next(iter(demo.items))
+    argv = ["prompt", "show", "--benchmark", str(default_demo_dir()), "--item", item, "--criterion", "empathy",
+            "--judge", "openai/gpt-4o", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    shown = json.loads(capsys.readouterr().out)
+    spec = judge_from_model("openai/gpt-4o", None, {"temperature": 0.0, "max_tokens": 400})  # judge run's defaults
+    unit = plan_unit(spec, load_rubric_set(default_rubrics_dir())["empathy"],
+                     demo.items[item])  # fmt: skip
+    assert shown["messages"] == unit.messages and shown["cache_key"] == unit.key
+    assert shown["response_format"] == unit.response_format and shown["prompt_hash"] == "fe38e5af50dc41bd"
+    assert main(["prompt", "show", "--benchmark", str(default_demo_dir()), "--item", "nope"]) == 2
+    assert "--item 'nope' is not in" in capsys.readouterr().err
+
+
+def test_rubrics_new_refuses_what_it_cannot_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["rubrics", "new", "warmth", "--out", str(tmp_path)]
+    assert main([*base, "--scale", "5-1"]) == 2 and "--scale" in capsys.readouterr().err
+    assert main([*base, "--scale", "1-5", "--anchor", "7=Too high"]) == 2
+    assert "not points of the scale" in capsys.readouterr().err
+    assert main([*base, "--scale", "1-5", "--anchor", "one=x"]) == 2 and "VALUE=TEXT" in capsys.readouterr().err
+    assert main(["rubrics", "new", "Warm th", "--scale", "1-5", "--out", str(tmp_path)]) == 2
+    assert "name" in capsys.readouterr().err
+    assert main([*base, "--scale", "0,1", "--label", "0=No", "--label", "1=Yes", "--level", "nominal"]) == 0
+    rubric = load_rubric_set(tmp_path)["warmth"]
+    assert rubric.answer.kind == "label" and [p.label for p in rubric.scale] == ["No", "Yes"]
+    assert main([*base, "--scale", "0,1"]) == 2 and "exists" in capsys.readouterr().err
+
+
+def test_import_kinds_dispatch_through_one_interface() -> None:
+    from judge.data.importers.base import IMPORTERS, get_importer
+    from judge.errors import UsageError
+
+    for kind in IMPORTERS:
+        importer = get_importer(kind)
+        assert importer.kind == kind and importer.reads
+    with pytest.raises(UsageError, match="no importer for 'nope'"):
+        get_importer("nope")
