@@ -144,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
         got, rubrics, out=out, run_out=run_out, benchmark=bench, command=["judge", *sys.argv[1:]], source=source
     )
     if args.json:
-        print_json(summary)
+        # `import judgments` prints the run's summary itself, as it always has (scripts read it)
+        print_json(summary["run"] if args.kind == "judgments" else summary)
     else:
         print(describe(args.kind, summary))
     return 0
