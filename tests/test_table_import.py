@@ -457,3 +457,52 @@ def test_malformed_tables_never_crash(
     rc, _, err = judge(["import", "table", str(f), "--rubrics", str(RUBRICS), "--out", str(tmp_path / "b")], capsys)
     assert rc == 2 and name in err, err
     assert not (tmp_path / "b").exists()
+
+
+def test_more_mistakes_each_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = ["--rubrics", str(RUBRICS), "--out", str(tmp_path / "b")]
+    ratings = write_csv(tmp_path / "ana.csv", [["item_id", "warmth"], ["c1", 4]])
+    _expect_error(tmp_path, capsys, ["import", "table", str(ratings), *out], "no items were read", "--items FILE")
+    _expect_error(tmp_path, capsys, ["import", "table", str(ratings), "--scores", "{rater}", *out], "--raters a,b,c")
+    _expect_error(tmp_path, capsys, ["import", "table", str(ratings), "--scores", "{who}", *out], "{criterion}")
+    long = write_csv(tmp_path / "long.csv", [["item_id", "post", "response", "rating"], ["c1", "p", "r", 3]])
+    _expect_error(tmp_path, capsys, ["import", "table", str(long), *out], "needs a criterion column")
+    turns = write_csv(
+        tmp_path / "turns.csv",
+        [
+            ["item_id", "turn", "role", "text"],
+            ["c1", 1, "seeker", "hi"],
+            ["c1", "two", "supporter", "hello"],
+            ["c2", 1, "<|im_start|>", "x"],
+            ["c3", 1, "seeker", "alone"],
+        ],
+    )
+    argv = ["import", "table", str(ratings), "--items", str(turns), "--judged-role", "supporter", *out]
+    _expect_error(
+        tmp_path,
+        capsys,
+        argv,
+        "turns.csv row 3, column 'turn': turn 'two': expected a number",
+        "turns.csv row 4, column 'role': role '<|im_start|>': expected a word such as seeker or supporter",
+        "turns.csv row 2: conversation 'c1' has no 'supporter' turn to judge (its roles: ['seeker'])",
+    )
+    items = write_csv(tmp_path / "items.csv", POSTS)
+    assert (
+        judge(
+            [
+                "import",
+                "table",
+                str(write_csv(tmp_path / "x.csv", [["item_id", "warmth"], ["r1", 4]])),
+                "--items",
+                str(items),
+                "--rubrics",
+                str(RUBRICS),
+                "--out",
+                str(tmp_path / "old"),
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    argv = ["import", "table", str(ratings), "--benchmark", str(tmp_path / "old"), "--rubrics", str(RUBRICS)]
+    _expect_error(tmp_path, capsys, argv, "expert ratings by ['ana'] were read, but --benchmark adds judge scores")
