@@ -36,14 +36,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import isotonic_regression
 
 from judge import __version__
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric
 from judge.errors import InputError, Problem, StaleArtifact
-from judge.fileio import write_json
+from judge.fileio import read_document, validated, write_json
 
 FORMAT_VERSION = 1
 Method = Literal["isotonic", "linear"]
@@ -553,25 +553,15 @@ class Calibrator(_Model):
     @classmethod
     def load(cls, path: str | Path) -> Calibrator:
         """Read and validate a calibrator file; ``InputError`` names the file and the bad field."""
-        from judge.data.rubric import validation_problems
-
         p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(Problem(str(p), f"cannot read calibrator: {exc.strerror}")) from None
-        except json.JSONDecodeError as exc:
-            raise InputError(Problem(f"{p}:{exc.lineno}", f"not valid JSON: {exc.msg}")) from None
+        data = read_document(p, "calibrator", fmt="json")
         if not isinstance(data, dict):
             raise InputError(Problem(str(p), f"a calibrator must be a JSON object, got {type(data).__name__}"))
         if data.get("format_version") != FORMAT_VERSION:
             raise InputError(
                 Problem(f"{p}: format_version", f"expected {FORMAT_VERSION}, got {data.get('format_version')!r}")
             )
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            raise InputError(validation_problems(err, str(p), data), source=str(p)) from None
+        return validated(cls, data, str(p))
 
 
 def fit_calibrator(

@@ -25,6 +25,7 @@ VERBS: list[tuple[str, str]] = [
     ("demo", "judge.cli.demo"),
     ("import", "judge.cli.import_"),
     ("rubrics", "judge.cli.rubrics"),
+    ("prompt", "judge.cli.prompt"),
     ("run", "judge.cli.run"),
     ("agree", "judge.cli.agree"),
     ("calibrate", "judge.cli.calibrate"),

@@ -1,7 +1,9 @@
 """Stage 1, data: what is judged and what it is compared with.
 
-Rubric sets (criteria, scales, levels of measurement), benchmarks (items and expert ratings), importers that
-build benchmarks from other layouts, and the configs of systems that generate responses. Nothing here calls a
+Rubric sets (criteria, scales, levels of measurement, the set's framing), benchmarks (items, which may be
+conversations, and expert ratings), importers behind one interface that build benchmarks from other layouts
+(the RESORT release, tables, raw judge outputs), the check of ratings against their scales, and the configs of
+systems that generate responses. Nothing here calls a
 model or computes a statistic.
 """
 
@@ -24,6 +26,12 @@ if TYPE_CHECKING:
         Item as Item,
     )
     from judge.data.benchmark import (
+        Turn as Turn,
+    )
+    from judge.data.benchmark import (
+        benchmark_json_schemas as benchmark_json_schemas,
+    )
+    from judge.data.benchmark import (
         default_demo_dir as default_demo_dir,
     )
     from judge.data.benchmark import (
@@ -31,6 +39,24 @@ if TYPE_CHECKING:
     )
     from judge.data.benchmark import (
         save_benchmark as save_benchmark,
+    )
+    from judge.data.framing import (
+        NEUTRAL_FRAMING as NEUTRAL_FRAMING,
+    )
+    from judge.data.framing import (
+        Framing as Framing,
+    )
+    from judge.data.framing import (
+        load_framing as load_framing,
+    )
+    from judge.data.importers.base import (
+        Imported as Imported,
+    )
+    from judge.data.importers.base import (
+        Importer as Importer,
+    )
+    from judge.data.importers.base import (
+        get_importer as get_importer,
     )
     from judge.data.importers.resort import (
         import_resort as import_resort,
@@ -40,6 +66,15 @@ if TYPE_CHECKING:
     )
     from judge.data.importers.resort import (
         read_posts as read_posts,
+    )
+    from judge.data.importers.table import (
+        TableMapping as TableMapping,
+    )
+    from judge.data.ratings import (
+        parse_rating as parse_rating,
+    )
+    from judge.data.ratings import (
+        rating_problems as rating_problems,
     )
     from judge.data.rubric import (
         Dimension as Dimension,
@@ -64,6 +99,9 @@ if TYPE_CHECKING:
     )
     from judge.data.rubric import (
         load_rubric_set as load_rubric_set,
+    )
+    from judge.data.rubric import (
+        new_rubric_yaml as new_rubric_yaml,
     )
     from judge.data.rubric import (
         parse_rubric as parse_rubric,
@@ -119,6 +157,18 @@ _WHERE = {
     "parse_system": "judge.data.systems",
     "RESORT_DIMENSIONS": "judge.data.systems",
     "SystemConfig": "judge.data.systems",
+    "Turn": "judge.data.benchmark",
+    "benchmark_json_schemas": "judge.data.benchmark",
+    "Framing": "judge.data.framing",
+    "NEUTRAL_FRAMING": "judge.data.framing",
+    "load_framing": "judge.data.framing",
+    "Imported": "judge.data.importers.base",
+    "Importer": "judge.data.importers.base",
+    "get_importer": "judge.data.importers.base",
+    "TableMapping": "judge.data.importers.table",
+    "parse_rating": "judge.data.ratings",
+    "rating_problems": "judge.data.ratings",
+    "new_rubric_yaml": "judge.data.rubric",
     "import_resort": "judge.data.importers.resort",
     "import_summary": "judge.data.importers.resort",
     "read_posts": "judge.data.importers.resort",

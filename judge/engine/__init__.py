@@ -53,6 +53,12 @@ if TYPE_CHECKING:
     from judge.engine.imported import (
         import_judgments_to_run as import_judgments_to_run,
     )
+    from judge.engine.imported import (
+        write_import as write_import,
+    )
+    from judge.engine.imported import (
+        write_imported_run as write_imported_run,
+    )
     from judge.engine.judge_spec import (
         DEFAULT_LOCAL as DEFAULT_LOCAL,
     )
@@ -103,6 +109,9 @@ if TYPE_CHECKING:
     )
     from judge.engine.plan import (
         plan_units as plan_units,
+    )
+    from judge.engine.prompt import (
+        framing_of as framing_of,
     )
     from judge.engine.prompt import (
         neutralise as neutralise,
@@ -189,6 +198,9 @@ _WHERE = {
     "run_generation": "judge.engine.generate",
     "import_judgments": "judge.engine.imported",
     "import_judgments_to_run": "judge.engine.imported",
+    "write_import": "judge.engine.imported",
+    "write_imported_run": "judge.engine.imported",
+    "framing_of": "judge.engine.prompt",
     "RawOutput": "judge.engine.imported",
 }
 

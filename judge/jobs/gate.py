@@ -32,18 +32,17 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
 from judge.errors import InputError, Problem, UsageError
-from judge.fileio import write_json
+from judge.fileio import read_document, validated, write_json
 
 BASELINE_FORMAT = 1
 BASELINE_KIND = "reappraisal-judge-baseline"
@@ -69,21 +68,10 @@ def load_gate_config(path: str | Path | None) -> GateConfig:
     if path is None:
         return GateConfig()
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(Problem(str(p), f"cannot read gate config: {exc.strerror}")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(Problem(str(p), f"not valid TOML: {exc}")) from None
-    table = data.get("gate", {})
+    table = read_document(p, "gate config", fmt="toml").get("gate", {})
     if not isinstance(table, dict):
         raise InputError(Problem(f"{p}: gate", f"expected a [gate] table, got {type(table).__name__}"))
-    from judge.data.rubric import validation_problems
-
-    try:
-        return GateConfig.model_validate(table)
-    except ValidationError as err:
-        raise InputError(validation_problems(err, f"{p}: gate", table), source=str(p)) from None
+    return validated(GateConfig, table, f"{p}: gate")
 
 
 def default_threshold(low: float, high: float, n_points: int) -> float:
@@ -193,23 +181,15 @@ def load_side(path: str | Path, judge: str | None = None, rubrics_dir: str | Pat
     p = Path(path)
     if p.is_dir():
         return side_from_run(p, judge, rubrics_dir)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(Problem(str(p), f"not a run directory or baseline file: {exc.strerror}")) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(Problem(f"{p}:{exc.lineno}", f"not valid JSON: {exc.msg}")) from None
+    if not p.exists():
+        raise InputError(Problem(str(p), "not a run directory or baseline file: No such file or directory"))
+    data = read_document(p, "baseline file", fmt="json")
     if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND:
         raise InputError(Problem(f"{p}: kind", f"expected {BASELINE_KIND!r} (a file from judge gate --write-baseline)"))
     if data.get("format_version") != BASELINE_FORMAT:
         got = data.get("format_version")
         raise InputError(Problem(f"{p}: format_version", f"expected {BASELINE_FORMAT}, got {got!r}"))
-    from judge.data.rubric import validation_problems
-
-    try:
-        side = Side.model_validate(data)
-    except ValidationError as err:
-        raise InputError(validation_problems(err, str(p), data), source=str(p)) from None
+    side = validated(Side, data, str(p))
     return side.model_copy(update={"source": str(p)})
 
 
