@@ -161,13 +161,8 @@ class ItemView(_Model):
 
 
 def _turns(item: Item) -> list[Turn]:
-    """The turns of a conversation item (a benchmark format that carries them), else none."""
-    conv = getattr(item, "conversation", None) or getattr(item, "turns", None)
-    out: list[Turn] = []
-    for t in conv or []:
-        get = t.get if isinstance(t, Mapping) else lambda k, t=t: getattr(t, k, None)
-        out.append({"role": str(get("role") or get("speaker") or ""), "text": str(get("text") or get("content") or "")})
-    return out
+    """The turns of a conversation item, else none."""
+    return [{"role": t.role, "text": t.text} for t in item.conversation or []]
 
 
 Cells = dict[tuple[str, str], dict[int, Sample]]  # (criterion, item_id) -> sample index -> Sample
