@@ -14,10 +14,10 @@ from judge.analysis.stats.correlation import (
     kendall_tau_b,
     mean_bias,
     quadratic_kappa,
-    resample_blocks,
     spearman,
     system_spearman,
 )
+from judge.analysis.stats.resample import resample_blocks
 
 scores = st.lists(st.integers(1, 5), min_size=4, max_size=40)
 

@@ -1,8 +1,9 @@
 """Stage 3, analysis: what the judgments say, measured against the experts.
 
-Judge scores as read from runs, agreement with the experts (and among them), calibration onto the experts'
-scale, prediction-powered means, system leaderboards and judge boards. Every statistic and resampling lives in
-``judge.analysis.stats``.
+Judge scores as read from runs, the expert ratings (``experts``: the rater x item matrix, means, raters left out),
+the checked inputs of a verb (``inputs``), agreement with the experts (and among them), calibration onto the
+experts' scale, prediction-powered means, system leaderboards and judge boards. Every statistic and resampling lives
+in ``judge.analysis.stats``.
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ if TYPE_CHECKING:
         CriterionAgreement as CriterionAgreement,
     )
     from judge.analysis.agreement import (
+        ExpertAgreement as ExpertAgreement,
+    )
+    from judge.analysis.agreement import (
         JudgeAgreement as JudgeAgreement,
     )
     from judge.analysis.agreement import (
         agreement_report as agreement_report,
-    )
-    from judge.analysis.agreement import (
-        expert_matrix as expert_matrix,
-    )
-    from judge.analysis.agreement import (
-        render_agreement_table as render_agreement_table,
     )
     from judge.analysis.calibration import (
         Calibrator as Calibrator,
@@ -37,6 +35,24 @@ if TYPE_CHECKING:
     )
     from judge.analysis.calibration import (
         fit_calibrator as fit_calibrator,
+    )
+    from judge.analysis.calibration import (
+        held_out_scores as held_out_scores,
+    )
+    from judge.analysis.experts import (
+        exclude_raters as exclude_raters,
+    )
+    from judge.analysis.experts import (
+        expert_matrix as expert_matrix,
+    )
+    from judge.analysis.experts import (
+        expert_means as expert_means,
+    )
+    from judge.analysis.inputs import (
+        Inputs as Inputs,
+    )
+    from judge.analysis.inputs import (
+        load_inputs as load_inputs,
     )
     from judge.analysis.judge_board import (
         JudgeLeaderboard as JudgeLeaderboard,
@@ -56,6 +72,9 @@ if TYPE_CHECKING:
     from judge.analysis.ppi import (
         ppi_mean as ppi_mean,
     )
+    from judge.analysis.ppi import (
+        system_estimates as system_estimates,
+    )
     from judge.analysis.scores import (
         JudgeScores as JudgeScores,
     )
@@ -64,6 +83,12 @@ if TYPE_CHECKING:
     )
     from judge.analysis.scores import (
         check_rubrics as check_rubrics,
+    )
+    from judge.analysis.scores import (
+        cross_fitted as cross_fitted,
+    )
+    from judge.analysis.scores import (
+        judges_with_calibrators as judges_with_calibrators,
     )
     from judge.analysis.scores import (
         load_calibrators as load_calibrators,
@@ -85,6 +110,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "calibrated": "judge.analysis.scores",
     "check_rubrics": "judge.analysis.scores",
+    "cross_fitted": "judge.analysis.scores",
+    "judges_with_calibrators": "judge.analysis.scores",
     "JudgeScores": "judge.analysis.scores",
     "load_calibrators": "judge.analysis.scores",
     "match_calibrator": "judge.analysis.scores",
@@ -94,18 +121,24 @@ _WHERE = {
     "agreement_report": "judge.analysis.agreement",
     "AgreementReport": "judge.analysis.agreement",
     "CriterionAgreement": "judge.analysis.agreement",
-    "expert_matrix": "judge.analysis.agreement",
+    "ExpertAgreement": "judge.analysis.agreement",
     "JudgeAgreement": "judge.analysis.agreement",
-    "render_agreement_table": "judge.analysis.agreement",
+    "exclude_raters": "judge.analysis.experts",
+    "expert_matrix": "judge.analysis.experts",
+    "expert_means": "judge.analysis.experts",
+    "Inputs": "judge.analysis.inputs",
+    "load_inputs": "judge.analysis.inputs",
     "Calibrator": "judge.analysis.calibration",
     "cross_fit": "judge.analysis.calibration",
     "fit_calibrator": "judge.analysis.calibration",
+    "held_out_scores": "judge.analysis.calibration",
     "Leaderboard": "judge.analysis.leaderboard",
     "system_leaderboard": "judge.analysis.leaderboard",
     "judge_leaderboard": "judge.analysis.judge_board",
     "JudgeLeaderboard": "judge.analysis.judge_board",
     "ppi_mean": "judge.analysis.ppi",
     "PPIEstimate": "judge.analysis.ppi",
+    "system_estimates": "judge.analysis.ppi",
 }
 
 __all__ = sorted(_WHERE)

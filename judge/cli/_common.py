@@ -21,3 +21,22 @@ def print_json(data: Any) -> None:
     """Print one JSON object on stdout (for scripts)."""
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
+
+
+def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    """``--exclude-rater`` and ``--level``, shared by the verbs that compare judges with experts."""
+    p.add_argument(
+        "--exclude-rater",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave this expert's ratings out (repeatable): e.g. when the judge is one of the raters",
+    )
+    p.add_argument(
+        "--level",
+        action="append",
+        default=[],
+        metavar="[CRITERION=]LEVEL",
+        help="analyse at this level of measurement (nominal, ordinal, interval) instead of the rubric's, for every "
+        "criterion or one (repeatable); the rubric and the runs are unchanged",
+    )

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
         Item as Item,
     )
     from judge.data.benchmark import (
+        check_ratings as check_ratings,
+    )
+    from judge.data.benchmark import (
         default_demo_dir as default_demo_dir,
     )
     from judge.data.benchmark import (
@@ -108,6 +111,7 @@ _WHERE = {
     "validation_problems": "judge.data.rubric",
     "Benchmark": "judge.data.benchmark",
     "BenchmarkManifest": "judge.data.benchmark",
+    "check_ratings": "judge.data.benchmark",
     "default_demo_dir": "judge.data.benchmark",
     "ExpertRating": "judge.data.benchmark",
     "Item": "judge.data.benchmark",

@@ -15,15 +15,19 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from judge.errors import InputError, Problem
 from judge.fileio import read_jsonl_collect, write_json, write_jsonl
+
+if TYPE_CHECKING:
+    from judge.data.rubric import Rubric
 
 FORMAT_VERSION = 1
 
@@ -186,6 +190,77 @@ def load_benchmark(path: str | Path, known_criteria: Iterable[str] | None = None
     if problems:
         raise InputError(problems, source=str(root))
     return Benchmark(path=root, manifest=manifest, items=items, ratings=ratings)
+
+
+_MAX_SHOWN = 20  # distinct rating problems listed before "... and N more problems"
+
+
+def check_ratings(bench: Benchmark, rubrics: Mapping[str, Rubric]) -> None:
+    """Check every expert rating against its criterion's rubric: exit-2 problems, not silently changed statistics.
+
+    A rating is refused when its criterion has no rubric (a misspelling would otherwise drop it), its value is not a
+    finite number, or its value is off the rubric's scale: for nominal and ordinal rubrics it must be one of the
+    scale's points, for interval rubrics within the scale's range. Each problem names the file and line (when the
+    benchmark was loaded from a directory), the field, the value and what is allowed; identical problems (same
+    criterion, same value) are listed once with a count, and at most 20 are listed.
+
+    Raises:
+        InputError: every problem found.
+    """
+    lines = _rating_lines(bench)
+    where = str(bench.path / "ratings.jsonl") if bench.path is not None else f"benchmark {bench.name}"
+    groups: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    for k, r in enumerate(bench.ratings):
+        found = _rating_problem(r, rubrics)
+        if found is None:
+            continue
+        field, message = found
+        loc = f"{where}:{lines[k]}" if lines is not None else f"{where}: rating {k + 1}"
+        key = (field, r.criterion, message)
+        groups.setdefault(key, []).append((loc, f"rater {r.rater!r}, item {r.item_id!r}"))
+    if not groups:
+        return
+    problems = []
+    for (field, _, message), hits in list(groups.items())[:_MAX_SHOWN]:
+        loc, who = hits[0]
+        more = f" ... and {len(hits) - 1:,} more like this" if len(hits) > 1 else ""
+        problems.append(Problem(f"{loc}: {field}", f"{message} ({who}){more}"))
+    if len(groups) > _MAX_SHOWN:
+        rest = sum(len(h) for h in list(groups.values())[_MAX_SHOWN:])
+        problems.append(
+            Problem(where, f"... and {rest:,} more rating(s) with {len(groups) - _MAX_SHOWN} other problems")
+        )
+    raise InputError(problems, source=where)
+
+
+def _rating_problem(r: ExpertRating, rubrics: Mapping[str, Rubric]) -> tuple[str, str] | None:
+    """``(field, message)`` for a rating its rubric does not allow, else None."""
+    rubric = rubrics.get(r.criterion)
+    if rubric is None:
+        return "criterion", f"{r.criterion!r} has no rubric; expected one of {sorted(rubrics)}"
+    points = rubric.points_values()
+    allowed = ", ".join(f"{v:g}" for v in points)
+    if not math.isfinite(r.value):
+        return "value", f"{r.value!r} is not a finite number; {r.criterion} allows {allowed}"
+    if rubric.level == "interval":
+        if not rubric.low <= r.value <= rubric.high:
+            return "value", f"{r.value:g} is off the {r.criterion} scale; allowed: {rubric.low:g} to {rubric.high:g}"
+        return None
+    if r.value in points:
+        return None
+    if not rubric.low <= r.value <= rubric.high:
+        return "value", f"{r.value:g} is off the {r.criterion} scale; allowed: {allowed}"
+    return "value", f"{r.value:g} is not a point of the {rubric.level} {r.criterion} scale; allowed: {allowed}"
+
+
+def _rating_lines(bench: Benchmark) -> list[int] | None:
+    """The line of each rating in ``ratings.jsonl`` (ratings are kept in file order), or None if not from a file."""
+    if bench.path is None or not (bench.path / "ratings.jsonl").exists():
+        return None
+    rows, problems = read_jsonl_collect(bench.path / "ratings.jsonl")
+    if problems or len(rows) != len(bench.ratings):
+        return None
+    return [lineno for lineno, _ in rows]
 
 
 def save_benchmark(bench: Benchmark, out: str | Path) -> Path:

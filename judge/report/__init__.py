@@ -1,5 +1,6 @@
-"""Stage 4, report: analysis results as format-neutral ``Report`` models, rendered as markdown, CSV and
-self-contained HTML (the JSON is the result model itself).
+"""Stage 4, report: analysis results (system leaderboards, judge boards, agreement reports, calibrators) as
+format-neutral ``Report`` models, rendered as markdown, CSV and self-contained HTML (the JSON is the result model
+itself); ``format`` writes every number the same way.
 
 Example::
 
@@ -13,6 +14,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from judge.report.agreement import (
+        agreement_document as agreement_document,
+    )
+    from judge.report.agreement import (
+        render_agreement_table as render_agreement_table,
+    )
+    from judge.report.calibration import (
+        calibration_document as calibration_document,
+    )
+    from judge.report.calibration import (
+        render_calibration as render_calibration,
+    )
     from judge.report.csv import (
         render_csv as render_csv,
     )
@@ -58,6 +71,10 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it; imported on first use, so importing the stage stays cheap
 _WHERE = {
+    "agreement_document": "judge.report.agreement",
+    "render_agreement_table": "judge.report.agreement",
+    "calibration_document": "judge.report.calibration",
+    "render_calibration": "judge.report.calibration",
     "Cell": "judge.report.model",
     "Column": "judge.report.model",
     "Figure": "judge.report.model",
