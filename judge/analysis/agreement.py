@@ -551,6 +551,13 @@ def agreement_report(
     for j, per_c in judges.items():
         for c in sorted(set(per_c) - set(rubrics)):
             notes.append(f"judge {j!r}: scores on criterion {c!r} are ignored: no rubric for it")
+    if any("(calibrated, cross-fitted)" in j for j in judges):
+        notes.append(
+            "calibrated, cross-fitted: each rated item is scored by the calibrator's method refitted without its post "
+            "(the calibrator's folds), so nothing is measured in-sample. Pooling the folds' maps adds their "
+            "differences to the disagreement, so these rows understate the deployed map, most for rank statistics "
+            "(a monotone map cannot change ranks); 'judge calibrate' reports before/after within folds"
+        )
     posts = {i: it.post_id for i, it in bench.items.items()}
     out = {}
     for name in selected:

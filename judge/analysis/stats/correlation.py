@@ -175,7 +175,7 @@ def kappa_from_moments(s: FloatArray) -> FloatArray:
         observed = (sxx - 2.0 * sxy + syy) / n
         expected = sxx / n + syy / n - 2.0 * (sx / n) * (sy / n)
         k = 1.0 - observed / expected
-    return np.where(expected > 1e-12 * (sxx / n + syy / n), k, np.nan)
+        return np.where(expected > 1e-12 * (sxx / n + syy / n), k, np.nan)
 
 
 def icc_from_moments(s: FloatArray, form: IccForm) -> FloatArray:

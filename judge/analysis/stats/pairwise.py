@@ -122,6 +122,8 @@ def kappa_from_totals(totals: FloatArray, level: Level, domain: FloatArray) -> F
             floor = 1e-12 * (sxx / n + syy / n)
         else:
             v = len(domain)
+            if v == 0:  # no value at all: no pair
+                return np.full(totals.shape[0], np.nan)
             t = totals.reshape(-1, v, v)
             rows, cols = t.sum(axis=2), t.sum(axis=1)
             n = rows.sum(axis=1)
