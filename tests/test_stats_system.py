@@ -8,11 +8,13 @@ from scipy import stats
 
 from judge.analysis.stats.correlation import icc_c1, icc_rows
 from judge.analysis.stats.resample import (
+    Groups,
     cluster_bootstrap_means,
     cluster_counts,
     cluster_weights,
-    group_weights,
-    groups_of,
+    draw_counts,
+    draw_counts_t,
+    resample_blocks,
     too_few,
 )
 from judge.analysis.stats.system import system_agreement
@@ -88,8 +90,11 @@ def test_cluster_draws_are_shared() -> None:
     assert cluster_bootstrap_means(d, post_ids, 50, 9) == pytest.approx((counts @ sums) / (counts @ sizes))
 
 
-def test_group_weights_and_too_few() -> None:
-    order, starts, group = groups_of([2, 0, 2, 1])
-    w = np.array([[1.0, 2.0, 3.0, 4.0]])
-    assert group_weights(w, order, starts).tolist() == [[2.0, 4.0, 4.0]] and group.tolist() == [2, 0, 2, 1]
+def test_groups_and_too_few() -> None:
+    g = Groups([2, 0, 2, 1])
+    w = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.0, 1.0]])
+    assert g.sum(w).tolist() == [[2.0, 4.0, 4.0], [1.0, 1.0, 0.0]] and g.group.tolist() == [2, 0, 2, 1]
+    assert g.sum_t(np.ascontiguousarray(w.T)).tolist() == g.sum(w).tolist() and g.first.tolist() == [1, 3, 0]
+    idx = resample_blocks(7, 30, 2)[0]
+    assert np.array_equal(draw_counts_t(idx, 7), draw_counts(idx, 7).T)
     assert too_few(4) and too_few(5, 2) and too_few(5, 3) is None

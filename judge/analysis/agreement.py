@@ -65,14 +65,12 @@ from judge.analysis.stats.correlation import (
     BiasResult,
     Estimate,
     IccEstimate,
-    KendallGrid,
-    Ranker,
+    PairGrid,
     bias_point,
     constant_note,
     icc_from_moments,
     kappa_from_moments,
     moments,
-    spearman_weighted,
 )
 from judge.analysis.stats.pairwise import (
     Headline,
@@ -83,7 +81,7 @@ from judge.analysis.stats.pairwise import (
     judge_pairs,
     permuted_kappas,
 )
-from judge.analysis.stats.resample import item_weight_blocks, percentile_ci, too_few
+from judge.analysis.stats.resample import Groups, item_weight_blocks_t, percentile_ci, too_few, unique_rows
 from judge.analysis.stats.system import SystemAgreement, system_agreement
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Level, Rubric
@@ -247,19 +245,23 @@ def judge_vector(
 
 @dataclass
 class _JudgeWork:
-    """One judge's data on one criterion, ready for the shared resamples, and the resampled values."""
+    """One judge's data on one criterion, collapsed for the shared resamples, and the resampled values.
+
+    Items that agree on the judge's score and every expert's rating are interchangeable for every bootstrapped
+    statistic, so they are collapsed into patterns first: a resample's item weights become pattern weights with one
+    pass, and each statistic is then a small product over patterns.
+    """
 
     name: str
     vec: np.ndarray  # (items,) NaN = no score
-    pairs: PairTable
-    use: np.ndarray  # (items,) bool: scored and rated
-    x: np.ndarray
-    y: np.ndarray
-    ranks: tuple[Ranker, Ranker] | None
-    grid: KendallGrid | None
-    diff: np.ndarray
-    kappa_rows: dict[str, tuple[np.ndarray, np.ndarray]]  # rater -> (item mask, moments rows)
-    icc_rows: np.ndarray | None
+    x: np.ndarray  # scored and rated items: judge score
+    y: np.ndarray  # ... and the experts' mean
+    patterns: Groups  # each item's pattern
+    pairs: PairTable  # over patterns
+    use: np.ndarray  # (patterns,) scored and rated
+    grid: PairGrid | None  # (judge, expert mean) over the used patterns, None when a side is constant
+    moments: np.ndarray  # (patterns, 6 * (1 + raters)): judge vs expert mean, then judge vs each expert
+    raters: list[str]
     boot: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     def add(self, key: str, values: np.ndarray) -> None:
@@ -270,52 +272,64 @@ class _JudgeWork:
 
 
 def _work(name: str, vec: np.ndarray, m: np.ndarray, raters: list[str], level: Level, scale: list[float]) -> _JudgeWork:
+    scored = ~np.isnan(vec)
     rated = (~np.isnan(m)).any(axis=0)
-    use = rated & ~np.isnan(vec)
-    x = vec[use]
-    y = np.nanmean(m[:, use], axis=0) if use.any() else np.empty(0)
-    ranked = constant_note(x, y, "") is None
-    kappa_rows = {}
-    if level != "nominal":
-        for r, rater in enumerate(raters):
-            both = ~np.isnan(m[r]) & ~np.isnan(vec)
-            kappa_rows[rater] = (both, moments(vec[both], m[r, both]))
+    use_items = scored & rated
+    # Collapse items into patterns of (judge score, each expert's rating); unscored items share one empty pattern.
+    key = np.column_stack([vec, m.T])
+    key[~scored] = np.nan
+    key = np.where(np.isnan(key), -np.inf, key)
+    patterns, inverse = unique_rows(key)
+    patterns = np.where(np.isinf(patterns), np.nan, patterns)
+    xp, mp = patterns[:, 0], patterns[:, 1:].T
+    use = ~np.isnan(xp) & (~np.isnan(mp)).any(axis=0)
+    yp = np.full(len(xp), np.nan)
+    if use.any():
+        yp[use] = np.nanmean(mp[:, use], axis=0)
+    blocks = [moments(np.where(use, xp, 0.0), np.where(use, yp, 0.0)) * use[:, None]]
+    for r in range(len(raters)):
+        both = ~np.isnan(xp) & ~np.isnan(mp[r])
+        blocks.append(moments(np.where(both, xp, 0.0), np.where(both, mp[r], 0.0)) * both[:, None])
+    x, y = vec[use_items], (np.nanmean(m[:, use_items], axis=0) if use_items.any() else np.empty(0))
     return _JudgeWork(
         name=name,
         vec=vec,
-        pairs=judge_pairs(vec, m, level, scale),
-        use=use,
         x=x,
         y=y,
-        ranks=(Ranker(x), Ranker(y)) if ranked else None,
-        grid=KendallGrid(x, y) if ranked else None,
-        diff=x - y,
-        kappa_rows=kappa_rows,
-        icc_rows=moments(x, y) if level == "interval" and len(x) >= 2 else None,
+        patterns=Groups(inverse),
+        pairs=judge_pairs(xp, mp, level, scale, freq=np.bincount(inverse, minlength=len(xp))),
+        use=use,
+        grid=PairGrid(xp[use], yp[use]) if constant_note(x, y, "") is None else None,
+        moments=np.hstack(blocks),
+        raters=raters,
     )
 
 
 def _resample(
-    work: list[_JudgeWork], tables: Mapping[str, PairTable], n_items: int, n_boot: int, seed: int
+    work: list[_JudgeWork], tables: Mapping[str, PairTable], n_items: int, n_boot: int, seed: int, level: Level
 ) -> dict[str, np.ndarray]:
     """Every statistic of every judge, and the kappas of ``tables`` (experts, chance), on the same resamples of the
     criterion's rated items (returned: the tables' resampled kappas by name)."""
     boot: dict[str, list[np.ndarray]] = {k: [] for k in tables}
-    for w in item_weight_blocks(n_items, n_boot, seed):
+    for wt in item_weight_blocks_t(n_items, n_boot, seed):  # (items, b): how often each item is drawn
         for k, table in tables.items():
-            boot[k].append(table.kappa(w))
+            boot[k].append(table.kappa(weights_t=wt))
         for j in work:
-            j.add("headline", j.pairs.kappa(w))
-            wu = w[:, j.use]
+            wp = j.patterns.sum_t(wt)  # (b, patterns)
+            j.add("headline", j.pairs.kappa(wp))
+            sums = wp @ j.moments  # judge vs expert mean, then judge vs each expert
+            n, sx, _, sy = sums[:, 0], sums[:, 1], sums[:, 2], sums[:, 3]
             with np.errstate(invalid="ignore", divide="ignore"):
-                j.add("bias", (wu @ j.diff) / wu.sum(axis=1))
-            if j.ranks is not None and j.grid is not None:
-                j.add("spearman", spearman_weighted(j.ranks[0], j.ranks[1], wu))
-                j.add("kendall", j.grid.tau(wu))
-            for rater, (both, rows) in j.kappa_rows.items():
-                j.add(f"kappa:{rater}", kappa_from_moments(w[:, both] @ rows))
-            if j.icc_rows is not None:
-                j.add("icc", icc_from_moments(wu @ j.icc_rows, "A,1"))
+                j.add("bias", (sx - sy) / n)
+            if level == "interval":
+                j.add("icc", icc_from_moments(sums[:, :6], "A,1"))
+            if level != "nominal":
+                for r, rater in enumerate(j.raters):
+                    j.add(f"kappa:{rater}", kappa_from_moments(sums[:, 6 * (r + 1) : 6 * (r + 2)]))
+            if j.grid is not None:
+                rho, tau = j.grid.both(wp[:, j.use])
+                j.add("spearman", rho)
+                j.add("kendall", tau)
     return {k: np.concatenate(v) if v else np.empty(0) for k, v in boot.items()}
 
 
@@ -349,8 +363,8 @@ def _judge_fields(
     items: list[str],
     level: Level,
     *,
-    systems: Mapping[str, str] | None,
-    posts: Mapping[str, str],
+    systems: np.ndarray | None,
+    posts: np.ndarray,
     n_boot: int,
     seed: int,
     epsilon: float,
@@ -362,38 +376,34 @@ def _judge_fields(
     out["headline"] = headline(j.pairs, boot=j.resampled("headline"))
     out["spearman"] = _with_ci(_point("spearman", j.x, j.y), j.resampled("spearman"), n)
     out["kendall"] = _with_ci(_point("kendall", j.x, j.y), j.resampled("kendall"), n)
-    out["bias"] = _with_ci(bias_point(j.diff), j.resampled("bias"), n)
+    out["bias"] = _with_ci(bias_point(j.x - j.y), j.resampled("bias"), n)
     if level == "nominal":
         out["kappa_note"] = "weighted kappa is not computed for nominal criteria"
     else:
         kappas = {}
-        for rater, (both, rows) in j.kappa_rows.items():
+        for r, rater in enumerate(raters):
+            both = ~np.isnan(j.vec) & ~np.isnan(m[r])
             k = int(both.sum())
             if k < 2:
                 kappas[rater] = Estimate(value=None, n=k, note=f"weighted kappa needs at least 2 shared items, got {k}")
                 continue
-            value = float(kappa_from_moments(rows.sum(axis=0, keepdims=True))[0])
+            value = float(kappa_from_moments(moments(j.vec[both], m[r, both]).sum(axis=0, keepdims=True))[0])
             if np.isnan(value):
                 kappas[rater] = Estimate(value=None, n=k, note="weighted kappa is undefined: one same score on both")
                 continue
             kappas[rater] = _with_ci(Estimate(value=value, n=k), j.resampled(f"kappa:{rater}"), k)
         out["kappa"] = kappas
-    if j.icc_rows is not None:
-        value = float(icc_from_moments(j.icc_rows.sum(axis=0, keepdims=True), "A,1")[0])
+    if level == "interval" and n >= 2:
+        value = float(icc_from_moments(moments(j.x, j.y).sum(axis=0, keepdims=True), "A,1")[0])
         est = IccEstimate(form="A,1", value=None if np.isnan(value) else value, n=n)
         if est.value is None:
             est.note = "ICC is undefined: every rating is the same"
         out["icc"] = _with_ci(est, j.resampled("icc"), n)
     if systems is not None:
-        used = [items[k] for k in np.flatnonzero(j.use)]
-        known = [k for k, i in enumerate(used) if i in systems]
+        used = ~np.isnan(j.vec) & (~np.isnan(m)).any(axis=0)
+        known = systems[used] >= 0
         out["system"] = system_agreement(
-            j.x[known],
-            j.y[known],
-            [systems[used[k]] for k in known],
-            [posts[used[k]] for k in known],
-            n_boot=n_boot,
-            seed=seed,
+            j.x[known], j.y[known], systems[used][known], posts[used][known], n_boot=n_boot, seed=seed
         )
     try:
         out["alt_test"] = alt_test_matrix(
@@ -558,7 +568,12 @@ def agreement_report(
             "differences to the disagreement, so these rows understate the deployed map, most for rank statistics "
             "(a monotone map cannot change ranks); 'judge calibrate' reports before/after within folds"
         )
-    posts = {i: it.post_id for i, it in bench.items.items()}
+    # Systems and posts as integer codes (-1: no system given), so system-level agreement works on arrays.
+    system_code = {}
+    if systems is not None:
+        names = {s: k for k, s in enumerate(sorted(set(systems.values())))}
+        system_code = {i: names[s] for i, s in systems.items()}
+    post_names = {p: k for k, p in enumerate(sorted({it.post_id for it in bench.items.values()}))}
     out = {}
     for name in selected:
         rubric = rubrics[name]
@@ -569,6 +584,8 @@ def agreement_report(
         if not items:
             alpha.note = f"no expert ratings for criterion {name!r} in benchmark {bench.name!r}"
         rater_stats, pairs = rater_diagnostics(raters, m, level)
+        sys_codes = np.array([system_code.get(i, -1) for i in items], dtype=np.int64) if systems is not None else None
+        post_codes = np.array([post_names[bench.items[i].post_id] for i in items], dtype=np.int64)
         work, counts = [], {}
         for j, per_c in judges.items():
             if name not in per_c:
@@ -583,7 +600,7 @@ def agreement_report(
             const_vec = np.where((~np.isnan(m)).any(axis=0), constant_value, np.nan)
             constant = judge_pairs(const_vec, m, level, scale)
         tables = {"experts": experts} if constant is None else {"experts": experts, "constant": constant}
-        boot = _resample(work, tables, len(items), n_boot, seed)
+        boot = _resample(work, tables, len(items), n_boot, seed, level)
         per_judge = {}
         for jw in work:
             fields = _judge_fields(
@@ -592,8 +609,8 @@ def agreement_report(
                 raters,
                 items,
                 level,
-                systems=systems,
-                posts=posts,
+                systems=sys_codes,
+                posts=post_codes,
                 n_boot=n_boot,
                 seed=seed,
                 epsilon=epsilon,

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from judge.cli._common import add_analysis_options, add_parser, print_json
+from judge.cli._common import add_analysis_options, add_parser, one_blas_thread, print_json
 
 
 def register(sub: Any) -> None:
@@ -60,6 +60,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    one_blas_thread()
     from judge.analysis.agreement import agreement_report
     from judge.analysis.inputs import load_inputs, systems_of
     from judge.analysis.scores import judges_with_calibrators

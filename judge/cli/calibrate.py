@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from judge.cli._common import add_analysis_options, add_parser, print_json
+from judge.cli._common import add_analysis_options, add_parser, one_blas_thread, print_json
 
 
 def register(sub: Any) -> None:
@@ -83,6 +83,7 @@ def _cis(metrics: Any) -> dict[str, list[float] | None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    one_blas_thread()
     from judge.analysis.calibration import fit_calibrator
     from judge.analysis.inputs import load_inputs
     from judge.analysis.scores import check_rubrics, pick_judge

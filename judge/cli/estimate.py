@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_parser, one_blas_thread, print_json
 
 
 def register(sub: Any) -> None:
@@ -43,6 +43,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    one_blas_thread()
     from judge.analysis.inputs import load_inputs
     from judge.analysis.ppi import system_estimates
     from judge.analysis.scores import read_judges

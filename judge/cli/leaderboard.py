@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from judge.cli._common import add_analysis_options, add_parser, print_json
+from judge.cli._common import add_analysis_options, add_parser, one_blas_thread, print_json
 
 
 def register(sub: Any) -> None:
@@ -64,6 +64,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    one_blas_thread()
     from judge.analysis.inputs import load_inputs
     from judge.analysis.leaderboard import system_leaderboard
     from judge.errors import UsageError

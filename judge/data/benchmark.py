@@ -207,24 +207,26 @@ def check_ratings(bench: Benchmark, rubrics: Mapping[str, Rubric]) -> None:
     Raises:
         InputError: every problem found.
     """
-    lines = _rating_lines(bench)
-    where = str(bench.path / "ratings.jsonl") if bench.path is not None else f"benchmark {bench.name}"
-    groups: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    allowed = {c: (set(r.points_values()), ", ".join(f"{v:g}" for v in r.points_values())) for c, r in rubrics.items()}
+    groups: dict[tuple[str, str, str], list[int]] = {}
     for k, r in enumerate(bench.ratings):
-        found = _rating_problem(r, rubrics)
-        if found is None:
-            continue
-        field, message = found
-        loc = f"{where}:{lines[k]}" if lines is not None else f"{where}: rating {k + 1}"
-        key = (field, r.criterion, message)
-        groups.setdefault(key, []).append((loc, f"rater {r.rater!r}, item {r.item_id!r}"))
+        rubric = rubrics.get(r.criterion)
+        if rubric is not None and r.value in allowed[r.criterion][0]:
+            continue  # the common case, checked first: a point of the scale
+        found = _rating_problem(r, rubric, sorted(rubrics), allowed.get(r.criterion, (set(), ""))[1])
+        if found is not None:
+            groups.setdefault((found[0], r.criterion, found[1]), []).append(k)
     if not groups:
         return
+    lines = _rating_lines(bench)
+    where = str(bench.path / "ratings.jsonl") if bench.path is not None else f"benchmark {bench.name}"
     problems = []
     for (field, _, message), hits in list(groups.items())[:_MAX_SHOWN]:
-        loc, who = hits[0]
+        k = hits[0]
+        r = bench.ratings[k]
+        loc = f"{where}:{lines[k]}" if lines is not None else f"{where}: rating {k + 1}"
         more = f" ... and {len(hits) - 1:,} more like this" if len(hits) > 1 else ""
-        problems.append(Problem(f"{loc}: {field}", f"{message} ({who}){more}"))
+        problems.append(Problem(f"{loc}: {field}", f"{message} (rater {r.rater!r}, item {r.item_id!r}){more}"))
     if len(groups) > _MAX_SHOWN:
         rest = sum(len(h) for h in list(groups.values())[_MAX_SHOWN:])
         problems.append(
@@ -233,20 +235,15 @@ def check_ratings(bench: Benchmark, rubrics: Mapping[str, Rubric]) -> None:
     raise InputError(problems, source=where)
 
 
-def _rating_problem(r: ExpertRating, rubrics: Mapping[str, Rubric]) -> tuple[str, str] | None:
+def _rating_problem(r: ExpertRating, rubric: Rubric | None, known: list[str], allowed: str) -> tuple[str, str] | None:
     """``(field, message)`` for a rating its rubric does not allow, else None."""
-    rubric = rubrics.get(r.criterion)
     if rubric is None:
-        return "criterion", f"{r.criterion!r} has no rubric; expected one of {sorted(rubrics)}"
-    points = rubric.points_values()
-    allowed = ", ".join(f"{v:g}" for v in points)
+        return "criterion", f"{r.criterion!r} has no rubric; expected one of {known}"
     if not math.isfinite(r.value):
         return "value", f"{r.value!r} is not a finite number; {r.criterion} allows {allowed}"
     if rubric.level == "interval":
         if not rubric.low <= r.value <= rubric.high:
             return "value", f"{r.value:g} is off the {r.criterion} scale; allowed: {rubric.low:g} to {rubric.high:g}"
-        return None
-    if r.value in points:
         return None
     if not rubric.low <= r.value <= rubric.high:
         return "value", f"{r.value:g} is off the {r.criterion} scale; allowed: {allowed}"
@@ -254,7 +251,10 @@ def _rating_problem(r: ExpertRating, rubrics: Mapping[str, Rubric]) -> tuple[str
 
 
 def _rating_lines(bench: Benchmark) -> list[int] | None:
-    """The line of each rating in ``ratings.jsonl`` (ratings are kept in file order), or None if not from a file."""
+    """The line of each rating in ``ratings.jsonl`` (ratings are kept in file order), or None if not from a file.
+
+    Read again only when there is a problem to place: the benchmark keeps no line numbers.
+    """
     if bench.path is None or not (bench.path / "ratings.jsonl").exists():
         return None
     rows, problems = read_jsonl_collect(bench.path / "ratings.jsonl")

@@ -7,11 +7,12 @@ Each statistic also has a form that takes a block of resample weights ``W`` ``(B
 drawn; ``judge.analysis.stats.resample``) and returns ``(B,)`` values, so that every statistic of a criterion can be
 computed on the same resamples without a Python loop per resample:
 
-- Spearman: midranks of a resample with repeated items are weighted counts (a value's rank is the weight of the
-  values below it plus half the weight of its ties, plus 1/2), then a weighted Pearson correlation.
-- Kendall tau-b: items are counted in the cells of a (judge value x reference value) grid; concordant and
-  discordant pairs are products of a cell's weight with suffix sums of the grid, and two copies of one item are a
-  pair tied on both sides, exactly as ``scipy.stats.kendalltau`` counts them on the resampled data.
+- Spearman and Kendall tau-b: items are counted in the cells of a (judge value x reference value) grid (``PairGrid``).
+  Midranks of a resample with repeated items are weighted counts (a value's rank is the weight of the values below
+  it plus half the weight of its ties, plus 1/2), so rho is a weighted Pearson correlation of the rows' and columns'
+  midranks; concordant and discordant pairs are products of a cell's weight with suffix sums of the grid, and two
+  copies of one item are a pair tied on both sides, exactly as ``scipy.stats.kendalltau`` counts them on the
+  resampled data. Judges and expert means take few distinct values, so the grid is small whatever the items.
 - Quadratic-weighted kappa, mean bias and the ICCs have closed forms in weighted sums and sums of squares.
 
 Quadratic-weighted kappa is computed on the values themselves: ``1 - mean((x - y)^2) / mean_{i,j}((x_i - y_j)^2)``.
@@ -25,6 +26,7 @@ Shrout & Fleiss's ICC(2,1)). See docs/agreement.md.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
@@ -32,13 +34,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
-from judge.analysis.stats.resample import (
-    FloatArray,
-    bootstrap_weighted,
-    group_weights,
-    groups_of,
-    percentile_ci,
-)
+from judge.analysis.stats.resample import FloatArray, Groups, bootstrap_weighted, percentile_ci
 
 IccForm = Literal["C,1", "A,1"]
 Z95 = 1.959963984540054  # the 97.5% normal quantile, for Bland-Altman limits of agreement
@@ -77,14 +73,14 @@ class Ranker:
     """Midranks of a fixed vector under any resample weights (ties share their average rank, as scipy's)."""
 
     def __init__(self, values: npt.ArrayLike) -> None:
-        self.order, self.starts, self.group = groups_of(np.asarray(values, dtype=float))
+        self.groups = Groups(np.asarray(values, dtype=float))
 
     def ranks(self, weights: FloatArray) -> FloatArray:
         """``(B, n)`` 1-based midranks of each item within each resample ``weights`` ``(B, n)``."""
-        gw = group_weights(weights, self.order, self.starts)
+        gw = self.groups.sum(weights)
         below = np.cumsum(gw, axis=1) - gw
         mid = below + (gw + 1.0) / 2.0
-        return mid[:, self.group]
+        return mid[:, self.groups.group]
 
 
 def weighted_pearson(a: FloatArray, b: FloatArray, weights: FloatArray) -> FloatArray:
@@ -105,8 +101,9 @@ def spearman_weighted(rx: Ranker, ry: Ranker, weights: FloatArray) -> FloatArray
     return weighted_pearson(rx.ranks(weights), ry.ranks(weights), weights)
 
 
-class KendallGrid:
-    """Kendall's tau-b of ``(x, y)`` under resample weights, from weighted counts on the grid of distinct values."""
+class PairGrid:
+    """Spearman's rho and Kendall's tau-b of ``(x, y)`` under resample weights, from weighted counts on the grid of
+    distinct values (ranks, concordance and ties only depend on which cell a unit falls in)."""
 
     def __init__(self, x: npt.ArrayLike, y: npt.ArrayLike) -> None:
         xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -115,22 +112,38 @@ class KendallGrid:
         uy, iy = np.unique(ya, return_inverse=True)
         self.shape = (len(ux), len(uy))
         cell = ix.ravel() * len(uy) + iy.ravel()
-        self.order, self.starts, _ = groups_of(cell)
-        self.cells = cell[self.order][self.starts]  # the grid cell of each group
+        self.groups = Groups(cell)
+        self.cells = cell[self.groups.first]  # the grid cell of each group
         self.fits = self.shape[0] * self.shape[1] <= _GRID_MAX
+        self._ranks = None if self.fits else (Ranker(xa), Ranker(ya))
 
-    def tau(self, weights: FloatArray) -> FloatArray:
-        """``(B,)`` tau-b for item weights ``(B, n)``."""
-        if not self.fits:
-            return self._loop(weights)
+    def _grids(self, weights: FloatArray) -> Iterator[tuple[slice, FloatArray]]:
         vx, vy = self.shape
-        out = np.empty(weights.shape[0])
         chunk = max(1, _GRID_CELLS // (vx * vy))
         for s in range(0, weights.shape[0], chunk):
-            gw = group_weights(weights[s : s + chunk], self.order, self.starts)
+            gw = self.groups.sum(weights[s : s + chunk])
             grid = np.zeros((gw.shape[0], vx * vy))
             grid[:, self.cells] = gw
-            out[s : s + chunk] = _tau_b_grid(grid.reshape(-1, vx, vy))
+            yield slice(s, s + gw.shape[0]), grid.reshape(-1, vx, vy)
+
+    def both(self, weights: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``(rho, tau)``, each ``(B,)``, for unit weights ``(B, n)``."""
+        if not self.fits:
+            assert self._ranks is not None
+            return spearman_weighted(self._ranks[0], self._ranks[1], weights), self._loop(weights)
+        rho, tau = np.empty(weights.shape[0]), np.empty(weights.shape[0])
+        for sl, grid in self._grids(weights):
+            rho[sl] = _rho_grid(grid)
+            tau[sl] = _tau_b_grid(grid)
+        return rho, tau
+
+    def tau(self, weights: FloatArray) -> FloatArray:
+        """``(B,)`` tau-b for unit weights ``(B, n)``."""
+        if not self.fits:
+            return self._loop(weights)
+        out = np.empty(weights.shape[0])
+        for sl, grid in self._grids(weights):
+            out[sl] = _tau_b_grid(grid)
         return out
 
     def _loop(self, weights: FloatArray) -> FloatArray:
@@ -138,6 +151,24 @@ class KendallGrid:
         return np.array(
             [stats.kendalltau(np.repeat(self.x, r), np.repeat(self.y, r)).statistic for r in reps], dtype=float
         )
+
+
+def _rho_grid(t: FloatArray) -> FloatArray:
+    """Spearman's rho from weighted counts ``t`` ``(B, Vx, Vy)``: midranks of the rows and columns, then Pearson."""
+    rx, ry = t.sum(axis=2), t.sum(axis=1)
+    mid_x = np.cumsum(rx, axis=1) - rx + (rx + 1.0) / 2.0
+    mid_y = np.cumsum(ry, axis=1) - ry + (ry + 1.0) / 2.0
+    n = rx.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dx = mid_x - (rx * mid_x).sum(axis=1, keepdims=True) / n
+        dy = mid_y - (ry * mid_y).sum(axis=1, keepdims=True) / n
+        sxx = (rx * dx * dx).sum(axis=1)
+        syy = (ry * dy * dy).sum(axis=1)
+        sxy = np.einsum("bij,bi,bj->b", t, dx, dy)
+        den = np.sqrt(sxx * syy)
+        r = sxy / den
+    r[~(den > 1e-12 * np.maximum(np.abs(sxy), 1.0))] = np.nan
+    return np.asarray(r)
 
 
 def _tau_b_grid(t: FloatArray) -> FloatArray:
@@ -250,8 +281,8 @@ def spearman(x: FloatArray, y: FloatArray, *, n_boot: int = 2000, seed: int = 0)
     if note:
         return Estimate(value=None, n=len(x), note=note)
     value = float(stats.spearmanr(x, y).statistic)
-    rx, ry = Ranker(x), Ranker(y)
-    boot = bootstrap_weighted(lambda w: spearman_weighted(rx, ry, w), len(x), n_boot, seed)
+    grid = PairGrid(x, y)
+    boot = bootstrap_weighted(lambda w: grid.both(w)[0], len(x), n_boot, seed)
     return Estimate(value=value, ci=percentile_ci(boot), n=len(x))
 
 
@@ -263,7 +294,7 @@ def kendall_tau_b(x: FloatArray, y: FloatArray, *, n_boot: int = 2000, seed: int
     if note:
         return Estimate(value=None, n=len(x), note=note)
     value = float(stats.kendalltau(x, y).statistic)
-    grid = KendallGrid(x, y)
+    grid = PairGrid(x, y)
     return Estimate(value=value, ci=percentile_ci(bootstrap_weighted(grid.tau, len(x), n_boot, seed)), n=len(x))
 
 
@@ -369,7 +400,7 @@ __all__ = [
     "Estimate",
     "IccEstimate",
     "IccForm",
-    "KendallGrid",
+    "PairGrid",
     "Ranker",
     "icc",
     "icc_a1",

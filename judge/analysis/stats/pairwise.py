@@ -49,13 +49,12 @@ from judge.analysis.stats.alpha import Level, level_distances, value_domain
 from judge.analysis.stats.correlation import Estimate
 from judge.analysis.stats.resample import (
     FloatArray,
-    IntArray,
+    Groups,
     block_size,
-    group_weights,
-    groups_of,
     item_weight_blocks,
     percentile_ci,
     too_few,
+    unique_rows,
 )
 
 MOMENTS = ("n", "sx", "sxx", "sy", "syy", "sxy")
@@ -74,19 +73,19 @@ class PairTable:
     ``patterns`` is ``(P, F)``: for nominal and ordinal data the flattened ``V x V`` table of value pairs (side 1
     value, side 2 value) over ``domain``; for interval data the moments ``n, sum x, sum x^2, sum y, sum y^2,
     sum xy`` of the pairs. ``unit_pattern`` gives each unit's row; weighting units (a bootstrap resample) and
-    summing gives the table or moments of the resampled data.
+    summing gives the table or moments of the resampled data. ``freq`` is how many items each unit stands for in
+    the sample itself (1 unless the units are already patterns of items).
     """
 
     level: Level
     domain: FloatArray
     patterns: FloatArray
-    unit_pattern: IntArray
-    order: IntArray
-    starts: IntArray
+    units: Groups  # each unit's pattern
+    freq: FloatArray
 
     @property
     def n_units(self) -> int:
-        return len(self.unit_pattern)
+        return len(self.units.group)
 
     @property
     def n_pairs(self) -> int:
@@ -94,21 +93,24 @@ class PairTable:
 
     @property
     def n_items(self) -> int:
-        """Units with at least one pair."""
+        """Items with at least one pair."""
         size = self.patterns.sum(axis=1) if self.level != "interval" else self.patterns[:, 0]
-        return int((size[self.unit_pattern] > 0).sum())
+        return round(float(self.freq[size[self.units.group] > 0].sum()))
 
-    def totals(self, weights: FloatArray | None = None) -> FloatArray:
-        """Summed rows ``(B, F)`` for unit weights ``(B, n)`` (None: the sample itself, ``B = 1``)."""
-        if weights is None:
-            counts = np.bincount(self.unit_pattern, minlength=len(self.patterns)).astype(float)[np.newaxis, :]
+    def totals(self, weights: FloatArray | None = None, *, weights_t: FloatArray | None = None) -> FloatArray:
+        """Summed rows ``(B, F)`` for unit weights ``(B, n)``, or transposed ``(n, B)`` (None: the sample itself)."""
+        if weights_t is not None:
+            counts = self.units.sum_t(weights_t)
+        elif weights is not None:
+            counts = self.units.sum(weights)
         else:
-            counts = group_weights(weights, self.order, self.starts)
+            sample = np.bincount(self.units.group, weights=self.freq, minlength=len(self.patterns))
+            counts = np.asarray(sample, dtype=float)[np.newaxis, :]
         return counts @ self.patterns
 
-    def kappa(self, weights: FloatArray | None = None) -> FloatArray:
+    def kappa(self, weights: FloatArray | None = None, *, weights_t: FloatArray | None = None) -> FloatArray:
         """Pairwise kappa for each row of unit weights (NaN where undefined: no pairs, or no spread at all)."""
-        return kappa_from_totals(self.totals(weights), self.level, self.domain)
+        return kappa_from_totals(self.totals(weights, weights_t=weights_t), self.level, self.domain)
 
 
 def kappa_from_totals(totals: FloatArray, level: Level, domain: FloatArray) -> FloatArray:
@@ -133,14 +135,15 @@ def kappa_from_totals(totals: FloatArray, level: Level, domain: FloatArray) -> F
             floor = np.zeros_like(expected)
         out = 1.0 - observed / expected
     out[~(expected > floor) | ~(n > 0)] = np.nan
+    # A constant judge is exactly at chance (observed = expected); do not report the rounding as a value.
+    out[np.abs(out) < 1e-12] = 0.0
     return np.asarray(out, dtype=float)
 
 
-def _table(rows: FloatArray, level: Level, domain: FloatArray) -> PairTable:
-    patterns, unit_pattern = np.unique(rows, axis=0, return_inverse=True)
-    unit_pattern = np.asarray(unit_pattern, dtype=np.int64).ravel()
-    order, starts, _ = groups_of(unit_pattern)
-    return PairTable(level, domain, patterns, unit_pattern, order, starts)
+def _table(rows: FloatArray, level: Level, domain: FloatArray, freq: npt.ArrayLike | None = None) -> PairTable:
+    patterns, unit_pattern = unique_rows(rows)
+    f = np.ones(len(unit_pattern)) if freq is None else np.asarray(freq, dtype=float)
+    return PairTable(level, domain, patterns, Groups(unit_pattern), f)
 
 
 def _counts(m: FloatArray, domain: FloatArray) -> FloatArray:
@@ -155,7 +158,11 @@ def _domain(level: Level, values: FloatArray, scale: Sequence[float] | None) -> 
 
 
 def judge_pairs(
-    judge: npt.ArrayLike, experts: npt.ArrayLike, level: Level, scale: Sequence[float] | None = None
+    judge: npt.ArrayLike,
+    experts: npt.ArrayLike,
+    level: Level,
+    scale: Sequence[float] | None = None,
+    freq: npt.ArrayLike | None = None,
 ) -> PairTable:
     """The judge-expert pairs of each unit.
 
@@ -164,6 +171,7 @@ def judge_pairs(
         experts: ``(M, n)`` raters x units, NaN = not rated.
         level: level of measurement (picks the distance).
         scale: the rubric's scale points (the value domain; observed values are added).
+        freq: ``(n,)`` how many items each unit stands for (default 1 each).
     """
     x = np.asarray(judge, dtype=float)
     m = np.asarray(experts, dtype=float)
@@ -177,12 +185,12 @@ def judge_pairs(
         vals = np.where(present, m, 0.0)
         sy, syy = vals.sum(axis=0), (vals * vals).sum(axis=0)
         rows = np.column_stack([k, k * xs, k * xs * xs, sy, syy, xs * sy])
-        return _table(rows, level, np.empty(0))
+        return _table(rows, level, np.empty(0), freq)
     domain = _domain(level, np.concatenate([m[present], x[k > 0]]), scale)
     cnt = _counts(m, domain)  # (n, V)
     onehot = (x[:, np.newaxis] == domain[np.newaxis, :]).astype(float)  # (n, V); all zero where x is NaN
     rows = (onehot[:, :, np.newaxis] * cnt[:, np.newaxis, :]).reshape(len(x), -1)
-    return _table(rows, level, domain)
+    return _table(rows, level, domain, freq)
 
 
 def expert_pairs(experts: npt.ArrayLike, level: Level, scale: Sequence[float] | None = None) -> PairTable:
@@ -270,8 +278,8 @@ def permuted_kappas(
     """Pairwise kappa of the judge's own scores shuffled across the items it scored, ``n_perm`` times.
 
     Only items with at least one expert rating take part (the others give no pair). The shuffles are vectorised:
-    for interval data only three sums depend on the order, for the other levels the pair table is one matrix
-    product per value.
+    for interval data only three sums depend on the order; for the other levels one bincount per block of shuffles
+    counts the judge values each pattern of expert values receives.
     """
     x = np.asarray(judge, dtype=float)
     m = np.asarray(experts, dtype=float)
@@ -290,7 +298,7 @@ def permuted_kappas(
         sy, syy = vals.sum(axis=0), (vals * vals).sum(axis=0)
         for start in range(0, n_perm, chunk):
             size = min(chunk, n_perm - start)
-            xp = x[rng.permuted(np.tile(np.arange(n), (size, 1)), axis=1)]
+            xp = rng.permuted(np.tile(x, (size, 1)), axis=1)  # each row: the judge's scores, shuffled
             totals = np.column_stack(
                 [
                     np.full(size, k.sum()),
@@ -304,12 +312,18 @@ def permuted_kappas(
             out[start : start + size] = kappa_from_totals(totals, level, np.empty(0))
         return out
     domain = _domain(level, np.concatenate([m[present], x]), scale)
-    cnt = _counts(m, domain)  # (n, V)
     v = len(domain)
+    # Items with the same expert values are interchangeable targets: a shuffle only decides how many items of each
+    # expert pattern receive each judge value, counted with one bincount over (judge value, pattern) codes.
+    patterns, pattern_of = unique_rows(_counts(m, domain))
+    k = len(patterns)
+    code = np.searchsorted(domain, x)
     for start in range(0, n_perm, chunk):
         size = min(chunk, n_perm - start)
-        xp = x[rng.permuted(np.tile(np.arange(n), (size, 1)), axis=1)]
-        t = np.stack([(xp == domain[a]).astype(float) @ cnt for a in range(v)], axis=1)  # (size, V, V)
+        xp = rng.permuted(np.tile(code, (size, 1)), axis=1)
+        keys = (xp * k + pattern_of[np.newaxis, :]) + (np.arange(size) * v * k)[:, np.newaxis]
+        q = np.bincount(keys.ravel(), minlength=size * v * k).reshape(size, v, k).astype(float)
+        t = q @ patterns  # (size, V, V): judge value x expert value
         out[start : start + size] = kappa_from_totals(t.reshape(size, v * v), level, domain)
     return out
 

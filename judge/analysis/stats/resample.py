@@ -150,26 +150,71 @@ def cluster_bootstrap_means(d: FloatArray, clusters: Sequence[str], n_boot: int,
 # -- grouping units -----------------------------------------------------------------------------------------------
 
 
-def group_weights(weights: FloatArray, order: IntArray, starts: IntArray) -> FloatArray:
-    """Sum the weight columns of units that share a group: ``(b, n)`` -> ``(b, G)``.
+class Groups:
+    """Units that share a group (a tie, a grid cell, a pattern of values): sums a resample's weights per group.
 
-    Args:
-        weights: ``(b, n)`` unit weights.
-        order: the units sorted by group (``np.argsort`` of the group ids, stable).
-        starts: where each group begins in ``order``.
+    Built once per statistic; ``sum`` turns item weights ``(b, n)`` into group weights ``(b, G)`` with one sparse
+    product (no copy of the weights). ``sum_t`` takes the weights transposed, ``(n, b)`` C-ordered, the cheapest
+    layout for the product; ``item_weight_blocks_t`` draws them that way.
+
+    Attributes:
+        group: ``(n,)`` each unit's group, numbered by sorted key.
+        n_groups: ``G``.
+        first: ``(G,)`` the first unit of each group (in key order).
     """
-    if weights.shape[1] == 0:
-        return np.zeros((weights.shape[0], len(starts)))
-    return np.add.reduceat(weights[:, order], starts, axis=1)
+
+    def __init__(self, keys: npt.ArrayLike) -> None:
+        from scipy import sparse
+
+        k = np.asarray(keys)
+        uniq, first, group = np.unique(k, return_index=True, return_inverse=True)
+        self.group = np.asarray(group, dtype=np.int64).ravel()
+        self.n_groups = len(uniq)
+        self.first = np.asarray(first, dtype=np.int64)
+        n = len(self.group)
+        # (G, n): row g marks the units of group g
+        self._indicator = sparse.csr_matrix((np.ones(n), (self.group, np.arange(n))), shape=(self.n_groups, n))
+
+    def sum(self, weights: FloatArray) -> FloatArray:
+        """``(b, n)`` unit weights -> ``(b, G)`` group weights."""
+        return self.sum_t(np.ascontiguousarray(np.asarray(weights, dtype=float).T))
+
+    def sum_t(self, weights_t: FloatArray) -> FloatArray:
+        """``(n, b)`` unit weights (transposed) -> ``(b, G)`` group weights."""
+        return np.asarray(self._indicator @ weights_t).T
 
 
-def groups_of(keys: npt.ArrayLike) -> tuple[IntArray, IntArray, IntArray]:
-    """Sort units by ``keys`` (1-D): ``(order, starts, group of each unit)`` for ``group_weights``."""
-    k = np.asarray(keys)
-    order = np.argsort(k, kind="stable")
-    s = k[order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.empty(0, dtype=np.int64)
-    group_sorted = np.cumsum(np.r_[0, (s[1:] != s[:-1]).astype(np.int64)]) if len(s) else np.empty(0, np.int64)
-    group = np.empty(len(k), dtype=np.int64)
-    group[order] = group_sorted
-    return order.astype(np.int64), starts.astype(np.int64), group
+def unique_rows(rows: FloatArray) -> tuple[FloatArray, IntArray]:
+    """The distinct rows of ``(n, F)`` (in sorted order) and each row's index among them, like
+    ``np.unique(rows, axis=0, return_inverse=True)`` but through one integer key per row: sorting rows as
+    byte strings is slow, and these tables have ten thousands of rows and few distinct values per column."""
+    r = np.asarray(rows)
+    if r.ndim != 2 or r.shape[0] == 0 or r.shape[1] == 0:
+        uniq, inverse = np.unique(r, axis=0, return_inverse=True)
+        return uniq, np.asarray(inverse, dtype=np.int64).ravel()
+    key = np.zeros(r.shape[0], dtype=np.int64)
+    radix = 1
+    for col in range(r.shape[1]):
+        values, codes = np.unique(r[:, col], return_inverse=True)
+        radix *= len(values)
+        if radix >= 2**62:  # too many combinations for one integer key: fall back to numpy's row sort
+            uniq, inverse = np.unique(r, axis=0, return_inverse=True)
+            return uniq, np.asarray(inverse, dtype=np.int64).ravel()
+        key = key * len(values) + np.asarray(codes, dtype=np.int64).ravel()
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return r[first], np.asarray(inverse, dtype=np.int64).ravel()
+
+
+def draw_counts_t(idx: IntArray, n: int) -> FloatArray:
+    """``draw_counts`` transposed: ``(n, B)``, C-ordered (the layout ``Groups.sum_t`` multiplies fastest)."""
+    b = idx.shape[0]
+    flat = (idx * b + np.arange(b)[:, np.newaxis]).ravel()
+    return np.bincount(flat, minlength=b * n).reshape(n, b).astype(float)
+
+
+def item_weight_blocks_t(n: int, n_boot: int, seed: int) -> Iterator[FloatArray]:
+    """The item bootstrap of ``item_weight_blocks`` (same draws), each block transposed: ``(n, b)``."""
+    if n_boot <= 0 or n == 0:
+        return
+    for idx in resample_blocks(n, n_boot, seed):
+        yield draw_counts_t(idx, n)

@@ -21,8 +21,6 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,8 +88,8 @@ def _four(jm: FloatArray, em: FloatArray) -> FloatArray:
 def system_agreement(
     judge: npt.ArrayLike,
     experts: npt.ArrayLike,
-    systems: Sequence[str],
-    posts: Sequence[str],
+    systems: npt.ArrayLike,
+    posts: npt.ArrayLike,
     *,
     n_boot: int = 2000,
     seed: int = 0,
@@ -101,23 +99,22 @@ def system_agreement(
     Args:
         judge: ``(n,)`` the judge's score per item (items it scored and experts rated).
         experts: ``(n,)`` the experts' mean rating per item.
-        systems, posts: each item's system and post.
+        systems, posts: ``(n,)`` each item's system and post (names or integer codes).
         n_boot, seed: resamples of posts.
     """
     x, y = np.asarray(judge, dtype=float), np.asarray(experts, dtype=float)
-    names, sys_of = np.unique(np.array([str(s) for s in systems]), return_inverse=True)
-    sizes = np.bincount(sys_of, minlength=len(names))
+    _, sys_of = np.unique(np.asarray(systems), return_inverse=True)
+    sys_of = np.asarray(sys_of).ravel()
+    sizes = np.bincount(sys_of)
     keep = sizes >= MIN_ITEMS
     left_out = int((~keep).sum())
-    item_ok = keep[sys_of]
-    x, y, sys_of = x[item_ok], y[item_ok], sys_of[item_ok]
-    post_keys, post_of = np.unique(
-        np.array([str(p) for p, ok in zip(posts, item_ok, strict=True) if ok]), return_inverse=True
-    )
-    kept = np.flatnonzero(keep)
-    col = {s: k for k, s in enumerate(kept)}
-    s_idx = np.array([col[s] for s in sys_of], dtype=np.int64)
-    n_sys, n_posts = len(kept), len(post_keys)
+    item_ok = keep[sys_of] if len(sys_of) else np.zeros(0, dtype=bool)
+    x, y = x[item_ok], y[item_ok]
+    _, post_of = np.unique(np.asarray(posts)[item_ok], return_inverse=True)
+    post_of = np.asarray(post_of).ravel()
+    col = np.cumsum(keep) - 1  # system code -> column among the kept systems
+    s_idx = col[sys_of[item_ok]]
+    n_sys, n_posts = int(keep.sum()), int(post_of.max() + 1) if len(post_of) else 0
 
     def empty(note: str) -> SystemAgreement:
         return SystemAgreement(
@@ -133,12 +130,10 @@ def system_agreement(
 
     if n_sys < _MIN_SYSTEMS:
         return empty(f"needs at least {_MIN_SYSTEMS} systems with >= {MIN_ITEMS} items each, got {n_sys}")
-    sx = np.zeros((n_posts, n_sys))
-    sy = np.zeros((n_posts, n_sys))
-    cnt = np.zeros((n_posts, n_sys))
-    np.add.at(sx, (post_of, s_idx), x)
-    np.add.at(sy, (post_of, s_idx), y)
-    np.add.at(cnt, (post_of, s_idx), 1.0)
+    cell = post_of * n_sys + s_idx
+    sx = np.bincount(cell, weights=x, minlength=n_posts * n_sys).reshape(n_posts, n_sys)
+    sy = np.bincount(cell, weights=y, minlength=n_posts * n_sys).reshape(n_posts, n_sys)
+    cnt = np.bincount(cell, minlength=n_posts * n_sys).reshape(n_posts, n_sys).astype(float)
     jm, em = sx.sum(axis=0) / cnt.sum(axis=0), sy.sum(axis=0) / cnt.sum(axis=0)
     point = _four(jm[None, :], em[None, :])[0]
     rank_note = constant_note(jm, em, "rank correlation of systems")
