@@ -276,9 +276,9 @@ def test_cli_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("criterion", "value", "expected"),
     [
-        ("empathy", "7", "7 is off the empathy scale; allowed: 1, 2, 3, 4, 5"),
-        ("empathy", "2.5", "2.5 is not a point of the ordinal empathy scale; allowed: 1, 2, 3, 4, 5"),
-        ("harm", "0.5", "0.5 is not a point of the nominal harm scale; allowed: 0, 1"),
+        ("empathy", "7", "7 is not a point of the empathy scale (1 (p1), 2 (p2), 3 (p3), 4 (p4), 5 (p5))"),
+        ("empathy", "2.5", "2.5 is not a point of the empathy scale (1 (p1), 2 (p2), 3 (p3), 4 (p4), 5 (p5))"),
+        ("harm", "0.5", "0.5 is not a point of the harm scale (0 (p0), 1 (p1))"),
         ("empathy", "NaN", "nan is not a finite number"),
         ("empathy", "Infinity", "inf is not a finite number"),
         ("emapthy", "3", "'emapthy' has no rubric; expected one of ['empathy', 'harm']"),
@@ -309,7 +309,7 @@ def test_repeated_bad_ratings_are_listed_once_with_a_count(tmp_path: Path, capsy
     rub = str(_write_rubrics(tmp_path / "r", RUBRICS))
     assert main(["leaderboard", "--benchmark", str(bench_dir), "--rubrics", rub, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "ratings.jsonl:1: value: 7 is off the empathy scale" in err and "... and 59 more like this" in err
+    assert "ratings.jsonl:1: value: 7 is not a point of the empathy scale" in err and "... and 59 more like this" in err
 
 
 # -- RESORT and GPT-4's released judgments -----------------------------------------------------------------------

@@ -70,7 +70,8 @@ def exclude_raters(bench: Benchmark, names: Iterable[str]) -> Benchmark:
         raise UsageError(
             f"--exclude-rater {unknown}: no such rater in benchmark {bench.name!r}; expected one of {known}"
         )
-    kept = [r for r in bench.ratings if r.rater not in set(drop)]
+    gone = set(drop)
+    kept = [r for r in bench.ratings if r.rater not in gone]
     return bench.model_copy(update={"ratings": kept})
 
 

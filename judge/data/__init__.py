@@ -38,6 +38,12 @@ if TYPE_CHECKING:
     from judge.data.importers.resort import (
         import_resort as import_resort,
     )
+    from judge.data.ratings import (
+        parse_rating as parse_rating,
+    )
+    from judge.data.ratings import (
+        rating_problems as rating_problems,
+    )
     from judge.data.importers.resort import (
         import_summary as import_summary,
     )
@@ -126,6 +132,8 @@ _WHERE = {
     "import_resort": "judge.data.importers.resort",
     "import_summary": "judge.data.importers.resort",
     "read_posts": "judge.data.importers.resort",
+    "parse_rating": "judge.data.ratings",
+    "rating_problems": "judge.data.ratings",
 }
 
 __all__ = sorted(_WHERE)

@@ -15,7 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -198,24 +197,31 @@ _MAX_SHOWN = 20  # distinct rating problems listed before "... and N more proble
 def check_ratings(bench: Benchmark, rubrics: Mapping[str, Rubric]) -> None:
     """Check every expert rating against its criterion's rubric: exit-2 problems, not silently changed statistics.
 
-    A rating is refused when its criterion has no rubric (a misspelling would otherwise drop it), its value is not a
-    finite number, or its value is off the rubric's scale: for nominal and ordinal rubrics it must be one of the
-    scale's points, for interval rubrics within the scale's range. Each problem names the file and line (when the
-    benchmark was loaded from a directory), the field, the value and what is allowed; identical problems (same
-    criterion, same value) are listed once with a count, and at most 20 are listed.
+    A rating is refused when its criterion has no rubric (a misspelling would otherwise drop it) or when
+    ``judge.data.ratings.rating_problems`` refuses its value (not a finite number; off the scale, or between the
+    points of a nominal or ordinal scale). Each problem names the file and line (when the benchmark was loaded from
+    a directory), the field, the value and what is allowed; identical problems (same criterion, same value) are
+    listed once with a count, and at most 20 are listed.
 
     Raises:
         InputError: every problem found.
     """
-    allowed = {c: (set(r.points_values()), ", ".join(f"{v:g}" for v in r.points_values())) for c, r in rubrics.items()}
+    from judge.data.ratings import rating_problems
+
+    points = {c: set(r.points_values()) for c, r in rubrics.items()}
     groups: dict[tuple[str, str, str], list[int]] = {}
     for k, r in enumerate(bench.ratings):
         rubric = rubrics.get(r.criterion)
-        if rubric is not None and r.value in allowed[r.criterion][0]:
+        if rubric is not None and r.value in points[r.criterion]:
             continue  # the common case, checked first: a point of the scale
-        found = _rating_problem(r, rubric, sorted(rubrics), allowed.get(r.criterion, (set(), ""))[1])
-        if found is not None:
-            groups.setdefault((found[0], r.criterion, found[1]), []).append(k)
+        if rubric is None:
+            found = ("criterion", f"{r.criterion!r} has no rubric; expected one of {sorted(rubrics)}")
+        else:
+            why = rating_problems(r.value, rubric)
+            if why is None:
+                continue
+            found = ("value", why)
+        groups.setdefault((found[0], r.criterion, found[1]), []).append(k)
     if not groups:
         return
     lines = _rating_lines(bench)
@@ -233,21 +239,6 @@ def check_ratings(bench: Benchmark, rubrics: Mapping[str, Rubric]) -> None:
             Problem(where, f"... and {rest:,} more rating(s) with {len(groups) - _MAX_SHOWN} other problems")
         )
     raise InputError(problems, source=where)
-
-
-def _rating_problem(r: ExpertRating, rubric: Rubric | None, known: list[str], allowed: str) -> tuple[str, str] | None:
-    """``(field, message)`` for a rating its rubric does not allow, else None."""
-    if rubric is None:
-        return "criterion", f"{r.criterion!r} has no rubric; expected one of {known}"
-    if not math.isfinite(r.value):
-        return "value", f"{r.value!r} is not a finite number; {r.criterion} allows {allowed}"
-    if rubric.level == "interval":
-        if not rubric.low <= r.value <= rubric.high:
-            return "value", f"{r.value:g} is off the {r.criterion} scale; allowed: {rubric.low:g} to {rubric.high:g}"
-        return None
-    if not rubric.low <= r.value <= rubric.high:
-        return "value", f"{r.value:g} is off the {r.criterion} scale; allowed: {allowed}"
-    return "value", f"{r.value:g} is not a point of the {rubric.level} {r.criterion} scale; allowed: {allowed}"
 
 
 def _rating_lines(bench: Benchmark) -> list[int] | None:
