@@ -382,6 +382,14 @@ def test_cli_calibrate_json_and_artifact(tmp_path: Path, capsys: pytest.CaptureF
     text = capsys.readouterr().out
     assert "Verdict: Calibration helps" in text and "Spearman" in text
 
+    # the level and the experts are chosen at analysis time: nominal cannot be calibrated; a rater left out
+    # changes the targets the map is fitted to
+    assert main([*argv, "--out", str(out), "--level", "empathy=nominal"]) == 2
+    assert "nominal scale" in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "c2.json"), "--n-boot", "20", "--exclude-rater", "expert0"]) == 0
+    capsys.readouterr()
+    assert Calibrator.load(tmp_path / "c2.json").maps != Calibrator.load(out).maps
+
     # A rubric edited since the run is refused, naming both refs.
     edited = rubric.model_copy(update={"version": "1.1"})
     (rubric_dir / "empathy.yaml").write_text(__import__("yaml").safe_dump(edited.model_dump(mode="json")))

@@ -476,3 +476,15 @@ def test_cli_scores_from_a_judge_run(tmp_path: Path, capsys: pytest.CaptureFixtu
     stale = write_run(tmp_path / "stale", recs[:1], {"empathy": "empathy@0.9#0000"})
     assert main([*base[:-4], "--run", str(stale), "--n-boot", "50", "--out", str(tmp_path / "o")]) == 2
     assert "other rubric versions" in capsys.readouterr().err
+
+
+def test_cli_leaves_a_rater_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench_dir = save_benchmark(tiny(), tmp_path / "bench")
+    rub = write_rubrics(tmp_path / "rubrics")
+    base = ["leaderboard", "--benchmark", str(bench_dir), "--rubrics", str(rub), "--n-boot", "50", "--json"]
+    assert main([*base, "--out", str(tmp_path / "o"), "--exclude-rater", "y", "--criteria", "empathy"]) == 0
+    rows = {r["name"]: r["scores"]["empathy"] for r in json.loads(capsys.readouterr().out)["leaderboard"]["rows"]}
+    # without rater y: A's items a1 4, a2 3, a3 2 -> 3.0; B keeps b1 (x rated 1); b2 was rated by y only
+    assert rows["A"]["mean"] == pytest.approx(3.0) and rows["B"]["mean"] == pytest.approx(1.0)
+    assert main([*base, "--out", str(tmp_path / "o"), "--exclude-rater", "nobody"]) == 2
+    assert "'nobody'" in capsys.readouterr().err

@@ -38,17 +38,17 @@ if TYPE_CHECKING:
     from judge.data.importers.resort import (
         import_resort as import_resort,
     )
-    from judge.data.ratings import (
-        parse_rating as parse_rating,
-    )
-    from judge.data.ratings import (
-        rating_problems as rating_problems,
-    )
     from judge.data.importers.resort import (
         import_summary as import_summary,
     )
     from judge.data.importers.resort import (
         read_posts as read_posts,
+    )
+    from judge.data.ratings import (
+        parse_rating as parse_rating,
+    )
+    from judge.data.ratings import (
+        rating_problems as rating_problems,
     )
     from judge.data.rubric import (
         Dimension as Dimension,
