@@ -15,56 +15,29 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from judge.data.benchmark import (
         Benchmark as Benchmark,
-    )
-    from judge.data.benchmark import (
         BenchmarkManifest as BenchmarkManifest,
-    )
-    from judge.data.benchmark import (
         ExpertRating as ExpertRating,
-    )
-    from judge.data.benchmark import (
         Item as Item,
-    )
-    from judge.data.benchmark import (
         Turn as Turn,
-    )
-    from judge.data.benchmark import (
         benchmark_json_schemas as benchmark_json_schemas,
-    )
-    from judge.data.benchmark import (
+        check_ratings as check_ratings,
         default_demo_dir as default_demo_dir,
-    )
-    from judge.data.benchmark import (
         load_benchmark as load_benchmark,
-    )
-    from judge.data.benchmark import (
         save_benchmark as save_benchmark,
     )
     from judge.data.framing import (
         NEUTRAL_FRAMING as NEUTRAL_FRAMING,
-    )
-    from judge.data.framing import (
         Framing as Framing,
-    )
-    from judge.data.framing import (
         load_framing as load_framing,
     )
     from judge.data.importers.base import (
         Imported as Imported,
-    )
-    from judge.data.importers.base import (
         Importer as Importer,
-    )
-    from judge.data.importers.base import (
         get_importer as get_importer,
     )
     from judge.data.importers.resort import (
         import_resort as import_resort,
-    )
-    from judge.data.importers.resort import (
         import_summary as import_summary,
-    )
-    from judge.data.importers.resort import (
         read_posts as read_posts,
     )
     from judge.data.importers.table import (
@@ -72,62 +45,28 @@ if TYPE_CHECKING:
     )
     from judge.data.ratings import (
         parse_rating as parse_rating,
-    )
-    from judge.data.ratings import (
         rating_problems as rating_problems,
     )
     from judge.data.rubric import (
         Dimension as Dimension,
-    )
-    from judge.data.rubric import (
         Level as Level,
-    )
-    from judge.data.rubric import (
         Rubric as Rubric,
-    )
-    from judge.data.rubric import (
         ScalePoint as ScalePoint,
-    )
-    from judge.data.rubric import (
         default_rubrics_dir as default_rubrics_dir,
-    )
-    from judge.data.rubric import (
         find_criterion_name as find_criterion_name,
-    )
-    from judge.data.rubric import (
         load_rubric as load_rubric,
-    )
-    from judge.data.rubric import (
         load_rubric_set as load_rubric_set,
-    )
-    from judge.data.rubric import (
         new_rubric_yaml as new_rubric_yaml,
-    )
-    from judge.data.rubric import (
         parse_rubric as parse_rubric,
-    )
-    from judge.data.rubric import (
         rubric_json_schema as rubric_json_schema,
-    )
-    from judge.data.rubric import (
         validation_problems as validation_problems,
     )
     from judge.data.systems import (
         APPRAISAL_QUESTIONS as APPRAISAL_QUESTIONS,
-    )
-    from judge.data.systems import (
         RESORT_DIMENSIONS as RESORT_DIMENSIONS,
-    )
-    from judge.data.systems import (
         SystemConfig as SystemConfig,
-    )
-    from judge.data.systems import (
         builtin_names as builtin_names,
-    )
-    from judge.data.systems import (
         load_system as load_system,
-    )
-    from judge.data.systems import (
         parse_system as parse_system,
     )
 
@@ -146,6 +85,7 @@ _WHERE = {
     "validation_problems": "judge.data.rubric",
     "Benchmark": "judge.data.benchmark",
     "BenchmarkManifest": "judge.data.benchmark",
+    "check_ratings": "judge.data.benchmark",
     "default_demo_dir": "judge.data.benchmark",
     "ExpertRating": "judge.data.benchmark",
     "Item": "judge.data.benchmark",

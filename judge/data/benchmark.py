@@ -18,14 +18,17 @@ Example::
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from judge.errors import InputError, Problem
 from judge.fileio import read_document, read_jsonl_collect, validated, validation_problems, write_json, write_jsonl
+
+if TYPE_CHECKING:
+    from judge.data.rubric import Rubric
 
 FORMAT_VERSION = 1
 # Where the JSON Schemas of the three files live, relative to the repository (and packaged in the wheel as
@@ -264,6 +267,69 @@ def load_benchmark(path: str | Path, known_criteria: Iterable[str] | None = None
     if problems:
         raise InputError(problems, source=str(root))
     return Benchmark(path=root, manifest=manifest, items=items, ratings=ratings)
+
+
+_MAX_SHOWN = 20  # distinct rating problems listed before "... and N more problems"
+
+
+def check_ratings(bench: Benchmark, rubrics: Mapping[str, Rubric]) -> None:
+    """Check every expert rating against its criterion's rubric: exit-2 problems, not silently changed statistics.
+
+    A rating is refused when its criterion has no rubric (a misspelling would otherwise drop it) or when
+    ``judge.data.ratings.rating_problems`` refuses its value (not a finite number; off the scale, or between the
+    points of a nominal or ordinal scale). Each problem names the file and line (when the benchmark was loaded from
+    a directory), the field, the value and what is allowed; identical problems (same criterion, same value) are
+    listed once with a count, and at most 20 are listed.
+
+    Raises:
+        InputError: every problem found.
+    """
+    from judge.data.ratings import rating_problems
+
+    points = {c: set(r.points_values()) for c, r in rubrics.items()}
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for k, r in enumerate(bench.ratings):
+        rubric = rubrics.get(r.criterion)
+        if rubric is not None and r.value in points[r.criterion]:
+            continue  # the common case, checked first: a point of the scale
+        if rubric is None:
+            found = ("criterion", f"{r.criterion!r} has no rubric; expected one of {sorted(rubrics)}")
+        else:
+            why = rating_problems(r.value, rubric)
+            if why is None:
+                continue
+            found = ("value", why)
+        groups.setdefault((found[0], r.criterion, found[1]), []).append(k)
+    if not groups:
+        return
+    lines = _rating_lines(bench)
+    where = str(bench.path / "ratings.jsonl") if bench.path is not None else f"benchmark {bench.name}"
+    problems = []
+    for (field, _, message), hits in list(groups.items())[:_MAX_SHOWN]:
+        k = hits[0]
+        r = bench.ratings[k]
+        loc = f"{where}:{lines[k]}" if lines is not None else f"{where}: rating {k + 1}"
+        more = f" ... and {len(hits) - 1:,} more like this" if len(hits) > 1 else ""
+        problems.append(Problem(f"{loc}: {field}", f"{message} (rater {r.rater!r}, item {r.item_id!r}){more}"))
+    if len(groups) > _MAX_SHOWN:
+        rest = sum(len(h) for h in list(groups.values())[_MAX_SHOWN:])
+        problems.append(
+            Problem(where, f"... and {rest:,} more rating(s) with {len(groups) - _MAX_SHOWN} other problems")
+        )
+    raise InputError(problems, source=where)
+
+
+def _rating_lines(bench: Benchmark) -> list[int] | None:
+    """The line of each rating in ``ratings.jsonl`` (ratings are kept in file order), or None if not from a file.
+
+    Read again only when there is a problem to place: the benchmark keeps no line numbers.
+    """
+    if bench.path is None or not (bench.path / "ratings.jsonl").exists():
+        return None
+    rows, problems = read_jsonl_collect(bench.path / "ratings.jsonl")
+    if problems or len(rows) != len(bench.ratings):
+        return None
+    return [lineno for lineno, _ in rows]
 
 
 def save_benchmark(bench: Benchmark, out: str | Path) -> Path:

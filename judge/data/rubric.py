@@ -26,8 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from judge.data.framing import FRAMING_FILE, NEUTRAL_FRAMING, Framing, find_framing, load_framing, one_framing
 from judge.errors import InputError, Problem
-from judge.fileio import read_document, validated
-from judge.fileio import validation_problems as validation_problems  # the converter's public home is judge.fileio
+from judge.fileio import (
+    read_document,
+    validated,
+    validation_problems as validation_problems,  # the converter's public home is judge.fileio
+)
 
 Level = Literal["nominal", "ordinal", "interval"]
 Aggregate = Literal["mean", "median", "mode"]

@@ -87,8 +87,8 @@ def run_demo(
     agreement = None
     if bench.ratings:
         agreement = agreement_report(bench, rubric_set, judges={spec.name: scores})
-        from judge.analysis.agreement import render_agreement_table
         from judge.fileio import write_json, write_text
+        from judge.report.agreement import render_agreement_table
 
         write_json(out / "agreement.json", agreement.model_dump(mode="json"))
         write_text(out / "agreement.txt", render_agreement_table(agreement) + "\n")

@@ -41,8 +41,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
+from judge.analysis.stats.resample import cluster_bootstrap_means
 from judge.errors import InputError, Problem, UsageError
 from judge.fileio import read_document, validated, write_json
+from judge.report.format import fmt
 
 BASELINE_FORMAT = 1
 BASELINE_KIND = "reappraisal-judge-baseline"
@@ -204,20 +206,6 @@ def write_baseline(side: Side, path: str | Path) -> Path:
 
 def post_of(input_key: str) -> str:
     return input_key.rsplit("|", 1)[0]
-
-
-def cluster_bootstrap_means(d: np.ndarray, clusters: list[str], n_boot: int, seed: int) -> np.ndarray:
-    """Bootstrap means of ``d`` (shape (N,)) resampling whole clusters; returns shape (n_boot,).
-
-    Vectorised: per-cluster sums and counts are drawn with replacement as (n_boot, K) index arrays.
-    """
-    keys = sorted(set(clusters))
-    index = {k: i for i, k in enumerate(keys)}
-    ids = np.array([index[c] for c in clusters])
-    sums = np.bincount(ids, weights=d, minlength=len(keys))
-    counts = np.bincount(ids, minlength=len(keys)).astype(float)
-    draw = np.random.default_rng(seed).integers(0, len(keys), size=(n_boot, len(keys)))
-    return np.asarray(sums[draw].sum(axis=1) / counts[draw].sum(axis=1))
 
 
 def _pooled_variance(samples: list[list[float]]) -> tuple[float | None, float]:
@@ -423,10 +411,6 @@ def compare(base: Side, cand: Side, cfg: GateConfig) -> GateReport:
 # -- renderers ----------------------------------------------------------------------------------------------------
 
 
-def _f(x: float | None, fmt: str = "+.3f") -> str:
-    return "n/a" if x is None else format(x, fmt)
-
-
 def render_markdown(report: GateReport) -> str:
     """A summary for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
     verdict = (
@@ -448,8 +432,9 @@ def render_markdown(report: GateReport) -> str:
     for r in report.results:
         mark = {"pass": "ok", "regression": "REGRESSION", "no_data": "no data"}[r.status]
         lines.append(
-            f"| {r.criterion} | {r.direction} | {_f(r.mean_baseline, '.2f')} | {_f(r.mean_candidate, '.2f')} | "
-            f"{_f(r.improvement)} | [{_f(r.ci_low)}, {_f(r.ci_high)}] | {r.margin:.3f} | {r.n_pairs} | "
+            f"| {r.criterion} | {r.direction} | {fmt(r.mean_baseline, '.2f')} | {fmt(r.mean_candidate, '.2f')} | "
+            f"{fmt(r.improvement, '+.3f')} | [{fmt(r.ci_low, '+.3f')}, {fmt(r.ci_high, '+.3f')}] | "
+            f"{r.margin:.3f} | {r.n_pairs} | "
             f"{r.unscored_baseline}/{r.unscored_candidate} | {mark} |"
         )
     lines += ["", "A criterion fails when its whole CI lies below -margin; margin = max(threshold, judge noise floor)."]
@@ -476,7 +461,8 @@ def render_junit(report: GateReport) -> str:
         elif r.status == "no_data":
             ET.SubElement(case, "failure", message=f"{r.criterion} could not be checked: {r.reason}")
         out = ET.SubElement(case, "system-out")
-        out.text = f"change {_f(r.improvement)} CI [{_f(r.ci_low)}, {_f(r.ci_high)}] margin {r.margin:.3f}"
+        ci = f"[{fmt(r.ci_low, '+.3f')}, {fmt(r.ci_high, '+.3f')}]"
+        out.text = f"change {fmt(r.improvement, '+.3f')} CI {ci} margin {r.margin:.3f}"
     suites = ET.Element("testsuites")
     suites.append(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

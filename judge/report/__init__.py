@@ -1,6 +1,7 @@
-"""Stage 4, report: analysis results as format-neutral ``Report`` models, rendered as markdown, CSV and
-self-contained HTML (the JSON is the result model itself); every judgment item by item (``ItemView``) as an
-offline HTML viewer, and a run summed up for a terminal (``RunOverview``).
+"""Stage 4, report: analysis results (system leaderboards, judge boards, agreement reports, calibrators) as
+format-neutral ``Report`` models, rendered as markdown, CSV and self-contained HTML (the JSON is the result model
+itself; ``format`` writes every number the same way); every judgment item by item (``ItemView``) as an offline
+HTML viewer, and a run summed up for a terminal (``RunOverview``).
 
 Example::
 
@@ -14,6 +15,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from judge.report.agreement import (
+        agreement_document as agreement_document,
+        render_agreement_table as render_agreement_table,
+    )
+    from judge.report.calibration import (
+        calibration_document as calibration_document,
+        render_calibration as render_calibration,
+    )
     from judge.report.csv import (
         render_csv as render_csv,
     )
@@ -22,11 +31,7 @@ if TYPE_CHECKING:
     )
     from judge.report.items import (
         ItemView as ItemView,
-    )
-    from judge.report.items import (
         build_item_view as build_item_view,
-    )
-    from judge.report.items import (
         largest as largest,
     )
     from judge.report.judges import (
@@ -37,32 +42,16 @@ if TYPE_CHECKING:
     )
     from judge.report.model import (
         FORMATS as FORMATS,
-    )
-    from judge.report.model import (
         Cell as Cell,
-    )
-    from judge.report.model import (
         Column as Column,
-    )
-    from judge.report.model import (
         Figure as Figure,
-    )
-    from judge.report.model import (
         Link as Link,
-    )
-    from judge.report.model import (
         Report as Report,
-    )
-    from judge.report.model import (
         Table as Table,
     )
     from judge.report.overview import (
         RunOverview as RunOverview,
-    )
-    from judge.report.overview import (
         render_overview as render_overview,
-    )
-    from judge.report.overview import (
         run_overview as run_overview,
     )
     from judge.report.system import (
@@ -70,28 +59,22 @@ if TYPE_CHECKING:
     )
     from judge.report.viewer import (
         link_viewer as link_viewer,
-    )
-    from judge.report.viewer import (
         render_viewer as render_viewer,
-    )
-    from judge.report.viewer import (
         viewer_href as viewer_href,
-    )
-    from judge.report.viewer import (
         write_viewer as write_viewer,
     )
     from judge.report.write import (
         build_report as build_report,
-    )
-    from judge.report.write import (
         parse_formats as parse_formats,
-    )
-    from judge.report.write import (
         write_report as write_report,
     )
 
 # name -> the module that defines it; imported on first use, so importing the stage stays cheap
 _WHERE = {
+    "agreement_document": "judge.report.agreement",
+    "render_agreement_table": "judge.report.agreement",
+    "calibration_document": "judge.report.calibration",
+    "render_calibration": "judge.report.calibration",
     "Cell": "judge.report.model",
     "Column": "judge.report.model",
     "Figure": "judge.report.model",
