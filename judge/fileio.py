@@ -1,7 +1,13 @@
-"""Small file helpers: atomic writes and JSONL reading that names the bad line.
+"""Small file helpers: atomic writes, JSONL reading that names the bad line, and the one way a config or data
+file is read, parsed and validated (``read_document``, ``validated``, ``load_document``).
 
 Output files appear whole or not at all: everything is written to a temporary file in the same directory,
 flushed, fsynced and renamed over the target.
+
+Every loader of a user-editable file (rubrics, benchmark manifests, judge and gate configs, system files,
+baselines, run manifests, calibrators) goes through ``read_document`` and ``validated``, so an unreadable file,
+bad UTF-8, a syntax error or a schema violation gets the same kind of message everywhere: the file (and line or
+field), the value, and what was expected; never a traceback.
 """
 
 from __future__ import annotations
@@ -12,14 +18,16 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from judge.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
+    from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound="BaseModel")
+DocumentFormat = Literal["json", "yaml", "toml"]
+_SUFFIX_FORMAT: dict[str, DocumentFormat] = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 
 
 @contextmanager
@@ -125,3 +133,102 @@ def read_appended(path: Path, model: type[M], what: str) -> Iterator[M]:
             except ValueError as exc:
                 first = str(exc).splitlines()[0]
                 raise InputError(Problem(f"{path}:{n}", f"not {what}: {first}")) from None
+
+
+# -- read, parse, validate: one way for every config and data file ---------------------------------------------
+
+
+def read_document(path: str | Path, what: str, fmt: DocumentFormat | None = None) -> Any:
+    """Read and parse a JSON, YAML or TOML file (format from ``fmt`` or the file suffix).
+
+    Args:
+        path: the file.
+        what: what the file is, for messages ("rubric file", "judge config").
+        fmt: the format; default by suffix (``.json``, ``.yaml``/``.yml``, ``.toml``).
+
+    Raises:
+        InputError: the file cannot be read, is not UTF-8, or is not valid in its format (naming the line).
+    """
+    p = Path(path)
+    kind = fmt or _SUFFIX_FORMAT.get(p.suffix.lower())
+    if kind is None:
+        raise InputError(Problem(str(p), f"cannot tell the format of this {what}: expected .json, .yaml or .toml"))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(Problem(str(p), f"cannot read {what}: {exc.strerror}")) from None
+    except UnicodeDecodeError as exc:  # a ValueError, not an OSError: without this it escaped as a traceback
+        raise InputError(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
+    if kind == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(Problem(f"{p}:{exc.lineno}", f"not valid JSON: {exc.msg}")) from None
+    if kind == "toml":
+        import tomllib
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(Problem(str(p), f"not valid TOML: {exc}")) from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}:{mark.line + 1}" if mark else str(p)
+        raise InputError(Problem(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")) from None
+
+
+def validated(model: type[M], data: Any, source: str, *, what: str = "file") -> M:
+    """Validate parsed data as ``model``; ``InputError`` with one problem per bad field (named, with its value).
+
+    Args:
+        source: where the data came from, prefixed to every problem (``rubrics/x.yaml``, ``judge.toml: gate``).
+        what: what the data is, for the message when it is not a mapping at all ("a rubric file").
+    """
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict):
+        raise InputError(Problem(source, f"{what} must hold a mapping, got {type(data).__name__}"))
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise InputError(validation_problems(err, source, data), source=source) from None
+
+
+def load_document(path: str | Path, model: type[M], what: str, fmt: DocumentFormat | None = None) -> M:
+    """``read_document`` then ``validated``: a file holding one ``model``, every problem named."""
+    return validated(model, read_document(path, what, fmt), str(path), what=f"a {what}")
+
+
+def _loc(loc: tuple[Any, ...], data: Any) -> tuple[str, Any]:
+    """Render a pydantic error location as a dotted path with names (``scale[2].anchor``) and fetch the value."""
+    parts: list[str] = []
+    cur: Any = data
+    for key in loc:
+        if isinstance(key, int):
+            parts.append(f"[{key}]")
+        else:
+            parts.append(("." if parts else "") + str(key))
+        try:
+            cur = cur[key]
+        except (KeyError, IndexError, TypeError):
+            cur = None
+    return "".join(parts) or "(top level)", cur
+
+
+def validation_problems(err: ValidationError, source: str, data: Any, line_prefix: str = "") -> list[Problem]:
+    """Turn a pydantic ``ValidationError`` into one ``Problem`` per error, naming the field and the bad value."""
+    out = []
+    for e in err.errors():
+        path, value = _loc(tuple(e["loc"]), data)
+        msg = e["msg"]
+        if e["type"] == "missing":
+            msg = "required field is missing"
+        elif e["type"] == "extra_forbidden":
+            msg = "unknown field (not part of the format; check the spelling)"
+        shown = "" if e["type"] == "missing" else f" (got {value!r:.80})"
+        out.append(Problem(f"{source}{line_prefix}: {path}", f"{msg}{shown}"))
+    return out

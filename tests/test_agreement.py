@@ -1,20 +1,25 @@
-"""The agreement report, its table, the ``judge agree`` verb, and the real RESORT expert ratings."""
+"""The agreement report (headline, chance rows, rater hygiene, thin data), its tables, the ``judge agree`` verb,
+expert ratings checked against the rubrics, and the real RESORT data with GPT-4's released judgments."""
 
 from __future__ import annotations
 
 import json
+from itertools import combinations
 from pathlib import Path
 
 import krippendorff
 import numpy as np
 import pytest
+import yaml
 
-from judge.analysis.agreement import agreement_report, expert_matrix, render_agreement_table
+from judge.analysis.agreement import agreement_report
+from judge.analysis.experts import expert_matrix
+from judge.cli import main
 from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item, save_benchmark
 from judge.data.rubric import Rubric, ScalePoint
 from judge.errors import InputError
+from judge.report.agreement import render_agreement_table
 
-RESORT = Path(__file__).parents[1].parent / "shared/data/resort"
 RATERS = ["a", "b", "c", "d"]
 
 
@@ -30,11 +35,11 @@ def _rubric(name: str, level: str, values: list[float]) -> Rubric:
 
 
 def _bench(n: int = 120, seed: int = 0) -> tuple[Benchmark, np.ndarray]:
-    """Items rated by 2 of 4 experts on 'empathy' (1-5) and 'harm' (0/1)."""
+    """Items rated by 2 of 4 experts on 'empathy' (1-5) and 'harm' (0/1); 6 systems, one post per item."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(1, 6, n)
     items = {
-        f"i{k}": Item(item_id=f"i{k}", post_id=f"p{k}", post="p", response="r", system={"model": f"m{k % 4}"})
+        f"i{k}": Item(item_id=f"i{k}", post_id=f"p{k}", post="p", response="r", system={"model": f"m{k % 6}"})
         for k in range(n)
     }
     ratings = []
@@ -49,46 +54,100 @@ def _bench(n: int = 120, seed: int = 0) -> tuple[Benchmark, np.ndarray]:
 RUBRICS = {"empathy": _rubric("empathy", "ordinal", [1, 2, 3, 4, 5]), "harm": _rubric("harm", "nominal", [0, 1])}
 
 
-def test_report_shape_and_values() -> None:
+def _ordinal_distance(a: float, b: float, freq: dict[float, float]) -> float:
+    """Krippendorff's ordinal distance, written out: (sum of the frequencies from a to b - (n_a + n_b) / 2)^2."""
+    lo, hi = min(a, b), max(a, b)
+    between = sum(f for v, f in freq.items() if lo <= v <= hi)
+    return (between - (freq[a] + freq[b]) / 2) ** 2
+
+
+def _pairwise_kappa(pairs: list[tuple[float, float]], level: str) -> float:
+    """The headline by its definition, in plain Python over the list of (side 1, side 2) pairs."""
+    values = [v for p in pairs for v in p]
+    freq = {v: float(values.count(v)) for v in set(values)}
+
+    def delta(a: float, b: float) -> float:
+        if level == "nominal":
+            return float(a != b)
+        if level == "interval":
+            return (a - b) ** 2
+        return _ordinal_distance(a, b, freq)
+
+    observed = sum(delta(a, b) for a, b in pairs) / len(pairs)
+    expected = sum(delta(a, b) for a, _ in pairs for _, b in pairs) / len(pairs) ** 2
+    return 1 - observed / expected
+
+
+def _judge_pairs(judge: dict[str, float | None], bench: Benchmark, criterion: str) -> list[tuple[float, float]]:
+    return [
+        (judge[r.item_id], r.value)  # type: ignore[misc]
+        for r in bench.ratings
+        if r.criterion == criterion and judge.get(r.item_id) is not None
+    ]
+
+
+def test_headline_chance_rows_and_counts() -> None:
     bench, truth = _bench()
     good = {f"i{k}": (float(t) if k % 10 else None) for k, t in enumerate(truth)}  # 12 unscored
     del good["i1"]  # one rated item never judged
-    judges = {"good": {"empathy": good}, "const": {"empathy": {f"i{k}": 3.0 for k in range(len(truth))}}}
+    judges = {"const": {"empathy": {f"i{k}": 3.0 for k in range(len(truth))}}, "good": {"empathy": good}}
     systems = {i: it.system_name for i, it in bench.items.items()}
     report = agreement_report(bench, RUBRICS, judges, systems=systems, n_boot=300)
-    d = report.model_dump()
-    emp = d["criteria"]["empathy"]
+    emp = report.criteria["empathy"]
     raters, _items, m = expert_matrix(bench, "empathy")
-    assert raters == RATERS
-    assert emp["level"] == "ordinal"
-    assert emp["experts"]["alpha"] == pytest.approx(krippendorff.alpha(m, level_of_measurement="ordinal"))
-    low, high = emp["experts"]["ci"]
-    assert low <= emp["experts"]["alpha"] <= high
-    assert emp["experts"]["n_items"] == 120
-    g = emp["judges"]["good"]
-    assert g["unscored"] == 12 and g["not_judged"] == 1 and g["n_items"] == 107
-    judge_row = np.array([good.get(f"i{k}") if good.get(f"i{k}") is not None else np.nan for k in range(120)], float)
-    scored = ~np.isnan(judge_row)  # alpha with the judge uses only the items the judge scored
-    with_judge = np.vstack([m[:, scored], judge_row[scored]])
-    assert g["alpha_with_experts"]["alpha"] == pytest.approx(
-        krippendorff.alpha(with_judge.astype(float), level_of_measurement="ordinal")
-    )
-    assert g["spearman"]["value"] > 0.8 and g["kendall"]["value"] > 0.7
-    assert g["system_spearman"]["n"] == 4
-    assert set(g["kappa"]) == set(RATERS)
-    assert g["alt_test"]["passed"] is True and g["alt_test_note"] is None
-    c = emp["judges"]["const"]
-    assert c["spearman"]["value"] is None and c["spearman"]["note"]
-    assert c["alt_test"]["passed"] is False
-    assert c["alpha_with_experts"]["alpha"] < emp["experts"]["alpha"]
-    assert d["criteria"]["harm"]["judges"] == {}  # no judge scored harm
-    assert len(emp["rater_stats"]) == 4 and emp["pairs"]
+    assert raters == RATERS and emp.level == "ordinal" and emp.rubric_level == "ordinal"
+    # Krippendorff's alpha among the experts is still reported, and matches the package
+    assert emp.experts.alpha == pytest.approx(krippendorff.alpha(m, level_of_measurement="ordinal"))
+    # The headline by its definition: judge-expert pairs only (one pair per expert rating of a scored item)
+    g = emp.judges["good"]
+    assert g.headline.value == pytest.approx(_pairwise_kappa(_judge_pairs(good, bench, "empathy"), "ordinal"))
+    assert g.headline.n_pairs == 2 * 107 and g.headline.n == 107
+    # The experts on the same footing: pairs of two experts' ratings of an item, both orders; with two ratings per
+    # item that is Krippendorff's alpha without its small-sample factor: 1 - kappa = (1 - alpha) * n / (n - 1)
+    expert_pairs = []
+    for k in range(m.shape[1]):
+        vals = m[~np.isnan(m[:, k]), k]
+        for a, b in combinations(vals, 2):
+            expert_pairs += [(a, b), (b, a)]
+    ceiling = emp.experts.headline
+    assert ceiling.value == pytest.approx(_pairwise_kappa(expert_pairs, "ordinal"))
+    n_values = 240
+    assert 1 - ceiling.value == pytest.approx((1 - emp.experts.alpha) * n_values / (n_values - 1))  # type: ignore[operator]
+    # chance rows: a constant judge is exactly at chance, the shuffled judge on average
+    const, perm = emp.judges["chance:constant"], emp.judges["chance:permuted"]
+    assert abs(const.headline.value) < 1e-12 and emp.judges["const"].headline.value == pytest.approx(0, abs=1e-12)  # type: ignore[arg-type]
+    assert abs(perm.headline.value) < 0.03  # type: ignore[arg-type]
+    for row in (const, perm):
+        assert row.kind == "chance" and row.headline.ci is not None
+        assert row.headline.ci[0] <= 0 <= row.headline.ci[1] + 1e-12
+    # the good judge sits between chance and perfect, its CI well clear of chance
+    assert g.headline.ci is not None and g.headline.ci[0] > perm.headline.ci[1]  # type: ignore[index]
+    # judges by headline, best first, then the chance rows
+    assert list(emp.judges) == ["good", "const", "chance:constant", "chance:permuted"]
+    assert (g.unscored, g.not_judged, g.n_items) == (12, 1, 107)
+    assert g.spearman is not None and g.spearman.value > 0.8  # type: ignore[operator]
+    assert g.kendall is not None and g.kendall.value > 0.7  # type: ignore[operator]
+    assert set(g.kappa) == set(RATERS) and g.alt_test is not None and g.alt_test.passed
+    c = emp.judges["const"]
+    assert c.spearman is not None and c.spearman.value is None and c.spearman.note
+    assert c.alt_test is not None and not c.alt_test.passed
+    # system level: 6 systems of ~18 scored items each, one post per item
+    assert g.system is not None and g.system.n_systems == 6 and g.system.icc_a1.form == "A,1"
+    assert g.system.spearman.value is not None and g.system.icc_c1.ci is not None
+    assert report.criteria["harm"].judges.keys() == {"chance:constant", "chance:permuted"}  # no judge scored harm
+    d = report.model_dump(mode="json")["criteria"]["empathy"]
+    assert set(d["judges"]["good"]["headline"]) >= {"value", "ci", "n", "n_pairs"}
+    assert set(d["experts"]["headline"]) >= {"value", "ci"} and "alpha" in d["experts"]
 
 
-def test_nominal_criterion_skips_kappa_and_uses_accuracy() -> None:
+def test_nominal_criterion_headline_is_cohens_kappa_over_pairs() -> None:
     bench, truth = _bench()
-    judges = {"j": {"harm": {f"i{k}": float(t == 1) for k, t in enumerate(truth)}}}
-    j = agreement_report(bench, RUBRICS, judges, n_boot=100).criteria["harm"].judges["j"]
+    judge = {f"i{k}": float(t == 1) if k % 3 else float(t == 2) for k, t in enumerate(truth)}
+    j = agreement_report(bench, RUBRICS, {"j": {"harm": judge}}, n_boot=100).criteria["harm"].judges["j"]
+    pairs = _judge_pairs(judge, bench, "harm")  # type: ignore[arg-type]
+    po = np.mean([a == b for a, b in pairs])
+    pe = sum(np.mean([a == v for a, _ in pairs]) * np.mean([b == v for _, b in pairs]) for v in (0.0, 1.0))
+    assert j.headline.value == pytest.approx((po - pe) / (1 - pe))
     assert j.kappa == {} and j.kappa_note and j.icc is None
     assert j.alt_test is not None and j.alt_test.scoring == "accuracy"
 
@@ -100,13 +159,50 @@ def test_alt_test_null_with_reason_when_too_few_items() -> None:
     assert j["alt_test"] is None and "at least 2 experts" in j["alt_test_note"]
 
 
-def test_interval_criterion_has_icc() -> None:
+def test_too_few_items_get_no_interval() -> None:
+    bench, truth = _bench(n=4)
+    judges = {"j": {"empathy": {f"i{k}": float(t) for k, t in enumerate(truth)}}}
+    c = agreement_report(bench, RUBRICS, judges, n_boot=200).criteria["empathy"]
+    j = c.judges["j"]
+    assert j.headline.value is not None and j.headline.ci is None and "too few" in (j.headline.note or "")
+    assert j.spearman is not None and j.spearman.ci is None and j.bias is not None and j.bias.ci is None
+    assert c.experts.headline.ci is None and "4 item(s)" in (c.experts.headline.note or "")
+    assert "[too few]" in render_agreement_table(agreement_report(bench, RUBRICS, judges, n_boot=50))
+
+
+def test_interval_criterion_has_named_icc() -> None:
     bench, truth = _bench()
     rubrics = {"empathy": _rubric("empathy", "interval", [1, 2, 3, 4, 5])}
     judges = {"j": {"empathy": {f"i{k}": float(t) + 0.5 for k, t in enumerate(truth)}}}  # off-scale, biased
     j = agreement_report(bench, rubrics, judges, n_boot=100).criteria["empathy"].judges["j"]
-    assert j.icc is not None and j.icc.value is not None and 0 < j.icc.value < 1
-    assert j.bias.value is not None and j.bias.value > 0.3
+    assert j.icc is not None and j.icc.form == "A,1" and j.icc.value is not None and 0 < j.icc.value < 1
+    assert j.bias is not None and j.bias.value is not None and j.bias.value > 0.3
+    pairs = _judge_pairs(judges["j"]["empathy"], bench, "empathy")  # type: ignore[arg-type]
+    assert j.headline.value == pytest.approx(_pairwise_kappa(pairs, "interval"))
+
+
+def test_level_is_chosen_at_analysis_time() -> None:
+    bench, truth = _bench()
+    judges = {"j": {"empathy": {f"i{k}": float(t) for k, t in enumerate(truth)}}}
+    ordinal = agreement_report(bench, RUBRICS, judges, n_boot=0).criteria["empathy"]
+    interval = agreement_report(bench, RUBRICS, judges, n_boot=0, levels={"empathy": "interval"}).criteria["empathy"]
+    assert (interval.level, interval.rubric_level, interval.rubric) == ("interval", "ordinal", ordinal.rubric)
+    assert interval.experts.alpha == pytest.approx(krippendorff.alpha(expert_matrix(bench, "empathy")[2]))
+    pairs = _judge_pairs(judges["j"]["empathy"], bench, "empathy")  # type: ignore[arg-type]
+    assert interval.judges["j"].headline.value == pytest.approx(_pairwise_kappa(pairs, "interval"))
+    assert interval.judges["j"].icc is not None and ordinal.judges["j"].icc is None
+
+
+def test_a_judge_that_is_one_of_the_raters_is_flagged() -> None:
+    bench, _ = _bench()
+    copy = {r.item_id: r.value for r in bench.ratings if r.rater == "a" and r.criterion == "empathy"}
+    report = agreement_report(bench, RUBRICS, {"copy": {"empathy": copy}}, n_boot=0)
+    j = report.criteria["empathy"].judges["copy"]
+    assert [m.rater for m in j.same_as_rater] == ["a"] and j.same_as_rater[0].share == 1.0
+    assert any("'copy'" in w and "--exclude-rater a" in w for w in report.warnings)
+    # a judge that always answers the experts' common value equals them often, but by chance: not flagged
+    constant = {i: 0.0 for i in bench.items}
+    assert agreement_report(bench, RUBRICS, {"z": {"harm": constant}}, n_boot=0).warnings == []
 
 
 def test_unknown_item_ids_are_an_input_error() -> None:
@@ -117,12 +213,17 @@ def test_unknown_item_ids_are_an_input_error() -> None:
         agreement_report(bench, RUBRICS, {"j": {"empathy": {"i0": float("nan")}}}, n_boot=0)
 
 
-def test_criterion_without_ratings_has_a_note() -> None:
+def test_wrong_rubric_set_is_an_input_error_naming_both_sides() -> None:
     bench, _ = _bench(n=10)
-    report = agreement_report(bench, {"other": _rubric("other", "ordinal", [1, 2, 3])}, n_boot=0)
-    other = report.criteria["other"].experts
-    assert other.alpha is None and "no expert ratings" in (other.note or "")
-    assert any("'empathy' are ignored" in n for n in report.notes)
+    with pytest.raises(InputError) as exc:
+        agreement_report(bench, {"other": _rubric("other", "ordinal", [1, 2, 3])}, n_boot=0)
+    assert "['empathy', 'harm']" in str(exc.value) and "['other']" in str(exc.value)
+    # a selected criterion without ratings, beside rated ones, is shown with a note
+    rubrics = {**RUBRICS, "other": _rubric("other", "ordinal", [1, 2, 3])}
+    report = agreement_report(bench, rubrics, n_boot=0)
+    assert "no expert ratings" in (report.criteria["other"].experts.note or "")
+    # unselected criteria with a rubric are not reported as "no rubric"
+    assert agreement_report(bench, rubrics, n_boot=0, criteria=["empathy"]).notes == []
 
 
 def test_render_table() -> None:
@@ -130,39 +231,127 @@ def test_render_table() -> None:
     judges = {"good-judge": {"empathy": {f"i{k}": float(t) for k, t in enumerate(truth)}}}
     text = render_agreement_table(agreement_report(bench, RUBRICS, judges, n_boot=100))
     assert "experts (ceiling)" in text and "good-judge" in text and "pass w=" in text
-    assert "raters:" in text and "pairs:" in text
+    assert "chance:constant" in text and "chance:permuted" in text and "## Raters" in text
 
 
-def test_cli_agree_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from judge.cli import main
+# -- the verb and the expert ratings it reads ------------------------------------------------------------------
 
+
+def _write_rubrics(root: Path, rubrics: dict[str, Rubric]) -> Path:
+    root.mkdir(exist_ok=True)
+    for r in rubrics.values():
+        (root / f"{r.name}.yaml").write_text(yaml.safe_dump(r.model_dump(mode="json", exclude_defaults=True)))
+    return root
+
+
+def test_cli_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bench, _ = _bench()
-    bench.ratings = [r for r in bench.ratings if r.criterion == "empathy"]
     save_benchmark(bench, tmp_path / "b")
-    rc = main(["agree", "--benchmark", str(tmp_path / "b"), "--criteria", "empathy", "--n-boot", "50", "--json"])
-    assert rc == 0
+    rub = str(_write_rubrics(tmp_path / "r", RUBRICS))
+    base = ["agree", "--benchmark", str(tmp_path / "b"), "--rubrics", rub, "--n-boot", "50"]
+    assert main([*base, "--criteria", "empathy", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["criteria"]["empathy"]["experts"]["n_items"] == 120
-    rc = main(["agree", "--benchmark", str(tmp_path / "b"), "--criteria", "empathy", "--n-boot", "50"])
-    assert rc == 0 and "experts (ceiling)" in capsys.readouterr().out
+    emp = out["criteria"]["empathy"]
+    assert emp["experts"]["n_items"] == 120 and emp["experts"]["headline"]["value"] is not None
+    assert list(emp["judges"]) == ["chance:constant", "chance:permuted"]
+    assert "harm" not in out["criteria"] and out["notes"] == []  # harm has a rubric: it was just not selected
+    assert main([*base, "--criteria", "empathy", "--out", str(tmp_path / "o"), "--format", "md,csv,html"]) == 0
+    assert "experts (ceiling)" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["agreement.csv", "agreement.html", "agreement.md"]
+    assert main([*base, "--exclude-rater", "a", "--level", "empathy=interval", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["excluded_raters"] == ["a"] and "a" not in out["criteria"]["empathy"]["raters"]
+    assert out["criteria"]["empathy"]["level"] == "interval"
+    assert main([*base, "--exclude-rater", "zz"]) == 2
+    assert main([*base, "--level", "cubic"]) == 2
     assert main(["agree", "--benchmark", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "'zz'" in err and "cubic" in err
+    other = str(_write_rubrics(tmp_path / "other", {"other": _rubric("other", "ordinal", [1, 2, 3])}))
+    assert main(["agree", "--benchmark", str(tmp_path / "b"), "--rubrics", other]) == 2
+    err = capsys.readouterr().err
+    assert "'empathy'" in err and "other" in err  # the wrong rubric set, naming both sides
 
 
-@pytest.mark.skipif(not RESORT.is_dir(), reason=f"RESORT release not found at {RESORT}")
-def test_resort_expert_alpha_matches_package() -> None:
-    try:
-        from judge.data.importers.resort import import_resort
-    except ImportError as exc:
-        pytest.skip(f"RESORT importer not available: {exc}")
-    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+@pytest.mark.parametrize(
+    ("criterion", "value", "expected"),
+    [
+        ("empathy", "7", "7 is not a point of the empathy scale (1 (p1), 2 (p2), 3 (p3), 4 (p4), 5 (p5))"),
+        ("empathy", "2.5", "2.5 is not a point of the empathy scale (1 (p1), 2 (p2), 3 (p3), 4 (p4), 5 (p5))"),
+        ("harm", "0.5", "0.5 is not a point of the harm scale (0 (p0), 1 (p1))"),
+        ("empathy", "NaN", "nan is not a finite number"),
+        ("empathy", "Infinity", "inf is not a finite number"),
+        ("emapthy", "3", "'emapthy' has no rubric; expected one of ['empathy', 'harm']"),
+    ],
+    ids=["off-scale", "ordinal-between-points", "nominal-between-categories", "nan", "infinity", "misspelt"],
+)
+def test_bad_expert_ratings_exit_2_naming_the_place(
+    criterion: str, value: str, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench, _ = _bench(n=10)
+    bench_dir = save_benchmark(bench, tmp_path / "b")
+    lines = (bench_dir / "ratings.jsonl").read_text().splitlines()
+    bad = {"item_id": "i3", "rater": "a", "criterion": criterion, "value": "VALUE"}
+    lines.insert(4, json.dumps(bad).replace('"VALUE"', value))  # becomes line 5
+    (bench_dir / "ratings.jsonl").write_text("\n".join(lines) + "\n")
+    rub = str(_write_rubrics(tmp_path / "r", RUBRICS))
+    assert main(["agree", "--benchmark", str(bench_dir), "--rubrics", rub, "--n-boot", "0"]) == 2
+    err = capsys.readouterr().err
+    field = "criterion" if criterion == "emapthy" else "value"
+    assert f"ratings.jsonl:5: {field}: {expected}" in err and "rater 'a', item 'i3'" in err
+    assert "Traceback" not in err and err.count("\n  - ") == 1  # one problem, no knock-on errors
 
-    bench = import_resort(RESORT)
-    rubrics = load_rubric_set(default_rubrics_dir())
-    report = agreement_report(bench, rubrics, n_boot=200)
+
+def test_repeated_bad_ratings_are_listed_once_with_a_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench, _ = _bench(n=30)
+    bench.ratings = [r.model_copy(update={"value": 7.0}) if r.criterion == "empathy" else r for r in bench.ratings]
+    bench_dir = save_benchmark(bench, tmp_path / "b")
+    rub = str(_write_rubrics(tmp_path / "r", RUBRICS))
+    assert main(["leaderboard", "--benchmark", str(bench_dir), "--rubrics", rub, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "ratings.jsonl:1: value: 7 is not a point of the empathy scale" in err and "... and 59 more like this" in err
+
+
+# -- RESORT and GPT-4's released judgments -----------------------------------------------------------------------
+
+
+def test_resort_expert_alpha_matches_package(resort_bench: Path) -> None:
+    from judge.analysis.inputs import load_inputs
+
+    inp = load_inputs(resort_bench)
+    report = agreement_report(inp.bench, inp.rubrics, n_boot=200)
     assert set(report.criteria) == {"alignment_with_standards", "empathy", "factuality", "harmfulness"}
     for name, c in report.criteria.items():
-        _, items, m = expert_matrix(bench, name)
+        _, items, m = expert_matrix(inp.bench, name)
         assert len(items) == 227 and c.experts.n_items == 227
-        expected = krippendorff.alpha(m, value_domain=rubrics[name].points_values(), level_of_measurement=c.level)
+        expected = krippendorff.alpha(m, value_domain=inp.rubrics[name].points_values(), level_of_measurement=c.level)
         assert c.experts.alpha == pytest.approx(expected, abs=1e-12)
         assert c.experts.ci is not None and c.experts.ci[0] <= c.experts.alpha <= c.experts.ci[1]
+        # 2 ratings per item, 454 values: the ceiling is alpha without its small-sample factor
+        assert 1 - c.experts.headline.value == pytest.approx((1 - expected) * 454 / 453)  # type: ignore[operator]
+
+
+def test_resort_gpt4_sits_between_chance_and_the_ceiling(
+    resort_bench: Path, resort_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's acceptance check: a constant and a shuffled judge land at or below zero with CIs covering zero,
+    GPT-4 between them and the experts' ceiling, computed the same way."""
+    src = resort_dir / "derived" / "gpt4_judgments_on_rated_items.jsonl"
+    run = tmp_path / "gpt4"
+    assert main(["import", "judgments", str(src), "--benchmark", str(resort_bench), "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["agree", "--benchmark", str(resort_bench), "--run", str(run), "--n-boot", "1000", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for name in ("alignment_with_standards", "empathy"):
+        c = report["criteria"][name]
+        ceiling = c["experts"]["headline"]
+        gpt4 = c["judges"]["gpt-4-1106-preview"]["headline"]
+        for chance in ("chance:constant", "chance:permuted"):
+            h = c["judges"][chance]["headline"]
+            assert h["value"] <= 1e-12 or abs(h["value"]) < 0.01, (name, chance, h)
+            assert h["ci"][0] <= 1e-12 and h["ci"][1] >= -1e-12, (name, chance, h)
+            assert gpt4["ci"][0] > h["ci"][1], (name, chance)  # GPT-4 clear of chance
+        assert gpt4["value"] < ceiling["value"]
+    # GPT-4 answered "not harmful" to every item: on harmfulness it is a constant judge, exactly at chance
+    harm = report["criteria"]["harmfulness"]["judges"]["gpt-4-1106-preview"]["headline"]
+    assert harm["value"] == pytest.approx(0.0, abs=1e-12)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import krippendorff
 import numpy as np
 import pytest
 
@@ -13,14 +12,16 @@ from judge.analysis.calibration import (
     Calibrator,
     IsotonicMap,
     LinearMap,
-    _cross_fit_predictions,
-    _interval_alpha,
-    _pair,
     assign_folds,
     cross_fit,
+    cross_fit_predictions,
     fit_calibrator,
     fit_map,
+    held_out_scores,
+    paired,
 )
+from judge.analysis.stats.correlation import Ranker, spearman_weighted
+from judge.analysis.stats.pairwise import judge_pairs
 from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item
 from judge.data.rubric import Rubric, ScalePoint
 from judge.errors import InputError, StaleArtifact
@@ -115,41 +116,65 @@ def test_folds_partition_posts_deterministically() -> None:
 
 def test_held_out_predictions_never_see_their_own_post() -> None:
     bench, scores, _ = synthetic(n_posts=12)
-    paired = _pair(bench, scores, "empathy")
-    folds = assign_folds(paired.post_ids, 4, seed=0)
-    base = _cross_fit_predictions(paired, folds, "isotonic", 1, 5)
+    pairs = paired(bench, scores, "empathy")
+    folds = assign_folds(pairs.post_ids, 4, seed=0)
+    base = cross_fit_predictions(pairs, folds, "isotonic", 1, 5)
     # Corrupt the expert ratings of fold 0's items: their held-out predictions must not move, the others must.
-    in_fold0 = np.isin(paired.post_ids, folds[0])
-    corrupted = paired.experts.copy()
+    in_fold0 = np.isin(pairs.post_ids, folds[0])
+    corrupted = pairs.experts.copy()
     corrupted[:, in_fold0] = 5.0 - corrupted[:, in_fold0] + 1.0
-    moved = _cross_fit_predictions(type(paired)(**{**paired.__dict__, "experts": corrupted}), folds, "isotonic", 1, 5)
+    moved = cross_fit_predictions(type(pairs)(**{**pairs.__dict__, "experts": corrupted}), folds, "isotonic", 1, 5)
     assert np.array_equal(base[in_fold0], moved[in_fold0])
     assert not np.allclose(base[~in_fold0], moved[~in_fold0])
 
 
-# -- alpha --------------------------------------------------------------------------------------------------------
+def test_held_out_scores_refit_without_the_items_post(calibrator: Calibrator) -> None:
+    # The judge board's calibrated rows: a rated item is scored by the calibrator's method refitted on the other
+    # folds' posts, never by the map that saw its experts; the calibrator's own map differs from that.
+    bench, scores, _ = synthetic(n_posts=12)
+    held, ok = held_out_scores(calibrator, bench, "empathy", scores, make_rubric())
+    pairs = paired(bench, scores, "empathy")
+    expected = cross_fit_predictions(pairs, calibrator.fit["empathy"].folds, "isotonic", 1, 5)
+    assert ok and [held[i] for i in pairs.item_ids] == pytest.approx(expected.tolist())
+    in_sample = calibrator.apply_scores("empathy", scores)
+    assert any(abs(held[i] - in_sample[i]) > 1e-9 for i in pairs.item_ids)  # type: ignore[operator]
 
 
-def test_interval_alpha_hand_computed() -> None:
-    # Units (1,1), (2,2), (3,4); m = 2 each, n = 6. Only unit 3 disagrees: 2 (m s2 - s1^2)/(m-1) = 2 (2*25 - 49) = 2,
-    # D_o = 2/6. S1 = 13, S2 = 35: D_e = 2 (6*35 - 13^2) / (6*5) = 82/30. alpha = 1 - (1/3)/(82/30) = 1 - 10/82.
+# -- the agreement statistic on resamples --------------------------------------------------------------------------
+
+
+def test_interval_agreement_hand_computed() -> None:
+    # Pairs (judge, expert): (1, 1), (2, 2), (4, 3). D_o = (0 + 0 + 1) / 3 = 1/3. D_e over every judge value with
+    # every expert value: x=1: 0 + 1 + 4, x=2: 1 + 0 + 1, x=4: 9 + 4 + 1 -> 21 / 9 = 7/3. kappa = 1 - 1/7 = 6/7.
     experts = np.array([[1.0, 2.0, 3.0]])
     judge = np.array([1.0, 2.0, 4.0])
-    got = _interval_alpha(experts, judge, np.ones((1, 3)))[0]
-    assert got == pytest.approx(1 - 10 / 82)
-    assert got == pytest.approx(krippendorff.alpha(np.vstack([experts, judge]), level_of_measurement="interval"))
+    assert judge_pairs(judge, experts, "interval").kappa()[0] == pytest.approx(6 / 7)
 
 
-def test_interval_alpha_matches_krippendorff_on_resamples() -> None:
+def test_weighted_agreement_equals_the_resampled_data() -> None:
+    # Calibration's CIs weight items by how often a post was drawn: the same as duplicating their columns.
     rng = np.random.default_rng(3)
     experts = rng.integers(1, 6, size=(4, 30)).astype(float)
     experts[rng.random(experts.shape) < 0.4] = np.nan
-    experts[:, 0] = np.nan  # a unit with only the judge: not pairable, must be ignored
+    experts[:, 0] = np.nan  # an item no expert rated gives no pair
     judge = rng.uniform(1, 5, size=30)
-    idx = rng.integers(0, 30, size=30)  # a bootstrap resample with repeated units
+    idx = rng.integers(0, 30, size=30)  # a bootstrap resample with repeated items
     w = np.bincount(idx, minlength=30)[None, :].astype(float)
-    ref = krippendorff.alpha(np.vstack([experts, judge])[:, idx], level_of_measurement="interval")
-    assert _interval_alpha(experts, judge, w)[0] == pytest.approx(ref, abs=1e-10)
+    ref = judge_pairs(judge[idx], experts[:, idx], "interval").kappa()[0]
+    assert judge_pairs(judge, experts, "interval").kappa(w)[0] == pytest.approx(ref, abs=1e-10)
+
+
+def test_weighted_spearman_matches_scipy_on_resampled_data_with_ties() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(11)
+    a = rng.integers(1, 5, size=40).astype(float)  # many ties, as judges give few distinct scores
+    b = rng.integers(1, 11, size=40) / 2.0
+    idx = rng.integers(0, 40, size=40)
+    w = np.bincount(idx, minlength=40)[None, :].astype(float)
+    got = spearman_weighted(Ranker(a), Ranker(b), w)[0]
+    assert got == pytest.approx(stats.spearmanr(a[idx], b[idx]).statistic, abs=1e-12)
+    assert np.isnan(spearman_weighted(Ranker(np.ones(5)), Ranker(b[:5]), np.ones((1, 5)))[0])
 
 
 # -- cross-fitting on synthetic data with a known map ---------------------------------------------------------------
@@ -163,7 +188,7 @@ def test_calibration_removes_bias_and_lowers_mae(method: str) -> None:
     assert b.bias.value is not None and b.bias.value > 1.0  # the judge is ~1.3 points too high
     assert a.bias.value is not None and abs(a.bias.value) < 0.15
     assert a.mae.value < 0.6 * b.mae.value  # type: ignore[operator]
-    assert a.alpha_with_experts.value > b.alpha_with_experts.value + 0.2  # type: ignore[operator]
+    assert a.headline.value > b.headline.value + 0.2  # type: ignore[operator,union-attr]
     # A monotone map cannot reorder items: Spearman does not improve beyond cross-fitting noise.
     assert a.spearman.value <= b.spearman.value + 0.02  # type: ignore[operator]
     assert report.change.mae.ci is not None and report.change.mae.ci[1] < 0
@@ -199,10 +224,10 @@ def test_nominal_and_unknown_method_are_refused() -> None:
         cross_fit(bench, scores, make_rubric(), "ordinal", n_boot=10)  # type: ignore[arg-type]
 
 
-def test_ordinal_rubric_notes_interval_alpha() -> None:
+def test_ordinal_rubric_notes_interval_agreement() -> None:
     bench, scores, _ = synthetic(n_posts=6)
     report, _ = cross_fit(bench, scores, make_rubric(level="ordinal"), n_boot=20, k=10)
-    assert report.alpha_level == "interval"
+    assert report.agreement_level == "interval"
     assert any("ordinal" in n for n in report.notes)
     assert report.n_folds == 6 and any("only 6 folds" in n for n in report.notes)
 
@@ -273,6 +298,22 @@ def test_stale_calibrator_is_refused_naming_the_difference(calibrator: Calibrato
     assert message in str(exc.value)
 
 
+def test_calibrators_written_before_the_headline_still_load(calibrator: Calibrator, tmp_path: Path) -> None:
+    # Files from before the headline carried alpha with the judge as one more rater: still valid maps, read as
+    # they are; new files never write that statistic.
+    data = calibrator.model_dump(mode="json")
+    fit = data["fit"]["empathy"]
+    fit["alpha_level"] = fit.pop("agreement_level")
+    for part in ("before", "after", "change"):
+        fit[part]["alpha_with_experts"] = fit[part].pop("headline")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data))
+    loaded = Calibrator.load(old)
+    assert loaded.apply("empathy", 4.0) == calibrator.apply("empathy", 4.0)
+    assert loaded.fit["empathy"].before.headline is None
+    assert "alpha_with_experts" not in loaded.model_dump(mode="json")["fit"]["empathy"]["before"]
+
+
 def test_load_rejects_bad_files_naming_the_field(calibrator: Calibrator, tmp_path: Path) -> None:
     data = calibrator.model_dump(mode="json")
     bad = tmp_path / "bad.json"
@@ -285,18 +326,6 @@ def test_load_rejects_bad_files_naming_the_field(calibrator: Calibrator, tmp_pat
         Calibrator.load(old)
     with pytest.raises(InputError, match="no map for 'harm'"):
         calibrator.apply("harm", 3.0)
-
-
-def test_fast_spearman_matches_scipy_with_ties() -> None:
-    from scipy import stats
-
-    from judge.analysis.calibration import _spearman
-
-    rng = np.random.default_rng(11)
-    a = rng.integers(1, 5, size=40).astype(float)  # many ties, as judges give few distinct scores
-    b = rng.integers(1, 11, size=40) / 2.0
-    assert _spearman(a, b) == pytest.approx(stats.spearmanr(a, b).statistic, abs=1e-12)
-    assert np.isnan(_spearman(np.ones(5), b[:5]))
 
 
 # -- CLI ----------------------------------------------------------------------------------------------------------
@@ -345,13 +374,21 @@ def test_cli_calibrate_json_and_artifact(tmp_path: Path, capsys: pytest.CaptureF
     assert emp["n_items"] == 60 and sum(len(f) for f in emp["folds"]) == 15
     assert emp["before"]["bias"] > 1.0 and abs(emp["after"]["bias"]) < 0.3
     assert emp["after"]["mae"] < emp["before"]["mae"]
-    assert set(emp["after"]) == {"bias", "mae", "spearman", "alpha_with_experts"}
+    assert set(emp["after"]) == {"bias", "mae", "spearman", "headline"}
     cal = Calibrator.load(out)
     cal.check_compatible("openai/gpt-4o", {"temperature": 0.7}, {"empathy": rubric.ref}, "p1")
 
     assert main([*argv, "--out", str(out), "--n-boot", "50"]) == 0
     text = capsys.readouterr().out
-    assert "verdict: Calibration helps" in text and "Spearman" in text
+    assert "Verdict: Calibration helps" in text and "Spearman" in text
+
+    # the level and the experts are chosen at analysis time: nominal cannot be calibrated; a rater left out
+    # changes the targets the map is fitted to
+    assert main([*argv, "--out", str(out), "--level", "empathy=nominal"]) == 2
+    assert "nominal scale" in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "c2.json"), "--n-boot", "20", "--exclude-rater", "expert0"]) == 0
+    capsys.readouterr()
+    assert Calibrator.load(tmp_path / "c2.json").maps != Calibrator.load(out).maps
 
     # A rubric edited since the run is refused, naming both refs.
     edited = rubric.model_copy(update={"version": "1.1"})
@@ -392,11 +429,17 @@ def test_gpt4_on_resort_bias_removed_ranking_kept(
         str(run_dir),
         "--criteria",
         "alignment_with_standards",
+        "factuality",
     ]
     assert main([*argv, "--n-boot", "200", "--out", str(tmp_path / "cal.json"), "--json"]) == 0
-    align = json.loads(capsys.readouterr().out)["criteria"]["alignment_with_standards"]
-    # Measured (seed 0, 141 items, 29 posts): bias 2.17 -> 0.01, MAE 2.33 -> 1.64, alpha 0.29 -> 0.42, rho 0.55 -> 0.54.
+    out = json.loads(capsys.readouterr().out)["criteria"]
+    align = out["alignment_with_standards"]
+    # Measured (seed 0, 141 items, 29 posts): bias 2.17 -> 0.01, MAE 2.33 -> 1.64, kappa 0.27 -> 0.37, rho 0.55 -> 0.54.
     assert align["before"]["bias"] > 1.5 and abs(align["after"]["bias"]) < 0.3
     assert align["after"]["mae"] < align["before"]["mae"] - 0.4
-    assert align["after"]["alpha_with_experts"] > align["before"]["alpha_with_experts"]
+    assert align["after"]["headline"] > align["before"]["headline"]
     assert abs(align["after"]["spearman"] - align["before"]["spearman"]) < 0.05
+    # Factuality: bias and MAE improve but agreement falls (0.12 -> 0.07): the verdict must not say "helps".
+    fact = out["factuality"]
+    assert fact["after"]["headline"] < fact["before"]["headline"]
+    assert "helps" not in fact["verdict"] and "agreement with the experts fell" in fact["verdict"]

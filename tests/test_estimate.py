@@ -72,6 +72,11 @@ def test_estimate_per_system_and_overall(
     assert overall["mean"] == pytest.approx(np.mean([scores[i] for i in unrated]) - rect)
     assert (overall["n_labeled"], overall["n_unlabeled"]) == (len(rated), len(unrated)) == (227, 673)
     assert overall["ci"][0] < overall["mean"] < overall["ci"][1]
+    # leaving a rater out changes the labeled targets (each item keeps its other expert), not the items
+    argv = ["estimate", "--benchmark", str(resort_bench), "--run", str(tmp_path / "r"), "--criterion", "empathy"]
+    assert main([*argv, "--exclude-rater", "resort:14", "--json"]) == 0
+    fewer = json.loads(capsys.readouterr().out)["estimates"]["all systems"]
+    assert fewer["n_labeled"] == overall["n_labeled"] and fewer["classical_mean"] != overall["classical_mean"]
     # systems without enough rated items (or without unrated outputs) are skipped with the reason
     assert any("skipped" in v for v in est.values())
     assert any("mean" in v for k, v in est.items() if k != "all systems")
@@ -90,4 +95,7 @@ def test_estimate_per_system_and_overall(
         )
         == 0
     )
-    assert "width" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "width" in out
+    # full system names: two systems must never print as the same (cut) row
+    assert all(name in out for name in est) and max(len(n) for n in est) > 60

@@ -93,8 +93,10 @@ def test_expert_means_counts_and_order_hand_computed() -> None:
     assert a.scores["empathy"].mean == pytest.approx(9.5 / 3)
     assert b.scores["empathy"].mean == pytest.approx(1.75)
     assert (a.scores["empathy"].n, a.scores["empathy"].unscored) == (3, 0)
-    # harmfulness was rated on a1 only (A) and b1 only (B): the other items are counted as unscored, not 0
-    assert (a.scores["harmfulness"].n, a.scores["harmfulness"].unscored) == (1, 2)
+    # harmfulness was rated on a1 only (A) and b1 only (B): the other items are counted as not rated (never scored
+    # at all, so not "unscored"), and never as 0
+    h = a.scores["harmfulness"]
+    assert (h.n, h.unscored, h.not_judged) == (1, 0, 2)
     assert a.scores["harmfulness"].mean == 0.0 and b.scores["harmfulness"].mean == 1.0
     # lower is better on harmfulness: A (0) ranks 1, B (1) ranks 2
     assert (a.scores["harmfulness"].rank, b.scores["harmfulness"].rank) == (1, 2)
@@ -120,25 +122,52 @@ def _loop_bootstrap(
     return out
 
 
+def five_posts() -> tuple[Benchmark, list[int], list[int], list[float]]:
+    """Systems A (6 items) and B (5 items) over posts p0..p4, with the posts, systems and values in item order."""
+    spec = [("A", 0, 4), ("A", 0, 5), ("A", 1, 3), ("A", 2, 2), ("A", 3, 4), ("A", 4, 1)]
+    spec += [("B", 0, 2), ("B", 1, 1), ("B", 2, 3), ("B", 3, 2), ("B", 4, 5)]
+    items = [item(f"{m}{k}", f"p{p}", m) for k, (m, p, _) in enumerate(spec)]
+    ratings = [(f"{m}{k}", "x", "empathy", float(v)) for k, (m, _, v) in enumerate(spec)]
+    return bench_of(items, ratings), [p for _, p, _ in spec], [m == "B" for m, _, _ in spec], [v for *_, v in spec]
+
+
 def test_clustered_bootstrap_matches_a_plain_loop() -> None:
-    bench = tiny()
+    bench, posts, systems, values = five_posts()
     lb = system_leaderboard(bench, {"empathy": RUBRICS["empathy"]}, n_boot=300, seed=7)
-    # items in benchmark order a1 a2 a3 b1 b2; posts p1=0, p2=1; systems A=0, B=1
-    boot = _loop_bootstrap([0, 0, 1, 0, 1], [0, 0, 0, 1, 1], [4.5, 3, 2, 1.5, 2], 2, 2, 300, 7)
-    for s, row in enumerate(lb.rows):
+    boot = _loop_bootstrap(posts, [int(s) for s in systems], values, 5, 2, 300, 7)
+    for row in lb.rows:
+        s = 0 if row.name == "A" else 1
         lo, hi = np.nanquantile(boot[:, s], [0.025, 0.975])
         assert row.scores["empathy"].ci == pytest.approx((lo, hi))
 
 
 def test_items_of_one_post_move_together() -> None:
-    # Every item on one post: every resample draws that post, so the CI collapses to the mean. An item-level
-    # bootstrap would give a wide interval for these spread scores.
-    items = [item(f"i{k}", "p", "A") for k in range(6)]
-    ratings = [(f"i{k}", "x", "empathy", v) for k, v in enumerate([1, 5, 1, 5, 2, 4])]
+    # Three posts, each holding a 1 and a 5: every post's mean is 3, so a bootstrap that redraws whole posts can
+    # only give 3. An item-level bootstrap would give a wide interval for these spread scores.
+    items = [item(f"i{k}", f"p{k // 2}", "A") for k in range(6)]
+    ratings = [(f"i{k}", "x", "empathy", v) for k, v in enumerate([1, 5, 1, 5, 5, 1])]
     lb = system_leaderboard(bench_of(items, ratings), RUBRICS, n_boot=100)
     cell = lb.rows[0].scores["empathy"]
-    assert cell.mean == pytest.approx(3.0)  # (1+5+1+5+2+4) / 6 = 18 / 6
-    assert cell.ci == pytest.approx((3.0, 3.0))
+    assert cell.mean == pytest.approx(3.0)  # (1+5+1+5+5+1) / 6 = 18 / 6
+    assert cell.ci == pytest.approx((3.0, 3.0)) and cell.too_few is None
+
+
+def test_thin_data_gets_no_interval() -> None:
+    # One post (however many items) or fewer than 5 items: no CI and no rank interval, and the report says why,
+    # instead of a CI such as [4.71, 4.71] that only shows the resampling could not move.
+    one_post = [item(f"i{k}", "p", "A") for k in range(6)] + [item(f"j{k}", f"q{k}", "B") for k in range(6)]
+    ratings = [(it.item_id, "x", "empathy", 1.0 + k % 5) for k, it in enumerate(one_post)]
+    lb = system_leaderboard(bench_of(one_post, ratings), RUBRICS, n_boot=100)
+    a = next(r for r in lb.rows if r.name == "A").scores["empathy"]
+    b = next(r for r in lb.rows if r.name == "B").scores["empathy"]
+    assert a.ci is None and a.rank_ci is None and "1 post" in (a.too_few or "")
+    assert b.ci is not None and b.rank_ci is not None and b.too_few is None
+    assert a.rank is not None and b.tied_with == []
+    tiny_lb = system_leaderboard(tiny(), RUBRICS, n_boot=50)
+    cell = tiny_lb.rows[0].scores["empathy"]
+    assert cell.ci is None and "3 item(s)" in (cell.too_few or "")
+    md = render_markdown(build_report(tiny_lb))
+    assert "| 3.17 [too few] | too few |" in md and "too few: fewer than 5 items or 3 posts" in md
 
 
 def test_rank_intervals_and_ties() -> None:
@@ -194,19 +223,12 @@ def test_same_seed_same_leaderboard_and_json_shape() -> None:
 
 
 def hostile_bench() -> Benchmark:
-    items = [
-        item("h1", "p1", "<script>alert(1)</script> | x"),
-        item("h2", "p2", "<script>alert(1)</script> | x"),
-        item("o1", "p1", "ok"),
-        item("o2", "p2", "ok"),
-    ]
-    ratings = [
-        ("h1", "x", "empathy", 5),
-        ("h2", "x", "empathy", 4),
-        ("o1", "x", "empathy", 2),
-        ("o2", "x", "empathy", 3),
-        ("h1", "x", "harmfulness", 1),
-    ]
+    """A hostile system name (markup, a pipe) and an ordinary one, one item each on posts p0..p4."""
+    items, ratings = [], []
+    for p, (h, o) in enumerate([(5, 2), (4, 3), (5, 2), (4, 3), (5, 3)]):
+        items += [item(f"h{p}", f"p{p}", "<script>alert(1)</script> | x"), item(f"o{p}", f"p{p}", "ok")]
+        ratings += [(f"h{p}", "x", "empathy", h), (f"o{p}", "x", "empathy", o)]
+    ratings.append(("h0", "x", "harmfulness", 1))
     return bench_of(items, ratings)
 
 
@@ -215,11 +237,12 @@ def test_markdown_rank_interval_and_escaping() -> None:
     assert "\\| x" in md  # a pipe in a system name does not break the table
     head = next(line for line in md.splitlines() if line.startswith("| model"))
     assert "Empathy ↑ mean [95% CI]" in head and "Harmfulness ↓ rank" in head
-    # hostile: (5+4)/2 = 4.5, ok: (2+3)/2 = 2.5. Each post holds one item of each system and the hostile one is
-    # higher on both posts, so it wins every resample: rank interval "1", the other "2". Resampled means are
-    # 5, 4.5 or 4 (hostile) and 2, 2.5 or 3 (ok), so the CIs are [4, 5] and [2, 3].
+    # hostile: (5+4+5+4+5)/5 = 4.6, ok: (2+3+2+3+3)/5 = 2.6. Each post holds one item of each system and the
+    # hostile one is higher on every post, so it wins every resample: rank interval "1", the other "2". A resample
+    # of posts keeps each mean between its system's lowest and highest item: [4, 5] and [2, 3].
     rows = [line for line in md.splitlines() if line.startswith("| <script>") or line.startswith("| ok")]
-    assert "| 4.50 [4.00, 5.00] | 1 |" in rows[0] and "| 2.50 [2.00, 3.00] | 2 |" in rows[1]
+    assert "| 4.60 [4." in rows[0] and "] | 1 |" in rows[0]
+    assert "| 2.60 [2." in rows[1] and "] | 2 |" in rows[1]
 
 
 def test_csv_one_row_per_system_and_criterion() -> None:
@@ -445,8 +468,23 @@ def test_cli_scores_from_a_judge_run(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main([*base, "--judge", "j1", "--out", str(tmp_path / "o"), "--json"]) == 0
     board = json.loads(capsys.readouterr().out)["leaderboard"]
     a = next(r for r in board["rows"] if r["name"] == "A")["scores"]["empathy"]
-    assert (a["mean"], a["n"], a["unscored"]) == (4.5, 2, 1)  # (5 + 4) / 2; a2 unscored; b2 never judged
+    assert (a["mean"], a["n"], a["unscored"], a["not_judged"]) == (4.5, 2, 1, 0)  # (5 + 4) / 2; a2 unscored
+    b = next(r for r in board["rows"] if r["name"] == "B")["scores"]["empathy"]
+    assert (b["n"], b["unscored"], b["not_judged"]) == (1, 0, 0)
+    assert any(n.startswith("1 of the benchmark's 5 items") for n in board["notes"])  # b2: never judged at all
     assert board["source"] == "judge" and board["provenance"]["judges"] == ["j1"]
     stale = write_run(tmp_path / "stale", recs[:1], {"empathy": "empathy@0.9#0000"})
     assert main([*base[:-4], "--run", str(stale), "--n-boot", "50", "--out", str(tmp_path / "o")]) == 2
     assert "other rubric versions" in capsys.readouterr().err
+
+
+def test_cli_leaves_a_rater_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench_dir = save_benchmark(tiny(), tmp_path / "bench")
+    rub = write_rubrics(tmp_path / "rubrics")
+    base = ["leaderboard", "--benchmark", str(bench_dir), "--rubrics", str(rub), "--n-boot", "50", "--json"]
+    assert main([*base, "--out", str(tmp_path / "o"), "--exclude-rater", "y", "--criteria", "empathy"]) == 0
+    rows = {r["name"]: r["scores"]["empathy"] for r in json.loads(capsys.readouterr().out)["leaderboard"]["rows"]}
+    # without rater y: A's items a1 4, a2 3, a3 2 -> 3.0; B keeps b1 (x rated 1); b2 was rated by y only
+    assert rows["A"]["mean"] == pytest.approx(3.0) and rows["B"]["mean"] == pytest.approx(1.0)
+    assert main([*base, "--out", str(tmp_path / "o"), "--exclude-rater", "nobody"]) == 2
+    assert "'nobody'" in capsys.readouterr().err

@@ -115,7 +115,7 @@ def test_calibrated_score_and_stale_calibrator(tmp_path: Path, monkeypatch: pyte
             judge_model=spec.model,
             judge_params=dict(DEFAULT_PARAMS),
             rubrics={"empathy": rubrics["empathy"].ref},
-            prompt_hash=prompt_hash(),
+            prompt_hash=prompt_hash(rubrics["empathy"]),
             benchmark="b",
             method="linear",
             maps={"empathy": LinearMap(slope=0.5, intercept=1.0, low=1, high=5)},

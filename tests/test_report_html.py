@@ -135,3 +135,114 @@ def test_report_tables_are_generic(page: Path) -> None:
     report = build_report(lb)
     assert [t.key for t in report.tables] == ["systems"] and report.long_table is not None
     assert [c.key for c in report.tables[0].columns] == ["model", "method", "n_items", "empathy", "empathy_rank"]
+
+
+# -- links, figure groups and the plots of issue 19 ----------------------------------------------------------------
+
+
+def test_links_cells_and_groups_render_and_unsafe_hrefs_are_dropped() -> None:
+    from judge.report import Cell, Column, Figure, Report, Table, render_html, render_markdown
+    from judge.report.model import Link
+
+    table = Table(
+        key="t",
+        title="T",
+        columns=[Column(key="a", label="a"), Column(key="m", label="mean", numeric=True)],
+        rows=[
+            [Cell(text="sys <1>", href="viewer.html#system=sys%20%3C1%3E"), Cell(text="0.50 [0.40, 0.60]", value=0.5)]
+        ],
+    )
+    rep = Report(
+        title="r",
+        tables=[table],
+        links=[Link(label="viewer", href="viewer.html"), Link(label="bad", href="javascript:alert(1)")],
+        figures=[Figure(key=f"f{k}", title=f"plot {k}", html="<svg></svg>", group="Side by side") for k in range(3)],
+    )
+    html = render_html(rep)
+    assert '<nav class="links"><a href="viewer.html">viewer</a></nav>' in html and "javascript:" not in html
+    assert '<a href="viewer.html#system=sys%20%3C1%3E">sys &lt;1&gt;</a>' in html
+    assert '<td class="num has-ci" data-sort="0.5">0.50 <span class="ci">[0.40, 0.60]</span></td>' in html
+    assert html.count("<h2>Side by side</h2>") == 1 and html.count('<div class="figs">') == 1
+    assert html.count("<figure id=") == 3
+    assert "[viewer](viewer.html)" in render_markdown(rep)
+
+
+def test_rank_intervals_svg() -> None:
+    from judge.report.html import RankPanel, rank_intervals_svg
+
+    svg = rank_intervals_svg(
+        ["a", "b <c>", "d"],
+        [RankPanel(title="Empathy", ranks=[1, 2, None], intervals=[(1, 2), (1, 3), None], n=2)],
+    )
+    assert svg.count('<g class="rank">') == 2 and "not ranked" in svg and "b &lt;c&gt;" in svg
+    assert "rank 2 (95% interval 1-3)" in svg and "rank (1 = best)" in svg
+
+
+def test_agreement_panels_place_judges_between_chance_and_the_experts() -> None:
+    from judge.report.html import AgreementPanel, AgreementRow, agreement_panels_svg
+
+    rows = [
+        AgreementRow("experts", 0.49, (0.39, 0.57), "experts"),
+        AgreementRow("chance:permuted", -0.01, (-0.1, 0.08), "chance"),
+        AgreementRow("gpt-4", 0.29, (0.19, 0.39)),
+        AgreementRow("chance:constant", 0.0, None, "chance"),
+    ]
+    svg = agreement_panels_svg([AgreementPanel("alignment", rows), AgreementPanel("empathy", rows[:3])])
+    assert svg.count('<g class="ceiling">') == 2 and svg.count('<g class="judge">') == 2
+    assert svg.count('<g class="chance">') == 3 and "n/a" in svg  # chance:constant is missing from empathy
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    assert labels == ["gpt-4", "chance:permuted", "chance:constant"]  # judges first, then the chance rows
+    assert "experts · alignment: 0.49 [0.39, 0.57]" in svg
+    with pytest.raises(ValueError, match="kind must be one of"):
+        agreement_panels_svg([AgreementPanel("x", [AgreementRow("j", 0.1, kind="oracle")])])
+
+
+def test_reliability_bins_and_diagram() -> None:
+    from judge.report.html import reliability_bins, reliability_svg
+
+    bins = reliability_bins([1.0, 1.4, 4.9, 5.0, 2.2], [1.0, 2.0, 5.0, 4.0, 3.0], 1, 5, n_bins=4)
+    assert [b.n for b in bins] == [2, 1, 0, 2]
+    assert bins[0].predicted == pytest.approx(1.2) and bins[0].observed == pytest.approx(1.5)
+    assert bins[2].predicted is None and bins[3].observed == pytest.approx(4.5)
+    svg = reliability_svg(bins, low=1, high=5)
+    assert svg.count('<g class="bin">') == 3 and "perfect calibration" in svg
+    with pytest.raises(ValueError):
+        reliability_bins([1.0], [1.0, 2.0], 1, 5)
+
+
+def wide_bench() -> tuple[Benchmark, dict[str, Rubric]]:
+    """RESORT-like: 4 criteria, long system names, one criterion unscored for some systems."""
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+
+    rubrics = load_rubric_set(default_rubrics_dir())
+    names = [
+        ("Mistral-7B-Instruct-v0.1", "individual_guided_reappraisal", "+appr +cons"),
+        ("Llama-2-13b-chat-hf", "iterative_guided_refinement", "+appr"),
+        ("gpt-4-turbo", "individual_guided_reappraisal", "+cons"),
+        ("top_reddit_comment", "", ""),
+    ]
+    items, ratings = [], []
+    for k, (model, pipe, method) in enumerate(names):
+        for p in range(6):
+            iid = f"{k}-{p}"
+            items.append(Item(item_id=iid, post_id=f"p{p}", post="", response="",
+                              system={"model": model, "pipeline": pipe, "method": method}))  # fmt: skip
+            for c, r in rubrics.items():
+                if c == "alignment_with_standards" and k == 1:
+                    continue
+                pts = r.points_values()
+                ratings.append(ExpertRating(item_id=iid, rater="r1", criterion=c, value=pts[(k + p) % len(pts)]))
+    bench = Benchmark(manifest=BenchmarkManifest(name="wide"), items={i.item_id: i for i in items}, ratings=ratings)
+    return bench, rubrics
+
+
+@needs_chromium
+def test_leaderboard_table_fits_1400px_and_says_when_it_scrolls(tmp_path: Path) -> None:
+    from judge.analysis.leaderboard import system_leaderboard
+
+    bench, rubrics = wide_bench()
+    page = write_report(system_leaderboard(bench, rubrics, n_boot=50), tmp_path, ("html",))["html"]
+    dom = chromium(tmp_path, "--window-size=1400,1000", "--dump-dom", page.as_uri())
+    assert re.search(r'<div class="wrap"><table class="data" data-key="systems"', dom), "overflows at 1,400 px"
+    dom = chromium(tmp_path, "--window-size=700,1000", "--dump-dom", page.as_uri())
+    assert re.search(r'<div class="wrap overflows"><table class="data" data-key="systems"', dom)

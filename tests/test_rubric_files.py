@@ -64,12 +64,26 @@ def test_cli_validate_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("path", sorted(RESORT_RUBRICS.glob("*.yaml")), ids=lambda p: p.stem)
 def test_file_starts_with_schema_header(path: Path) -> None:
-    assert path.read_text(encoding="utf-8").splitlines()[0] == SCHEMA_HEADER
+    schema = "framing.schema.json" if path.name == "framing.yaml" else "rubric.schema.json"
+    assert path.read_text(encoding="utf-8").splitlines()[0] == SCHEMA_HEADER.replace("rubric.schema.json", schema)
 
 
 def test_committed_schema_is_current() -> None:
     committed = json.loads((RUBRICS / "rubric.schema.json").read_text(encoding="utf-8"))
     assert committed == rubric_json_schema(), "regenerate: judge rubrics schema --out rubrics/rubric.schema.json"
+
+
+def test_committed_framing_and_benchmark_schemas_are_current() -> None:
+    from judge.data.benchmark import benchmark_json_schemas
+    from judge.data.framing import framing_json_schema
+
+    committed = json.loads((RUBRICS / "framing.schema.json").read_text(encoding="utf-8"))
+    assert committed == framing_json_schema(), (
+        "regenerate: judge rubrics schema --what framing --out rubrics/framing.schema.json"
+    )
+    for name, schema in benchmark_json_schemas().items():
+        committed = json.loads((ROOT / "datasets" / "schema" / name).read_text(encoding="utf-8"))
+        assert committed == schema, "regenerate: judge rubrics schema --what benchmark --out datasets/schema"
 
 
 # -- scales, levels, answers as in the RESORT expert evaluation ---------------------------------------------------

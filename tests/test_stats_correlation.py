@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy import stats
 
 from judge.analysis.stats.correlation import (
@@ -14,10 +13,10 @@ from judge.analysis.stats.correlation import (
     kendall_tau_b,
     mean_bias,
     quadratic_kappa,
-    resample_blocks,
     spearman,
     system_spearman,
 )
+from judge.analysis.stats.resample import resample_blocks
 
 scores = st.lists(st.integers(1, 5), min_size=4, max_size=40)
 

@@ -1,7 +1,8 @@
 """``python -m benchmarks.perf VERB [options]``: run one performance benchmark and write its report.
 
 Verbs: ``engine`` (the judging engine vs bare clients; ``--quick`` for a small run), ``alpha`` (alpha bootstrap
-speed) and ``local`` (embedded local models), the last two when their modules exist.
+speed), ``agreement`` (``judge agree`` on 10,000 items x 7 criteria x 4 judges), ``local`` (embedded local models)
+and ``scale``, each when its module exists.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 VERBS = {
     "engine": "benchmarks.perf.engine",
     "alpha": "benchmarks.perf.alpha_bootstrap",
+    "agreement": "benchmarks.perf.agreement",
     "local": "benchmarks.perf.local_models",
     "scale": "benchmarks.perf.scale",
 }

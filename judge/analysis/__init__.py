@@ -1,8 +1,9 @@
 """Stage 3, analysis: what the judgments say, measured against the experts.
 
-Judge scores as read from runs, agreement with the experts (and among them), calibration onto the experts'
-scale, prediction-powered means, system leaderboards and judge boards. Every statistic and resampling lives in
-``judge.analysis.stats``.
+Judge scores as read from runs, the expert ratings (``experts``: the rater x item matrix, means, raters left out),
+the checked inputs of a verb (``inputs``), agreement with the experts (and among them), calibration onto the
+experts' scale, prediction-powered means, system leaderboards and judge boards. Every statistic and resampling lives
+in ``judge.analysis.stats``.
 """
 
 from __future__ import annotations
@@ -13,71 +14,49 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from judge.analysis.agreement import (
         AgreementReport as AgreementReport,
-    )
-    from judge.analysis.agreement import (
         CriterionAgreement as CriterionAgreement,
-    )
-    from judge.analysis.agreement import (
+        ExpertAgreement as ExpertAgreement,
         JudgeAgreement as JudgeAgreement,
-    )
-    from judge.analysis.agreement import (
         agreement_report as agreement_report,
-    )
-    from judge.analysis.agreement import (
-        expert_matrix as expert_matrix,
-    )
-    from judge.analysis.agreement import (
-        render_agreement_table as render_agreement_table,
     )
     from judge.analysis.calibration import (
         Calibrator as Calibrator,
-    )
-    from judge.analysis.calibration import (
         cross_fit as cross_fit,
-    )
-    from judge.analysis.calibration import (
         fit_calibrator as fit_calibrator,
+        held_out_scores as held_out_scores,
+    )
+    from judge.analysis.experts import (
+        exclude_raters as exclude_raters,
+        expert_matrix as expert_matrix,
+        expert_means as expert_means,
+    )
+    from judge.analysis.inputs import (
+        Inputs as Inputs,
+        load_inputs as load_inputs,
     )
     from judge.analysis.judge_board import (
         JudgeLeaderboard as JudgeLeaderboard,
-    )
-    from judge.analysis.judge_board import (
         judge_leaderboard as judge_leaderboard,
     )
     from judge.analysis.leaderboard import (
         Leaderboard as Leaderboard,
-    )
-    from judge.analysis.leaderboard import (
         system_leaderboard as system_leaderboard,
     )
     from judge.analysis.ppi import (
         PPIEstimate as PPIEstimate,
-    )
-    from judge.analysis.ppi import (
         ppi_mean as ppi_mean,
+        system_estimates as system_estimates,
     )
     from judge.analysis.scores import (
         JudgeScores as JudgeScores,
-    )
-    from judge.analysis.scores import (
         calibrated as calibrated,
-    )
-    from judge.analysis.scores import (
         check_rubrics as check_rubrics,
-    )
-    from judge.analysis.scores import (
+        cross_fitted as cross_fitted,
+        judges_with_calibrators as judges_with_calibrators,
         load_calibrators as load_calibrators,
-    )
-    from judge.analysis.scores import (
         match_calibrator as match_calibrator,
-    )
-    from judge.analysis.scores import (
         pick_judge as pick_judge,
-    )
-    from judge.analysis.scores import (
         read_judges as read_judges,
-    )
-    from judge.analysis.scores import (
         read_runs as read_runs,
     )
 
@@ -85,6 +64,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "calibrated": "judge.analysis.scores",
     "check_rubrics": "judge.analysis.scores",
+    "cross_fitted": "judge.analysis.scores",
+    "judges_with_calibrators": "judge.analysis.scores",
     "JudgeScores": "judge.analysis.scores",
     "load_calibrators": "judge.analysis.scores",
     "match_calibrator": "judge.analysis.scores",
@@ -94,18 +75,24 @@ _WHERE = {
     "agreement_report": "judge.analysis.agreement",
     "AgreementReport": "judge.analysis.agreement",
     "CriterionAgreement": "judge.analysis.agreement",
-    "expert_matrix": "judge.analysis.agreement",
+    "ExpertAgreement": "judge.analysis.agreement",
     "JudgeAgreement": "judge.analysis.agreement",
-    "render_agreement_table": "judge.analysis.agreement",
+    "exclude_raters": "judge.analysis.experts",
+    "expert_matrix": "judge.analysis.experts",
+    "expert_means": "judge.analysis.experts",
+    "Inputs": "judge.analysis.inputs",
+    "load_inputs": "judge.analysis.inputs",
     "Calibrator": "judge.analysis.calibration",
     "cross_fit": "judge.analysis.calibration",
     "fit_calibrator": "judge.analysis.calibration",
+    "held_out_scores": "judge.analysis.calibration",
     "Leaderboard": "judge.analysis.leaderboard",
     "system_leaderboard": "judge.analysis.leaderboard",
     "judge_leaderboard": "judge.analysis.judge_board",
     "JudgeLeaderboard": "judge.analysis.judge_board",
     "ppi_mean": "judge.analysis.ppi",
     "PPIEstimate": "judge.analysis.ppi",
+    "system_estimates": "judge.analysis.ppi",
 }
 
 __all__ = sorted(_WHERE)

@@ -8,12 +8,16 @@ A calibrator is a monotone map fitted from the judge's score (its mean over samp
 - ``linear``: least squares ``a + b * score``, clipped to the rubric's scale.
 
 Honest validation is by K-fold cross-fitting grouped by post: a post's items are never both in the fitting and in the
-test fold, so a calibrator never sees the text it is tested on. Held-out metrics (bias, MAE, Spearman, Krippendorff's
-alpha with the experts) before and after calibration come with 95% bootstrap CIs clustered by post, and so does
-their change. How to read them: a monotone map can remove bias and fix a compressed scale (bias, MAE and alpha can
-improve) but it cannot reorder items, so rank correlation cannot improve; a judge that ranks badly needs a better
-judge, not a calibrator. Both maps estimate the expected expert mean given the judge's score, which shrinks toward
-the middle of the scale: for a judge that is already unbiased this can cost a little alpha, and the verdict says so.
+test fold, so a calibrator never sees the text it is tested on. Held-out metrics (bias, MAE, Spearman, and the
+headline: pairwise kappa with the experts, ``judge.analysis.stats.pairwise``) before and after calibration come with
+95% bootstrap CIs clustered by post, and so does their change. How to read them: a monotone map can remove bias and
+fix a compressed scale (bias, MAE and the headline can improve) but it cannot reorder items, so rank correlation
+cannot improve; a judge that ranks badly needs a better judge, not a calibrator. Both maps estimate the expected
+expert mean given the judge's score, which shrinks toward the middle of the scale: for a judge that is already
+unbiased this can cost a little agreement, and the verdict says so (it never says "helps" when the headline fell).
+
+``held_out_scores`` gives a judge's calibrated scores as a board should show them: each rated item's score from a
+map fitted without its post (the calibrator's own folds), so calibrated agreement is never measured in-sample.
 
 A fitted ``Calibrator`` is a versioned JSON artifact naming the judge model, its parameters, the rubrics (``ref``)
 and the prompt hash it was fitted for; ``check_compatible`` refuses to apply it to anything else.
@@ -36,14 +40,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import isotonic_regression
 
 from judge import __version__
+from judge.analysis.experts import expert_matrix
+from judge.analysis.stats.correlation import Ranker, spearman_weighted
+from judge.analysis.stats.pairwise import judge_pairs
+from judge.analysis.stats.resample import cluster_weights
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric
 from judge.errors import InputError, Problem, StaleArtifact
-from judge.fileio import write_json
+from judge.fileio import read_document, validated, write_json
 
 FORMAT_VERSION = 1
 Method = Literal["isotonic", "linear"]
@@ -109,7 +117,7 @@ def fit_map(x: np.ndarray, y: np.ndarray, method: Method, low: float, high: floa
 
 
 @dataclass(frozen=True)
-class _Paired:
+class Paired:
     """Items with both expert ratings and a judge score, for one criterion."""
 
     item_ids: list[str]
@@ -122,29 +130,24 @@ class _Paired:
 
     @property
     def target(self) -> np.ndarray:
+        """The experts' mean per item: what the map predicts."""
         return np.nanmean(self.experts, axis=0)
 
 
-def _pair(bench: Benchmark, judge_scores: Mapping[str, float | None], criterion: str) -> _Paired:
-    ratings = [r for r in bench.ratings if r.criterion == criterion]
-    if not ratings:
+def paired(bench: Benchmark, judge_scores: Mapping[str, float | None], criterion: str) -> Paired:
+    """The rated items the judge scored, with their experts, and the counts of the rest (unscored, not judged)."""
+    if not any(r.criterion == criterion for r in bench.ratings):
         raise InputError(Problem(f"benchmark {bench.name}: criterion", f"no expert ratings for {criterion!r}"))
-    raters = sorted({r.rater for r in ratings})
     rated = bench.rated_item_ids(criterion)
     unscored = [i for i in rated if i in judge_scores and judge_scores[i] is None]
     not_judged = [i for i in rated if i not in judge_scores]
     ids = [i for i in rated if judge_scores.get(i) is not None]
-    col = {i: k for k, i in enumerate(ids)}
-    row = {r: k for k, r in enumerate(raters)}
-    experts = np.full((len(raters), len(ids)), np.nan)
-    for r in ratings:
-        if r.item_id in col:
-            experts[row[r.rater], col[r.item_id]] = r.value
+    _, _, experts = expert_matrix(bench, criterion, ids)
     judge = np.array([judge_scores[i] for i in ids], dtype=float)
     if not np.all(np.isfinite(judge)):
         bad = next(i for i, v in zip(ids, judge, strict=True) if not np.isfinite(v))
         raise InputError(Problem(f"judge scores for {criterion!r}: item {bad}", "score must be a finite number"))
-    return _Paired(
+    return Paired(
         item_ids=ids,
         post_ids=[bench.items[i].post_id for i in ids],
         experts=experts,
@@ -185,17 +188,18 @@ def assign_folds(post_ids: list[str], k: int, seed: int) -> list[list[str]]:
     return [sorted(f) for f in folds]
 
 
-def _cross_fit_predictions(
-    paired: _Paired, folds: list[list[str]], method: Method, low: float, high: float
-) -> np.ndarray:
-    """Each item's calibrated score from a map fitted on the other folds only."""
-    post = np.array(paired.post_ids)
-    target = paired.target
-    out = np.full(paired.judge.shape, np.nan)
+def cross_fit_predictions(pairs: Paired, folds: list[list[str]], method: Method, low: float, high: float) -> np.ndarray:
+    """Each item's calibrated score from a map fitted on the other folds only (items of posts in no fold: NaN)."""
+    post = np.array(pairs.post_ids)
+    target = pairs.target
+    out = np.full(pairs.judge.shape, np.nan)
     for fold in folds:
         test = np.isin(post, fold)
-        m = fit_map(paired.judge[~test], target[~test], method, low, high)
-        out[test] = m.predict(paired.judge[test])
+        train = ~test & np.isin(post, [p for f in folds for p in f])
+        if not test.any() or not train.any():
+            continue
+        m = fit_map(pairs.judge[train], target[train], method, low, high)
+        out[test] = m.predict(pairs.judge[test])
     return out
 
 
@@ -213,7 +217,11 @@ class Metrics(_Model):
     bias: Metric = Field(description="mean(judge - expert mean): positive = the judge rates too high.")
     mae: Metric = Field(description="mean |judge - expert mean|.")
     spearman: Metric = Field(description="Spearman rank correlation of judge and expert mean over items.")
-    alpha_with_experts: Metric = Field(description="Krippendorff's alpha with the judge as one more rater.")
+    headline: Metric | None = Field(
+        default=None, description="Pairwise kappa with the experts (interval distance), the agreement headline."
+    )
+    # Calibrators written before the headline carried alpha with the judge as one more rater: read, never written.
+    alpha_with_experts: Metric | None = Field(default=None, exclude=True)
 
 
 class Change(_Model):
@@ -222,7 +230,8 @@ class Change(_Model):
     abs_bias: Metric
     mae: Metric
     spearman: Metric
-    alpha_with_experts: Metric
+    headline: Metric | None = None
+    alpha_with_experts: Metric | None = Field(default=None, exclude=True)
 
 
 class CriterionReport(_Model):
@@ -238,7 +247,8 @@ class CriterionReport(_Model):
     n_folds: int
     folds: list[list[str]] = Field(description="Post ids of each cross-fitting fold.")
     fold_sizes: list[int] = Field(description="Items per fold.")
-    alpha_level: str = Field(description="Level of measurement used for alpha.")
+    agreement_level: str = Field(default="interval", description="Level of measurement of the headline's distance.")
+    alpha_level: str | None = Field(default=None, exclude=True)
     n_boot: int
     confidence: float
     before: Metrics
@@ -246,63 +256,6 @@ class CriterionReport(_Model):
     change: Change
     verdict: str
     notes: list[str] = Field(default_factory=list)
-
-
-def _interval_alpha(experts: np.ndarray, judge: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Krippendorff's interval alpha of (experts + judge row), for each row of unit weights at once.
-
-    Closed form for the squared-difference metric: with ``m_u`` values in unit ``u``, ``s1_u = sum v``,
-    ``s2_u = sum v^2`` and ``n = sum m_u`` over pairable units (``m_u >= 2``),
-    ``D_o = sum_u 2 (m_u s2_u - s1_u^2) / (m_u - 1) / n`` and ``D_e = 2 (n S2 - S1^2) / (n (n - 1))``.
-    A unit drawn ``w`` times by the bootstrap counts ``w`` times, exactly as duplicated columns would in
-    ``krippendorff.alpha`` (checked in the tests); this avoids its value-by-value coincidence matrix, which is slow
-    for continuous calibrated scores.
-
-    Args:
-        experts: (raters, units), NaN = missing.
-        judge: (units,) the judge's values.
-        weights: (B, units) multiplicity of each unit in each resample.
-
-    Returns:
-        (B,) alpha per resample (NaN where undefined).
-    """
-    data = np.vstack([experts, judge[None, :]])
-    present = ~np.isnan(data)
-    vals = np.where(present, data, 0.0)
-    m = present.sum(axis=0).astype(float)
-    s1, s2 = vals.sum(axis=0), (vals**2).sum(axis=0)
-    pairable = m >= 2
-    within = np.where(pairable, 2.0 * (m * s2 - s1**2) / np.where(pairable, m - 1.0, 1.0), 0.0)
-    w = weights * pairable
-    n = w @ m
-    big_s1, big_s2 = w @ s1, w @ s2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d_o = (w @ within) / n
-        d_e = 2.0 * (n * big_s2 - big_s1**2) / (n * (n - 1.0))
-        alpha = 1.0 - d_o / d_e
-    return np.where(np.isfinite(alpha) & (d_e > 0), alpha, np.nan)
-
-
-def _average_ranks(a: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties sharing their average rank (as ``scipy.stats.rankdata``, without its per-call overhead)."""
-    order = np.argsort(a, kind="mergesort")
-    s = a[order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    ends = np.r_[starts[1:], s.size]
-    group = np.repeat(np.arange(starts.size), ends - starts)
-    ranks = np.empty(a.size)
-    ranks[order] = ((starts + ends + 1) / 2.0)[group]
-    return ranks
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rho (Pearson correlation of average ranks); NaN when undefined. Called per fold per resample."""
-    if a.size < 3 or np.ptp(a) == 0.0 or np.ptp(b) == 0.0:
-        return float("nan")
-    ra, rb = _average_ranks(a), _average_ranks(b)
-    ra -= ra.mean()
-    rb -= rb.mean()
-    return float(ra @ rb / np.sqrt((ra @ ra) * (rb @ rb)))
 
 
 def _within_folds(per_fold: list[np.ndarray], sizes: list[np.ndarray]) -> np.ndarray:
@@ -314,27 +267,33 @@ def _within_folds(per_fold: list[np.ndarray], sizes: list[np.ndarray]) -> np.nda
 
 
 def _stats(
-    experts: np.ndarray, judge: np.ndarray, target: np.ndarray, fold: np.ndarray, w: np.ndarray, idx: list[np.ndarray]
+    experts: np.ndarray, judge: np.ndarray, target: np.ndarray, fold: np.ndarray, w: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Bias, MAE, Spearman and alpha for the full sample (row 0 of ``w``) and each bootstrap resample.
+    """Bias, MAE, Spearman and the headline for the full sample (row 0 of ``w``) and each bootstrap resample.
 
-    Spearman and alpha compare items with each other, so they are computed within each fold (where one map was
-    applied) and averaged by fold size: pooling items calibrated by different fold maps would count the maps'
+    Spearman and the headline compare items with each other, so they are computed within each fold (where one map
+    was applied) and averaged by fold size: pooling items calibrated by different fold maps would count the maps'
     differences as disagreement, which the single deployed map does not have. Bias and MAE are per item and pooled.
     """
     err = judge - target
     tot = w.sum(axis=1)
     bias = (w @ err) / tot
-    folds = np.unique(fold)
-    rho = [np.array([_spearman(judge[i[fold[i] == f]], target[i[fold[i] == f]]) for i in idx]) for f in folds]
-    alpha = [_interval_alpha(experts, judge, w * (fold == f)) for f in folds]
-    sizes = [(w * (fold == f)).sum(axis=1) for f in folds]
+    pairs = judge_pairs(judge, experts, "interval")
+    rho, kappa, sizes = [], [], []
+    for f in np.unique(fold):
+        inside = fold == f
+        wf = w[:, inside]
+        r = spearman_weighted(Ranker(judge[inside]), Ranker(target[inside]), wf)
+        r[wf.sum(axis=1) < 3] = np.nan  # Spearman needs three items
+        rho.append(r)
+        kappa.append(pairs.kappa(w * inside))
+        sizes.append(wf.sum(axis=1))
     return {
         "bias": bias,
         "abs_bias": np.abs(bias),
         "mae": (w @ np.abs(err)) / tot,
         "spearman": _within_folds(rho, sizes),
-        "alpha_with_experts": _within_folds(alpha, sizes),
+        "headline": _within_folds(kappa, sizes),
     }
 
 
@@ -350,56 +309,58 @@ def _metric(values: np.ndarray, level: float) -> Metric:
     return Metric(value=float(point), ci=(float(lo), float(hi)))
 
 
-def _cluster_resamples(post_ids: list[str], n_boot: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Bootstrap by post: (1 + n_boot, n_items) item weights and index arrays; row 0 is the original sample."""
-    posts, post_idx = np.unique(np.array(post_ids), return_inverse=True)
-    rng = np.random.default_rng(seed)
-    members = [np.flatnonzero(post_idx == p) for p in range(posts.size)]
-    weights = [np.ones(len(post_ids))]
-    indices = [np.arange(len(post_ids))]
-    for _ in range(n_boot):
-        drawn = rng.integers(0, posts.size, size=posts.size)
-        idx = np.concatenate([members[p] for p in drawn])
-        indices.append(idx)
-        weights.append(np.bincount(idx, minlength=len(post_ids)).astype(float))
-    return np.vstack(weights), indices
-
-
-def _fmt(m: Metric) -> str:
-    return "n/a" if m.value is None else f"{m.value:.2f}"
-
-
 def _verdict(before: Metrics, after: Metrics, change: Change) -> str:
-    """Say plainly whether calibration helped absolute agreement, and that it cannot help ranking."""
+    """Say plainly whether calibration helped absolute agreement, and that it cannot help ranking.
 
-    def below0(m: Metric) -> bool:
-        return m.ci is not None and m.ci[1] < 0
+    "helps" needs a clear improvement (a change CI that excludes 0) and no fall of the headline's point estimate:
+    a calibration that lowers agreement with the experts is not sold as help, even when the fall is within noise.
+    """
 
-    def above0(m: Metric) -> bool:
-        return m.ci is not None and m.ci[0] > 0
+    def below0(m: Metric | None) -> bool:
+        return m is not None and m.ci is not None and m.ci[1] < 0
+
+    def above0(m: Metric | None) -> bool:
+        return m is not None and m.ci is not None and m.ci[0] > 0
 
     better = [n for n, m in (("|bias|", change.abs_bias), ("MAE", change.mae)) if below0(m)]
-    better += ["alpha"] if above0(change.alpha_with_experts) else []
+    better += ["agreement"] if above0(change.headline) else []
     worse = [n for n, m in (("|bias|", change.abs_bias), ("MAE", change.mae)) if above0(m)]
-    worse += ["alpha"] if below0(change.alpha_with_experts) else []
+    worse += ["agreement"] if below0(change.headline) else []
     numbers = (
-        f"held-out bias {_fmt(before.bias)} -> {_fmt(after.bias)}, MAE {_fmt(before.mae)} -> {_fmt(after.mae)}, "
-        f"alpha {_fmt(before.alpha_with_experts)} -> {_fmt(after.alpha_with_experts)}"
+        f"held-out bias {fmt_metric(before.bias)} -> {fmt_metric(after.bias)}, MAE {fmt_metric(before.mae)} -> "
+        f"{fmt_metric(after.mae)}, agreement {fmt_metric(before.headline)} -> {fmt_metric(after.headline)}"
+    )
+    fell = (
+        before.headline is not None
+        and after.headline is not None
+        and before.headline.value is not None
+        and after.headline.value is not None
+        and round(after.headline.value, 2) < round(before.headline.value, 2)
     )
     if worse:
         head = (
             f"Calibration does NOT help: {', '.join(worse)} got worse on held-out posts (change CI excludes 0; "
             f"{numbers}); do not use it."
         )
+    elif better and fell:
+        head = (
+            f"Calibration is mixed: {', '.join(better)} improved on held-out posts, but agreement with the experts "
+            f"fell ({numbers}; its change CI spans 0); use it only for the scale, not to agree better."
+        )
     elif better:
         head = f"Calibration helps absolute agreement: {', '.join(better)} improved on held-out posts ({numbers})."
     else:
         head = f"Calibration does NOT help: no clear change on held-out posts ({numbers}; every change CI spans 0)."
     rank = (
-        f" Rank agreement cannot improve under a monotone map: Spearman {_fmt(before.spearman)} -> "
-        f"{_fmt(after.spearman)}; to rank items better, use a better judge."
+        f" Rank agreement cannot improve under a monotone map: Spearman {fmt_metric(before.spearman)} -> "
+        f"{fmt_metric(after.spearman)}; to rank items better, use a better judge."
     )
     return head + rank
+
+
+def fmt_metric(m: Metric | None) -> str:
+    """A metric's value with two decimals (``n/a`` when undefined)."""
+    return "n/a" if m is None or m.value is None else f"{round(m.value, 2) + 0.0:.2f}"
 
 
 def cross_fit(
@@ -412,6 +373,7 @@ def cross_fit(
     seed: int = 0,
     n_boot: int = 1000,
     confidence: float = 0.95,
+    level: str | None = None,
 ) -> tuple[CriterionReport, IsotonicMap | LinearMap]:
     """Cross-fit a calibrator for one criterion and report held-out agreement before and after.
 
@@ -424,53 +386,55 @@ def cross_fit(
         seed: fixes the fold assignment and the bootstrap.
         n_boot: bootstrap resamples (clustered by post) for the CIs.
         confidence: CI level.
+        level: the level of measurement to use instead of the rubric's (``--level``); nominal is refused.
 
     Returns:
         The report and the map fitted on all paired items (what a ``Calibrator`` stores).
     """
-    if rubric.level == "nominal":
+    level = level or rubric.level
+    if level == "nominal":
         raise InputError(Problem(f"rubric {rubric.ref}: level", "calibration needs an ordered scale, got 'nominal'"))
     if method not in METHODS:
         raise InputError(Problem("method", f"unknown calibration method {method!r}; expected one of {METHODS}"))
-    paired = _pair(bench, judge_scores, rubric.name)
-    if not paired.item_ids:
+    pairs = paired(bench, judge_scores, rubric.name)
+    if not pairs.item_ids:
         raise InputError(Problem(f"judge scores for {rubric.name!r}", "no rated item has a judge score"))
-    folds = assign_folds(paired.post_ids, k, seed)
-    calibrated = _cross_fit_predictions(paired, folds, method, rubric.low, rubric.high)
-    target = paired.target
-    weights, indices = _cluster_resamples(paired.post_ids, n_boot, seed)
-    fold_of = np.array([next(i for i, f in enumerate(folds) if p in f) for p in paired.post_ids])
-    raw = _stats(paired.experts, paired.judge, target, fold_of, weights, indices)
-    cal = _stats(paired.experts, calibrated, target, fold_of, weights, indices)
-    names = ("bias", "mae", "spearman", "alpha_with_experts")
+    folds = assign_folds(pairs.post_ids, k, seed)
+    calibrated = cross_fit_predictions(pairs, folds, method, rubric.low, rubric.high)
+    target = pairs.target
+    weights = cluster_weights(pairs.post_ids, n_boot, seed, with_original=True)
+    fold_of = np.array([next(i for i, f in enumerate(folds) if p in f) for p in pairs.post_ids])
+    raw = _stats(pairs.experts, pairs.judge, target, fold_of, weights)
+    cal = _stats(pairs.experts, calibrated, target, fold_of, weights)
+    names = ("bias", "mae", "spearman", "headline")
     before = Metrics(**{n: _metric(raw[n], confidence) for n in names})
     after = Metrics(**{n: _metric(cal[n], confidence) for n in names})
     change = Change(**{n: _metric(cal[n] - raw[n], confidence) for n in ("abs_bias", *names[1:])})
     notes = []
     if len(folds) < k:
         notes.append(f"only {len(folds)} folds: the items come from {len(folds)} posts")
-    if rubric.level == "ordinal":
+    if level == "ordinal":
         notes.append(
-            "alpha uses the interval metric (before and after alike) although the rubric is ordinal: judge means "
-            "and calibrated scores are not points of the scale"
+            "agreement uses the interval distance (before and after alike) although the level is ordinal: judge "
+            "means and calibrated scores are not points of the scale"
         )
     notes.append(
-        "Spearman and alpha (before and after alike) are computed within each fold and averaged by fold size, "
+        "Spearman and agreement (before and after alike) are computed within each fold and averaged by fold size, "
         "so they differ from the pooled values of 'judge agree'"
     )
     notes.append("CIs resample posts (clusters) over the held-out predictions; they do not refit the folds")
     report = CriterionReport(
         criterion=rubric.name,
         method=method,
-        n_items=len(paired.item_ids),
-        n_posts=len(set(paired.post_ids)),
-        n_rated=paired.n_rated,
-        n_unscored=paired.n_unscored,
-        n_not_judged=paired.n_not_judged,
+        n_items=len(pairs.item_ids),
+        n_posts=len(set(pairs.post_ids)),
+        n_rated=pairs.n_rated,
+        n_unscored=pairs.n_unscored,
+        n_not_judged=pairs.n_not_judged,
         n_folds=len(folds),
         folds=folds,
-        fold_sizes=[sum(p in set(f) for p in paired.post_ids) for f in folds],
-        alpha_level="interval",
+        fold_sizes=[sum(p in set(f) for p in pairs.post_ids) for f in folds],
+        agreement_level="interval",
         n_boot=n_boot,
         confidence=confidence,
         before=before,
@@ -479,7 +443,7 @@ def cross_fit(
         verdict=_verdict(before, after, change),
         notes=notes,
     )
-    return report, fit_map(paired.judge, target, method, rubric.low, rubric.high)
+    return report, fit_map(pairs.judge, target, method, rubric.low, rubric.high)
 
 
 # -- artifact -----------------------------------------------------------------------------------------------------
@@ -553,25 +517,15 @@ class Calibrator(_Model):
     @classmethod
     def load(cls, path: str | Path) -> Calibrator:
         """Read and validate a calibrator file; ``InputError`` names the file and the bad field."""
-        from judge.data.rubric import validation_problems
-
         p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(Problem(str(p), f"cannot read calibrator: {exc.strerror}")) from None
-        except json.JSONDecodeError as exc:
-            raise InputError(Problem(f"{p}:{exc.lineno}", f"not valid JSON: {exc.msg}")) from None
+        data = read_document(p, "calibrator", fmt="json")
         if not isinstance(data, dict):
             raise InputError(Problem(str(p), f"a calibrator must be a JSON object, got {type(data).__name__}"))
         if data.get("format_version") != FORMAT_VERSION:
             raise InputError(
                 Problem(f"{p}: format_version", f"expected {FORMAT_VERSION}, got {data.get('format_version')!r}")
             )
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            raise InputError(validation_problems(err, str(p), data), source=str(p)) from None
+        return validated(cls, data, str(p))
 
 
 def fit_calibrator(
@@ -587,6 +541,7 @@ def fit_calibrator(
     k: int = 5,
     seed: int = 0,
     n_boot: int = 1000,
+    levels: Mapping[str, str] | None = None,
 ) -> Calibrator:
     """Cross-fit and fit a calibrator for every criterion in ``scores``.
 
@@ -596,6 +551,7 @@ def fit_calibrator(
         rubrics: criterion -> rubric; each criterion in ``scores`` must have one.
         judge, judge_model, judge_params, prompt_hash: what the calibrator is valid for.
         method, k, seed, n_boot: see ``cross_fit``.
+        levels: criterion -> level of measurement overriding the rubric's (``--level``).
     """
     missing = [c for c in scores if c not in rubrics]
     if missing:
@@ -603,7 +559,9 @@ def fit_calibrator(
     maps: dict[str, IsotonicMap | LinearMap] = {}
     fit: dict[str, CriterionReport] = {}
     for c, crit_scores in scores.items():
-        fit[c], maps[c] = cross_fit(bench, crit_scores, rubrics[c], method, k=k, seed=seed, n_boot=n_boot)
+        fit[c], maps[c] = cross_fit(
+            bench, crit_scores, rubrics[c], method, k=k, seed=seed, n_boot=n_boot, level=(levels or {}).get(c)
+        )
     return Calibrator(
         judge=judge,
         judge_model=judge_model,
@@ -615,3 +573,28 @@ def fit_calibrator(
         maps=maps,
         fit=fit,
     )
+
+
+def held_out_scores(
+    cal: Calibrator, bench: Benchmark, criterion: str, scores: Mapping[str, float | None], rubric: Rubric
+) -> tuple[dict[str, float | None], bool]:
+    """The judge's calibrated scores as a board should show them, and whether they are held out.
+
+    Every item gets the calibrator's map, except the rated items of posts the calibrator was fitted on: those get
+    the map refitted (same method, the calibrator's own folds) without their post, so no item is scored by a map
+    that saw its experts. Returns ``(scores, held_out)``; ``held_out`` is False only when the calibrator carries no
+    fit report (folds) for the criterion, so that its items may have been seen in fitting.
+    """
+    out = cal.apply_scores(criterion, scores)
+    fit = cal.fit.get(criterion)
+    if fit is None:
+        return out, False
+    if not any(r.criterion == criterion for r in bench.ratings):
+        return out, True
+    pairs = paired(bench, scores, criterion)
+    if pairs.item_ids:
+        pred = cross_fit_predictions(pairs, fit.folds, cal.method, rubric.low, rubric.high)
+        for item, value in zip(pairs.item_ids, pred, strict=True):
+            if not np.isnan(value):
+                out[item] = float(value)
+    return out, True

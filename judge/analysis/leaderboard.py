@@ -27,6 +27,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
+from judge.analysis.experts import expert_means
+from judge.analysis.stats.resample import cluster_counts, too_few
 from judge.data.benchmark import Benchmark, Item
 from judge.data.rubric import Rubric
 from judge.errors import InputError, Problem
@@ -49,7 +51,13 @@ class CellStats(_Model):
     mean: float | None = Field(description="Mean over the system's scored items (None if none was scored).")
     ci: tuple[float, float] | None = Field(description="95% percentile bootstrap CI, resampling posts.")
     n: int = Field(description="Items with a score.")
-    unscored: int = Field(description="Items of the system with no score on this criterion (missing data).")
+    unscored: int = Field(description="Items of the system judged on this criterion whose answer could not be read.")
+    not_judged: int = Field(
+        default=0, description="Items of the system the source never covered on this criterion (no judgment/rating)."
+    )
+    too_few: str | None = Field(
+        default=None, description="Why there is no CI or rank interval: fewer than 5 items or 3 posts."
+    )
     rank: int | None = Field(default=None, description="1 = best; ties share the smaller rank.")
     rank_ci: tuple[int, int] | None = Field(default=None, description="2.5/97.5 percentiles of the bootstrap rank.")
     tied_with: list[str] = Field(default_factory=list, description="Systems whose rank interval overlaps this one.")
@@ -112,14 +120,6 @@ class Leaderboard(_Model):
 # -- scores ----------------------------------------------------------------------------------------------------
 
 
-def expert_item_scores(bench: Benchmark) -> dict[str, dict[str, float]]:
-    """Per criterion, each rated item's mean over its experts: criterion -> item_id -> mean."""
-    acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in bench.ratings:
-        acc[r.criterion][r.item_id].append(r.value)
-    return {c: {i: float(np.mean(v)) for i, v in by_item.items()} for c, by_item in acc.items()}
-
-
 def _lower_is_better(rubric: Rubric) -> bool:
     return rubric.direction == "lower"
 
@@ -144,13 +144,6 @@ def _histogram(values: np.ndarray, bins: list[float]) -> list[int]:
 # -- bootstrap -------------------------------------------------------------------------------------------------
 
 
-def _cluster_counts(n_clusters: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """How often each cluster is drawn in each resample, shape (n_boot, n_clusters)."""
-    draws = rng.integers(0, n_clusters, size=(n_boot, n_clusters))
-    flat = draws + (np.arange(n_boot) * n_clusters)[:, None]
-    return np.bincount(flat.ravel(), minlength=n_boot * n_clusters).reshape(n_boot, n_clusters).astype(float)
-
-
 def _ranks(means: np.ndarray, lower_is_better: bool) -> np.ndarray:
     """Competition ranks (1 = best) along the last axis; NaN means stay NaN and do not push others down.
 
@@ -171,7 +164,7 @@ def _criterion_stats(
     Args:
         values: shape (n_items,), NaN = unscored.
         sys_idx, post_idx: shape (n_items,), the item's system and post.
-        counts: shape (n_boot, n_posts), from ``_cluster_counts``.
+        counts: shape (n_boot, n_posts), from ``stats.resample.cluster_counts``.
 
     Returns:
         means (S,), ranks (S,), ci (S, 2), rank_ci (S, 2); NaN where a system has no score; and the bootstrap means.
@@ -197,6 +190,12 @@ def _criterion_stats(
         rank_ci[has, 0] = np.nanquantile(boot_ranks[:, has], alpha, axis=0, method="lower")
         rank_ci[has, 1] = np.nanquantile(boot_ranks[:, has], 1 - alpha, axis=0, method="higher")
     return means, ranks, ci, rank_ci, boot
+
+
+def _too_few(values: np.ndarray, sys_idx: np.ndarray, post_idx: np.ndarray, s: int) -> str | None:
+    """Why system ``s`` gets no CI or rank interval (fewer than 5 scored items or 3 posts), else None."""
+    mine = (sys_idx == s) & ~np.isnan(values)
+    return too_few(int(mine.sum()), len(np.unique(post_idx[mine])))
 
 
 def _tied(names: list[str], rank_ci: np.ndarray) -> list[list[str]]:
@@ -261,7 +260,7 @@ def system_leaderboard(
     if n_boot < 1:
         raise InputError(Problem("n_boot", f"must be at least 1, got {n_boot}"))
     source: Literal["experts", "judge"] = "experts" if scores is None else "judge"
-    table: Mapping[str, Mapping[str, float | None]] = expert_item_scores(bench) if scores is None else scores
+    table: Mapping[str, Mapping[str, float | None]] = expert_means(bench) if scores is None else scores
     _check_item_ids(bench, table)
     criteria = [c for c in rubrics if any(v is not None for v in table.get(c, {}).values())]
     if not criteria:
@@ -289,7 +288,7 @@ def system_leaderboard(
     post_pos = {p: n for n, p in enumerate(posts)}
     sys_idx = np.array([sys_pos[_system_key(it.system)] for it in items], dtype=int)
     post_idx = np.array([post_pos[it.post_id] for it in items], dtype=int)
-    counts = _cluster_counts(len(posts), n_boot, np.random.default_rng(seed))
+    counts = cluster_counts(len(posts), n_boot, np.random.default_rng(seed))
 
     infos: list[CriterionInfo] = []
     cells: list[dict[str, CellStats]] = [{} for _ in sys_keys]
@@ -303,16 +302,24 @@ def system_leaderboard(
         by_item = table.get(c, {})
         raw = [by_item.get(i) for i in item_ids]
         values = np.array([np.nan if v is None else float(v) for v in raw])
+        judged = np.array([i in by_item for i in item_ids])
         means, ranks, ci, rank_ci, _ = _criterion_stats(values, sys_idx, post_idx, len(sys_keys), counts, lower)
+        thin = [_too_few(values, sys_idx, post_idx, s) for s in range(len(sys_keys))]
+        for s, why in enumerate(thin):
+            if why:  # a CI or rank interval from a handful of items says more about the resampling than the system
+                ci[s], rank_ci[s] = np.nan, np.nan
         tied = _tied(names, rank_ci)
         for s in range(len(sys_keys)):
             mine = values[sys_idx == s]
             scored = mine[~np.isnan(mine)]
+            seen = judged[sys_idx == s]
             cells[s][c] = CellStats(
                 mean=_opt(means[s]),
                 ci=None if np.isnan(ci[s, 0]) else (float(ci[s, 0]), float(ci[s, 1])),
                 n=int(scored.size),
-                unscored=int(mine.size - scored.size),
+                unscored=int(seen.sum() - scored.size),
+                not_judged=int((~seen).sum()),
+                too_few=thin[s] if scored.size else None,
                 rank=None if np.isnan(ranks[s]) else int(ranks[s]),
                 rank_ci=None if np.isnan(rank_ci[s, 0]) else (int(rank_ci[s, 0]), int(rank_ci[s, 1])),
                 tied_with=tied[s],

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric
 from judge.engine.store import RunManifest, load_run_manifest, load_run_scores, read_summary
 from judge.errors import InputError, Problem, StaleArtifact, UsageError
@@ -42,6 +43,22 @@ class JudgeScores:
     @property
     def params(self) -> dict[str, Any]:
         return dict(self.manifest.judges.get(self.name, {}).get("params", {}))
+
+    @property
+    def run_judge(self) -> str:
+        """The judge's name in its run (a calibrated copy is named after it)."""
+        return str(self.manifest.judges.get(self.name, {}).get("name", self.name.split(" (calibrated")[0]))
+
+    @property
+    def imported(self) -> bool:
+        """Scores imported from precomputed outputs: no calls were made, so no cost or time was measured."""
+        return self.manifest.source == "imported"
+
+    @property
+    def self_consistency(self) -> dict[str, dict[str, Any]]:
+        """criterion -> how repeated samples agree (``items``, ``mean_sd``, ``all_agree_rate``), from the run summary;
+        empty when the run drew one sample per item."""
+        return dict((self.summary or {}).get("self_consistency", {}).get(self.run_judge, {}))
 
 
 def check_rubrics(
@@ -139,6 +156,76 @@ def calibrated(js: JudgeScores, cal: Calibrator, path: str | Path) -> JudgeScore
         summary=js.summary,
         notes=notes,
     )
+
+
+def cross_fitted(
+    js: JudgeScores, cal: Calibrator, path: str | Path, bench: Benchmark, rubrics: Mapping[str, Rubric]
+) -> JudgeScores:
+    """The judge's calibrated scores for agreement with the experts: held out from the calibrator's fitting.
+
+    Each rated item is scored by the calibrator's map refitted without its post (``calibration.held_out_scores``),
+    so agreement is never measured on the items the map was fitted to. The name says so: ``NAME (calibrated,
+    cross-fitted)``, or ``NAME (calibrated, in-sample)`` for a calibrator without fold records.
+
+    Raises:
+        StaleArtifact: the calibrator was fitted for another judge model, params, rubric version or prompt.
+    """
+    from judge.analysis.calibration import held_out_scores
+
+    cal.check_compatible(js.model, js.params, js.manifest.rubrics, js.manifest.prompt_hash)
+    scores: Scores = {}
+    held = True
+    notes = []
+    for c, s in js.scores.items():
+        if c not in cal.maps:
+            scores[c] = s
+            notes.append(f"{c}: not calibrated (the calibrator has no map for it)")
+            continue
+        scores[c], ok = held_out_scores(cal, bench, c, s, rubrics[c])
+        held = held and ok
+    how = "cross-fitted" if held else "in-sample"
+    if not held:
+        notes.append("the calibrator has no record of its folds: its calibrated agreement may be measured in-sample")
+    return JudgeScores(
+        name=f"{js.name} (calibrated, {how})",
+        run_dir=js.run_dir,
+        manifest=js.manifest,
+        scores=scores,
+        calibrator=str(path),
+        summary=js.summary,
+        notes=notes,
+    )
+
+
+def judges_with_calibrators(
+    run_dirs: Sequence[str | Path],
+    calibrators: Sequence[str | Path],
+    bench: Benchmark,
+    rubrics: Mapping[str, Rubric],
+) -> tuple[list[JudgeScores], dict[str, Calibrator]]:
+    """The judges of the runs, each followed by its cross-fitted calibrated copy when a calibrator fits it.
+
+    Returns:
+        The judges, and judge name -> the calibrator applied to it (for plotting its curve).
+
+    Raises:
+        UsageError: a calibrator fits no judge of the runs.
+    """
+    cals = load_calibrators(calibrators)
+    out: list[JudgeScores] = []
+    curves: dict[str, Calibrator] = {}
+    used = set()
+    for js in read_runs(run_dirs, rubrics):
+        out.append(js)
+        match = match_calibrator(js, cals)
+        if match is not None:
+            out.append(cross_fitted(js, match[1], match[0], bench, rubrics))
+            curves[js.name] = match[1]
+            used.add(match[0])
+    unused = [str(p) for p, _ in cals if p not in used]
+    if unused:
+        raise UsageError(f"--calibrator {unused}: fitted for no judge of the given runs")
+    return out, curves
 
 
 def load_calibrators(paths: Sequence[str | Path]) -> list[tuple[Path, Calibrator]]:

@@ -25,11 +25,14 @@ VERBS: list[tuple[str, str]] = [
     ("demo", "judge.cli.demo"),
     ("import", "judge.cli.import_"),
     ("rubrics", "judge.cli.rubrics"),
+    ("prompt", "judge.cli.prompt"),
     ("run", "judge.cli.run"),
     ("agree", "judge.cli.agree"),
     ("calibrate", "judge.cli.calibrate"),
     ("estimate", "judge.cli.estimate"),
     ("leaderboard", "judge.cli.leaderboard"),
+    ("view", "judge.cli.view"),
+    ("show", "judge.cli.show"),
     ("generate", "judge.cli.generate"),
     ("gate", "judge.cli.gate"),
     ("models", "judge.cli.models"),
@@ -46,6 +49,8 @@ Typical workflow:
   judge agree --benchmark bench/resort --run runs/gpt4o
   judge calibrate --benchmark bench/resort --run runs/gpt4o --out cal/gpt4o.json
   judge leaderboard --benchmark bench/resort --run runs/gpt4o --out reports/resort
+  judge show runs/gpt4o                              # the run in the terminal: counts, cost, disagreements
+  judge view --run runs/gpt4o --out reports/resort/viewer.html   # every judgment, offline HTML
 
 Exit codes: 0 ok; 1 a check failed or a run could not complete; 2 bad usage or bad input.
 Run 'judge VERB --help' for the options and examples of each verb.

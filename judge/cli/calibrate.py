@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_analysis_options, add_parser, one_blas_thread, print_json
 
 
 def register(sub: Any) -> None:
@@ -14,8 +14,9 @@ def register(sub: Any) -> None:
         "calibrate",
         "map a judge's scores onto the experts' scale (isotonic or linear), checked on held-out posts",
         "Fit a monotone map from a judge's score (its mean over samples) to the expert mean per item, and report\n"
-        "held-out bias, MAE, Spearman and Krippendorff's alpha before and after, by K-fold cross-fitting grouped\n"
-        "by post (a post is never in both the fitting and the test fold), with 95% CIs clustered by post.\n"
+        "held-out bias, MAE, Spearman and agreement with the experts (pairwise kappa, the headline of judge agree)\n"
+        "before and after, by K-fold cross-fitting grouped by post (a post is never in both the fitting and the\n"
+        "test fold), with 95% CIs clustered by post.\n"
         "Calibration can fix bias and a compressed scale; it cannot improve ranking. The verdict says which.\n"
         "The calibrator is saved as JSON naming the judge model, parameters, rubrics and prompt it is valid for.",
         "  judge calibrate --benchmark bench/resort --run runs/gpt4 --out cal/gpt4.json\n"
@@ -28,6 +29,7 @@ def register(sub: Any) -> None:
     p.add_argument("--judge", help="which judge of the run (default: the run's only judge)")
     p.add_argument("--method", choices=["isotonic", "linear"], default="isotonic", help="default isotonic")
     p.add_argument("--criteria", nargs="+", help="only these criteria (default: every ordered criterion rated)")
+    add_analysis_options(p)
     p.add_argument("--folds", type=int, default=5, help="cross-fitting folds, grouped by post (default 5)")
     p.add_argument("--seed", type=int, default=0, help="fixes the folds and the bootstrap (default 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
@@ -37,7 +39,7 @@ def register(sub: Any) -> None:
 
 
 def _criteria(
-    args: argparse.Namespace, scores: dict[str, Any], rubrics: dict[str, Any], rated: set[str]
+    args: argparse.Namespace, scores: dict[str, Any], rubrics: dict[str, Any], rated: set[str], levels: dict[str, str]
 ) -> tuple[list[str], dict[str, str]]:
     """The criteria to calibrate, and why any others were skipped."""
     from judge.errors import InputError, Problem
@@ -63,7 +65,7 @@ def _criteria(
             skipped[c] = "no rubric"
         elif c not in rated:
             skipped[c] = "no expert ratings"
-        elif rubrics[c].level == "nominal":
+        elif levels.get(c, rubrics[c].level) == "nominal":
             skipped[c] = "nominal scale: a monotone map needs ordered values"
         else:
             chosen.append(c)
@@ -73,28 +75,29 @@ def _criteria(
 
 
 def _numbers(metrics: Any) -> dict[str, float | None]:
-    return {name: m.value for name, m in metrics}
+    return {name: m and m["value"] for name, m in metrics.model_dump(mode="json").items()}
 
 
 def _cis(metrics: Any) -> dict[str, list[float] | None]:
-    return {name: list(m.ci) if m.ci else None for name, m in metrics}
+    return {name: m and m["ci"] for name, m in metrics.model_dump(mode="json").items()}
 
 
 def run(args: argparse.Namespace) -> int:
+    one_blas_thread()
     from judge.analysis.calibration import fit_calibrator
+    from judge.analysis.inputs import load_inputs
     from judge.analysis.scores import check_rubrics, pick_judge
-    from judge.data.benchmark import load_benchmark
-    from judge.data.rubric import default_rubrics_dir, load_rubric_set
     from judge.engine.store import load_run_manifest, load_run_scores
+    from judge.report.calibration import render_calibration
 
     manifest = load_run_manifest(args.run)
     all_scores = load_run_scores(args.run)
     judge = pick_judge(all_scores, args.judge, args.run)
     spec = manifest.judges.get(judge, {})
-    bench = load_benchmark(args.benchmark)
-    rubrics = load_rubric_set(args.rubrics or default_rubrics_dir())
+    inp = load_inputs(args.benchmark, args.rubrics, exclude_raters=args.exclude_rater, levels=args.level)
+    bench, rubrics = inp.bench, inp.rubrics
     rated = {r.criterion for r in bench.ratings}
-    criteria, skipped = _criteria(args, all_scores[judge], rubrics, rated)
+    criteria, skipped = _criteria(args, all_scores[judge], rubrics, rated, dict(inp.levels))
     check_rubrics(args.run, manifest, rubrics, criteria=criteria)
     cal = fit_calibrator(
         bench,
@@ -108,12 +111,14 @@ def run(args: argparse.Namespace) -> int:
         k=args.folds,
         seed=args.seed,
         n_boot=args.n_boot,
+        levels=dict(inp.levels),
     )
     cal.save(args.out)
     if args.json:
         print_json(_as_json(cal, skipped, args.out))
     else:
-        _print_table(cal, skipped, args.out)
+        print(render_calibration(cal, skipped), end="")
+        print(f"wrote {args.out}")
     return 0
 
 
@@ -144,41 +149,3 @@ def _as_json(cal: Any, skipped: dict[str, str], out: str) -> dict[str, Any]:
         "criteria": criteria,
         "skipped": skipped,
     }
-
-
-def _cell(m: Any, signed: bool = False) -> str:
-    if m.value is None:
-        return "n/a"
-    fmt = "{:+.2f}" if signed else "{:.2f}"
-    ci = f" [{fmt.format(m.ci[0])}, {fmt.format(m.ci[1])}]" if m.ci else ""
-    return fmt.format(m.value) + ci
-
-
-def _print_table(cal: Any, skipped: dict[str, str], out: str) -> None:
-    print(f"judge {cal.judge} ({cal.judge_model}), method {cal.method}, benchmark {cal.benchmark}")
-    for c, rep in cal.fit.items():
-        print(
-            f"\n{c}: {rep.n_items} items from {rep.n_posts} posts, {rep.n_folds} folds by post "
-            f"(items per fold {rep.fold_sizes}); unscored {rep.n_unscored}, not judged {rep.n_not_judged}"
-        )
-        print(f"  {'held-out':<20} {'before':<24} {'after':<24} change (after - before)")
-        rows = [
-            ("bias", rep.before.bias, rep.after.bias, rep.change.abs_bias, "|bias| "),
-            ("MAE", rep.before.mae, rep.after.mae, rep.change.mae, ""),
-            ("Spearman", rep.before.spearman, rep.after.spearman, rep.change.spearman, ""),
-            (
-                "alpha with experts",
-                rep.before.alpha_with_experts,
-                rep.after.alpha_with_experts,
-                rep.change.alpha_with_experts,
-                "",
-            ),
-        ]
-        for name, b, a, d, prefix in rows:
-            print(f"  {name:<20} {_cell(b):<24} {_cell(a):<24} {prefix}{_cell(d, signed=True)}")
-        print(f"  verdict: {rep.verdict}")
-        for note in rep.notes:
-            print(f"  note: {note}")
-    for c, why in skipped.items():
-        print(f"\nskipped {c}: {why}")
-    print(f"\nwrote {out}")

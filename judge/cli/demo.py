@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(judge_line(args.judge, r.summary, r.wall_s))
     if r.agreement is not None:
-        from judge.analysis.agreement import render_agreement_table
+        from judge.report.agreement import render_agreement_table
 
         print()
         print(render_agreement_table(r.agreement))

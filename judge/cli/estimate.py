@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 from typing import Any
 
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_parser, one_blas_thread, print_json
 
 
 def register(sub: Any) -> None:
@@ -32,66 +31,38 @@ def register(sub: Any) -> None:
     p.add_argument("--power-tuned", action="store_true", help="PPI++: weigh the judge by a tuned lambda in [0, 1]")
     p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
     p.add_argument("--min-labeled", type=int, default=5, help="skip systems with fewer rated items (default 5)")
+    p.add_argument(
+        "--exclude-rater",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave this expert's ratings out of the labeled targets (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
 
-def estimates(
-    bench: Any,
-    scores: dict[str, float | None],
-    criterion: str,
-    *,
-    power_tuned: bool,
-    confidence: float,
-    min_labeled: int,
-) -> dict[str, Any]:
-    """system -> PPI estimate (or the reason it was skipped), plus 'all systems'."""
-    from judge.analysis.ppi import ppi_mean
-
-    experts: dict[str, list[float]] = defaultdict(list)
-    for r in bench.ratings:
-        if r.criterion == criterion:
-            experts[r.item_id].append(r.value)
-    groups: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"y": [], "yhat_l": [], "yhat_u": []})
-    for item_id, s in scores.items():
-        if s is None or item_id not in bench.items:
-            continue
-        for name in (bench.items[item_id].system_name, "all systems"):
-            g = groups[name]
-            if item_id in experts:
-                g["y"].append(sum(experts[item_id]) / len(experts[item_id]))
-                g["yhat_l"].append(s)
-            else:
-                g["yhat_u"].append(s)
-    out: dict[str, Any] = {}
-    for name, g in sorted(groups.items(), key=lambda kv: (kv[0] == "all systems", kv[0])):
-        n_l, n_u = len(g["y"]), len(g["yhat_u"])
-        if n_l < min_labeled or n_u < 1:
-            out[name] = {"skipped": f"{n_l} rated and {n_u} unrated judged items (need >= {min_labeled} and >= 1)"}
-            continue
-        alpha = 1 - confidence
-        out[name] = ppi_mean(g["y"], g["yhat_l"], g["yhat_u"], alpha, power_tuned=power_tuned).model_dump(mode="json")
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
+    one_blas_thread()
+    from judge.analysis.inputs import load_inputs
+    from judge.analysis.ppi import system_estimates
     from judge.analysis.scores import read_judges
-    from judge.data.benchmark import load_benchmark
-    from judge.data.rubric import default_rubrics_dir, load_rubric_set
     from judge.errors import UsageError
+    from judge.report.format import num
+    from judge.report.markdown import render_table
+    from judge.report.model import Cell, Column, Table
 
     if not 0.5 <= args.confidence < 1:
         raise UsageError(f"--confidence must be in [0.5, 1), got {args.confidence}")
-    rubrics = load_rubric_set(args.rubrics or default_rubrics_dir(), [args.criterion])
-    bench = load_benchmark(args.benchmark)
-    found = read_judges(args.run, rubrics, args.judge)
+    inp = load_inputs(args.benchmark, args.rubrics, criteria=[args.criterion], exclude_raters=args.exclude_rater)
+    found = read_judges(args.run, inp.selected, args.judge)
     if len(found) > 1:
         raise UsageError(f"--run {args.run} has several judges ({', '.join(j.name for j in found)}); pick --judge")
     scores = found[0].scores.get(args.criterion)
     if not scores:
         raise UsageError(f"--run {args.run} has no {args.criterion!r} judgments")
-    result = estimates(
-        bench,
+    result = system_estimates(
+        inp.bench,
         scores,
         args.criterion,
         power_tuned=args.power_tuned,
@@ -102,14 +73,30 @@ def run(args: argparse.Namespace) -> int:
         print_json({"criterion": args.criterion, "judge": found[0].name, "estimates": result})
         return 0
     pct = f"{args.confidence:.0%}"
-    print(f"{args.criterion}: prediction-powered means on the expert scale ({pct} CIs), judge {found[0].name}")
-    print(f"{'system':<60} {'PPI mean [CI]':<24} {'experts only [CI]':<24} {'width':>6} {'rated':>6} {'judged':>7}")
+    print(f"{args.criterion}: prediction-powered means on the expert scale ({pct} CIs), judge {found[0].name}\n")
+    cols = [
+        Column(key="system", label="system"),
+        Column(key="ppi", label="PPI mean [CI]", numeric=True),
+        Column(key="experts", label="experts only [CI]", numeric=True),
+        Column(key="width", label="width", numeric=True),
+        Column(key="rated", label="rated", numeric=True),
+        Column(key="judged", label="judged", numeric=True),
+    ]
+    rows = []
     for name, e in result.items():
         if "skipped" in e:
-            print(f"{name[:60]:<60} skipped: {e['skipped']}")
+            rows.append([Cell(text=name), Cell(text=f"skipped: {e['skipped']}"), *[Cell(text="")] * 4])
             continue
-        ppi = f"{e['mean']:.2f} [{e['ci'][0]:.2f}, {e['ci'][1]:.2f}]"
-        cls = f"{e['classical_mean']:.2f} [{e['classical_ci'][0]:.2f}, {e['classical_ci'][1]:.2f}]"
-        print(f"{name[:60]:<60} {ppi:<24} {cls:<24} {e['width_ratio']:>6.2f} {e['n_labeled']:>6} {e['n_unlabeled']:>7}")
-    print("width = PPI CI width / experts-only CI width (below 1: the judge's scores bought precision)")
+        rows.append(
+            [
+                Cell(text=name),
+                Cell(text=f"{num(e['mean'])} [{num(e['ci'][0])}, {num(e['ci'][1])}]"),
+                Cell(text=f"{num(e['classical_mean'])} [{num(e['classical_ci'][0])}, {num(e['classical_ci'][1])}]"),
+                Cell(text=num(e["width_ratio"])),
+                Cell(text=str(e["n_labeled"])),
+                Cell(text=str(e["n_unlabeled"])),
+            ]
+        )
+    print(render_table(Table(key="estimates", title="estimates", columns=cols, rows=rows)))
+    print("\nwidth = PPI CI width / experts-only CI width (below 1: the judge's scores bought precision)")
     return 0

@@ -41,8 +41,15 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from judge.errors import UsageError
     from judge.fileio import write_text
-    from judge.jobs.gate import compare, load_gate_config, load_side, render_json, render_junit, render_markdown
-    from judge.jobs.gate import write_baseline as save_baseline
+    from judge.jobs.gate import (
+        compare,
+        load_gate_config,
+        load_side,
+        render_json,
+        render_junit,
+        render_markdown,
+        write_baseline as save_baseline,
+    )
 
     cand = load_side(args.candidate, args.judge, args.rubrics)
     if args.write_baseline:

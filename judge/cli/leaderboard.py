@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_analysis_options, add_parser, one_blas_thread, print_json
 
 
 def register(sub: Any) -> None:
@@ -17,8 +17,10 @@ def register(sub: Any) -> None:
         "leaderboard",
         "rank systems per criterion with bootstrap CIs; write md/json/csv/html reports",
         "Rows are systems (model / pipeline / method), columns are criteria. Each cell: mean, 95% CI from a\n"
-        "bootstrap that resamples posts (items of one post move together), and the 95% interval of the rank.\n"
-        "Without --run the scores are the expert ratings (each item: the mean of its experts).",
+        "bootstrap that resamples posts (items of one post move together), and the 95% interval of the rank\n"
+        "('too few' below 5 items or 3 posts). Without --run the scores are the expert ratings (each item: the\n"
+        "mean of its experts). With --judges: one row per judge, between the chance rows and the experts' ceiling,\n"
+        "sorted by the headline (pairwise kappa with the experts; see docs/agreement.md).",
         "  judge leaderboard --benchmark bench/resort --out reports/resort-experts\n"
         "  judge leaderboard --benchmark bench/resort --run runs/gpt4o --out reports/resort-gpt4o\n"
         "  judge leaderboard --benchmark bench/resort --criteria empathy harmfulness --format md,html --out r/\n"
@@ -50,6 +52,7 @@ def register(sub: Any) -> None:
         "calibrated judges are shown beside the raw ones",
     )
     p.add_argument("--criteria", nargs="+", metavar="NAME", help="only these criteria (default: all with scores)")
+    add_analysis_options(p)
     p.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="bootstrap seed (default 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for leaderboard.{md,json,csv,html}")
@@ -61,9 +64,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    one_blas_thread()
+    from judge.analysis.inputs import load_inputs
     from judge.analysis.leaderboard import system_leaderboard
-    from judge.data.benchmark import load_benchmark
-    from judge.data.rubric import default_rubrics_dir, load_rubric_set
     from judge.errors import UsageError
     from judge.report import build_report, parse_formats, write_report
     from judge.report.markdown import render_table
@@ -71,11 +74,13 @@ def run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     if args.n_boot < 1:
         raise UsageError(f"--n-boot must be at least 1, got {args.n_boot}")
-    rubrics = load_rubric_set(args.rubrics or default_rubrics_dir(), args.criteria)
-    bench = load_benchmark(args.benchmark)
+    inp = load_inputs(
+        args.benchmark, args.rubrics, criteria=args.criteria, exclude_raters=args.exclude_rater, levels=args.level
+    )
+    bench, rubrics = inp.bench, inp.selected
     command = shlex.join(["judge", *sys.argv[1:]])
     if args.judges:
-        return _run_judges(args, bench, rubrics, formats, command)
+        return _run_judges(args, inp, formats, command)
     if len(args.run) > 1:
         raise UsageError("--run was given more than once: a system leaderboard uses one judge run (or --judges)")
     if (args.judge or args.calibrator) and not args.run:
@@ -121,9 +126,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_judges(args: argparse.Namespace, bench: Any, rubrics: Any, formats: Any, command: str) -> int:
+def _run_judges(args: argparse.Namespace, inp: Any, formats: Any, command: str) -> int:
     from judge.analysis.judge_board import judge_leaderboard
-    from judge.analysis.scores import calibrated, load_calibrators, match_calibrator, read_runs
+    from judge.analysis.scores import judges_with_calibrators
     from judge.errors import UsageError
     from judge.report import write_report
     from judge.report.judges import judge_report
@@ -131,23 +136,30 @@ def _run_judges(args: argparse.Namespace, bench: Any, rubrics: Any, formats: Any
 
     if not args.run:
         raise UsageError("--judges needs at least one --run")
-    if not bench.ratings:
-        raise UsageError(f"--judges compares judges with experts, but benchmark {bench.name!r} has no ratings")
-    judges = []
-    curves = {}
-    cals = load_calibrators(args.calibrator)
-    for js in read_runs(args.run, rubrics):
-        judges.append(js)
-        match = match_calibrator(js, cals)
-        if match is not None:
-            judges.append(calibrated(js, match[1], match[0]))
-            curves[js.name] = match[1]
-    board, _ = judge_leaderboard(bench, rubrics, judges, n_boot=args.n_boot, seed=args.seed, command=command)
-    report = judge_report(board, judges, bench, curves)
+    if not inp.bench.ratings:
+        raise UsageError(f"--judges compares judges with experts, but benchmark {inp.bench.name!r} has no ratings")
+    judges, curves = judges_with_calibrators(args.run, args.calibrator, inp.bench, inp.selected)
+    board, _ = judge_leaderboard(
+        inp.bench,
+        inp.rubrics,
+        judges,
+        n_boot=args.n_boot,
+        seed=args.seed,
+        command=command,
+        criteria=inp.criteria,
+        levels=inp.levels,
+        excluded_raters=inp.excluded_raters,
+    )
+    for note in board.notes:
+        if note.startswith("WARNING: "):
+            print(note, file=sys.stderr)
+    report = judge_report(board, judges, inp.bench, curves)
     paths = write_report(board, Path(args.out), formats, report=report, stem="judges")
     if args.json:
         print_json({"files": {k: str(v) for k, v in paths.items()}, "leaderboard": board.model_dump(mode="json")})
         return 0
     print(render_table(report.tables[0]))
+    for note in board.notes:
+        print(f"note: {note}")
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0

@@ -18,7 +18,10 @@ def register(sub: Any) -> None:
         "  judge rubrics list                      # the bundled RESORT rubrics\n"
         "  judge rubrics list rubrics/ --json\n"
         "  judge rubrics validate rubrics/         # exit 2 naming every bad field\n"
-        "  judge rubrics schema --out rubrics/rubric.schema.json\n",
+        "  judge rubrics schema --out rubrics/rubric.schema.json\n"
+        "  judge rubrics schema --what benchmark --out datasets/schema   # the benchmark files' schemas\n"
+        "  judge rubrics new warmth --scale 1-5 --anchor '1=Cold or dismissive' --anchor '5=Warm and specific' \\\n"
+        "      --question 'How warm is the reply?' --out rubrics/mine\n",
     )
     rs = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     lp = rs.add_parser("list", help="list the criteria, their scales, levels and versions")
@@ -29,12 +32,35 @@ def register(sub: Any) -> None:
     vp.add_argument("path", help="rubric file or directory")
     vp.add_argument("--json", action="store_true", help="print JSON")
     vp.set_defaults(func=run_validate)
-    sp = rs.add_parser("schema", help="write (or print) the JSON Schema of rubric files")
-    sp.add_argument("--out", help="file to write (default: print)")
+    sp = rs.add_parser("schema", help="write (or print) the JSON Schema of rubric, framing or benchmark files")
+    sp.add_argument(
+        "--what",
+        choices=["rubric", "framing", "benchmark"],
+        default="rubric",
+        help="rubric files (default), framing files, or the three benchmark files (--out is then a directory)",
+    )
+    sp.add_argument("--out", help="file (directory for --what benchmark) to write (default: print)")
     sp.set_defaults(func=run_schema)
+    np_ = rs.add_parser(
+        "new",
+        help="scaffold a criterion file from a name, a scale and anchors",
+        description="Write <out>/<name>.yaml, a valid rubric to edit (anchors not given are marked TODO), and "
+        "<out>/framing.yaml with the neutral framing if the set has none.",
+    )
+    np_.add_argument("name", help="criterion name (lower case, e.g. warmth)")
+    np_.add_argument("--scale", required=True, help="LOW-HIGH (1-5) or values (0,0.5,1)")
+    np_.add_argument("--anchor", action="append", default=[], metavar="VALUE=TEXT", help="what a VALUE looks like")
+    np_.add_argument("--label", action="append", default=[], metavar="VALUE=LABEL", help="a word for a point")
+    np_.add_argument("--title", help="title shown to the judge (default: from the name)")
+    np_.add_argument("--question", help="the question the judge answers")
+    np_.add_argument("--level", choices=["nominal", "ordinal", "interval"], default="ordinal")
+    np_.add_argument("--out", required=True, metavar="DIR", help="the rubric set directory")
+    np_.add_argument("--force", action="store_true", help="overwrite an existing file")
+    np_.set_defaults(func=run_new)
 
 
 def _describe(path: str | None) -> list[dict[str, Any]]:
+    """One row per criterion (with the set's framing), for list and validate."""
     from judge.data.rubric import default_rubrics_dir, load_rubric_set
 
     rubrics = load_rubric_set(path or default_rubrics_dir())
@@ -48,6 +74,7 @@ def _describe(path: str | None) -> list[dict[str, Any]]:
             "scale": {p.label: p.value for p in r.scale},
             "uses_standards": r.uses_standards,
             "dimensions": [d.id for d in r.dimensions],
+            "framing": r.framing.persona,
         }
         for r in rubrics.values()
     ]
@@ -77,13 +104,70 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_schema(args: argparse.Namespace) -> int:
     import json
 
+    from judge.data.benchmark import benchmark_json_schemas
+    from judge.data.framing import framing_json_schema
     from judge.data.rubric import rubric_json_schema
     from judge.fileio import write_text
 
-    text = json.dumps(rubric_json_schema(), indent=2) + "\n"
+    if args.what == "benchmark":
+        schemas = benchmark_json_schemas()
+        for name, schema in schemas.items():
+            if args.out:
+                write_text(Path(args.out) / name, json.dumps(schema, indent=2) + "\n")
+            else:
+                print(json.dumps({name: schema}, indent=2))
+        if args.out:
+            print(f"wrote {', '.join(schemas)} in {args.out}")
+        return 0
+    schema = framing_json_schema() if args.what == "framing" else rubric_json_schema()
+    text = json.dumps(schema, indent=2) + "\n"
     if args.out:
         write_text(Path(args.out), text)
         print(f"wrote {args.out}")
     else:
         print(text, end="")
+    return 0
+
+
+def _pairs(specs: list[str], flag: str) -> dict[float, str]:
+    from judge.errors import UsageError
+
+    out: dict[float, str] = {}
+    for spec in specs:
+        value, sep, text = spec.partition("=")
+        try:
+            out[float(value)] = text.strip()
+        except ValueError:
+            raise UsageError(f"{flag} {spec!r}: expected VALUE=TEXT, e.g. {flag} '1=Cold or dismissive'") from None
+        if not sep or not text.strip():
+            raise UsageError(f"{flag} {spec!r}: expected VALUE=TEXT, e.g. {flag} '1=Cold or dismissive'")
+    return out
+
+
+def run_new(args: argparse.Namespace) -> int:
+    from judge.data.framing import FRAMING_FILE, new_framing_yaml
+    from judge.data.rubric import new_rubric_yaml, scale_values
+    from judge.errors import UsageError
+    from judge.fileio import write_text
+
+    values = scale_values(args.scale)
+    anchors, labels = _pairs(args.anchor, "--anchor"), _pairs(args.label, "--label")
+    off = sorted((set(anchors) | set(labels)) - set(values))
+    if off:
+        raise UsageError(f"--anchor/--label for {off}: not points of the scale {[f'{v:g}' for v in values]}")
+    out = Path(args.out)
+    target = out / f"{args.name}.yaml"
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} exists; choose another name or --force")
+    text = new_rubric_yaml(
+        args.name, values, anchors, title=args.title, question=args.question, level=args.level, labels=labels
+    )
+    write_text(target, text)
+    print(f"wrote {target}")
+    if not (out / FRAMING_FILE).exists():
+        write_text(out / FRAMING_FILE, new_framing_yaml())
+        print(f"wrote {out / FRAMING_FILE} (the neutral framing: edit persona and task for your data)")
+    todo = [f"{v:g}" for v in values if v not in anchors]
+    if todo or not args.question:
+        print(f"edit {target}: " + ", ".join(["the question"] * (not args.question) + [f"anchors {todo}"] * bool(todo)))
     return 0

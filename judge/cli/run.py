@@ -159,7 +159,7 @@ def _check_calibrator(path: str, judges: Any, rubrics: Any) -> Any:
     if len(judges) != 1:
         raise UsageError("--calibrator applies to one judge; run each judge of a panel separately")
     spec = judges[0]
-    cal.check_compatible(spec.model, spec.params, {c: r.ref for c, r in rubrics.items()}, prompt_hash())
+    cal.check_compatible(spec.model, spec.params, {c: r.ref for c, r in rubrics.items()}, prompt_hash(rubrics.values()))
     return cal
 
 

@@ -1,7 +1,9 @@
 """Stage 1, data: what is judged and what it is compared with.
 
-Rubric sets (criteria, scales, levels of measurement), benchmarks (items and expert ratings), importers that
-build benchmarks from other layouts, and the configs of systems that generate responses. Nothing here calls a
+Rubric sets (criteria, scales, levels of measurement, the set's framing), benchmarks (items, which may be
+conversations, and expert ratings), importers behind one interface that build benchmarks from other layouts
+(the RESORT release, tables, raw judge outputs), the check of ratings against their scales, and the configs of
+systems that generate responses. Nothing here calls a
 model or computes a statistic.
 """
 
@@ -13,83 +15,58 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from judge.data.benchmark import (
         Benchmark as Benchmark,
-    )
-    from judge.data.benchmark import (
         BenchmarkManifest as BenchmarkManifest,
-    )
-    from judge.data.benchmark import (
         ExpertRating as ExpertRating,
-    )
-    from judge.data.benchmark import (
         Item as Item,
-    )
-    from judge.data.benchmark import (
+        Turn as Turn,
+        benchmark_json_schemas as benchmark_json_schemas,
+        check_ratings as check_ratings,
         default_demo_dir as default_demo_dir,
-    )
-    from judge.data.benchmark import (
         load_benchmark as load_benchmark,
-    )
-    from judge.data.benchmark import (
         save_benchmark as save_benchmark,
+    )
+    from judge.data.framing import (
+        NEUTRAL_FRAMING as NEUTRAL_FRAMING,
+        Framing as Framing,
+        load_framing as load_framing,
+    )
+    from judge.data.importers.base import (
+        Imported as Imported,
+        Importer as Importer,
+        get_importer as get_importer,
     )
     from judge.data.importers.resort import (
         import_resort as import_resort,
-    )
-    from judge.data.importers.resort import (
         import_summary as import_summary,
-    )
-    from judge.data.importers.resort import (
         read_posts as read_posts,
+    )
+    from judge.data.importers.table import (
+        TableMapping as TableMapping,
+    )
+    from judge.data.ratings import (
+        parse_rating as parse_rating,
+        rating_problems as rating_problems,
     )
     from judge.data.rubric import (
         Dimension as Dimension,
-    )
-    from judge.data.rubric import (
         Level as Level,
-    )
-    from judge.data.rubric import (
         Rubric as Rubric,
-    )
-    from judge.data.rubric import (
         ScalePoint as ScalePoint,
-    )
-    from judge.data.rubric import (
         default_rubrics_dir as default_rubrics_dir,
-    )
-    from judge.data.rubric import (
         find_criterion_name as find_criterion_name,
-    )
-    from judge.data.rubric import (
         load_rubric as load_rubric,
-    )
-    from judge.data.rubric import (
         load_rubric_set as load_rubric_set,
-    )
-    from judge.data.rubric import (
+        new_rubric_yaml as new_rubric_yaml,
         parse_rubric as parse_rubric,
-    )
-    from judge.data.rubric import (
         rubric_json_schema as rubric_json_schema,
-    )
-    from judge.data.rubric import (
         validation_problems as validation_problems,
     )
     from judge.data.systems import (
         APPRAISAL_QUESTIONS as APPRAISAL_QUESTIONS,
-    )
-    from judge.data.systems import (
         RESORT_DIMENSIONS as RESORT_DIMENSIONS,
-    )
-    from judge.data.systems import (
         SystemConfig as SystemConfig,
-    )
-    from judge.data.systems import (
         builtin_names as builtin_names,
-    )
-    from judge.data.systems import (
         load_system as load_system,
-    )
-    from judge.data.systems import (
         parse_system as parse_system,
     )
 
@@ -108,6 +85,7 @@ _WHERE = {
     "validation_problems": "judge.data.rubric",
     "Benchmark": "judge.data.benchmark",
     "BenchmarkManifest": "judge.data.benchmark",
+    "check_ratings": "judge.data.benchmark",
     "default_demo_dir": "judge.data.benchmark",
     "ExpertRating": "judge.data.benchmark",
     "Item": "judge.data.benchmark",
@@ -119,6 +97,18 @@ _WHERE = {
     "parse_system": "judge.data.systems",
     "RESORT_DIMENSIONS": "judge.data.systems",
     "SystemConfig": "judge.data.systems",
+    "Turn": "judge.data.benchmark",
+    "benchmark_json_schemas": "judge.data.benchmark",
+    "Framing": "judge.data.framing",
+    "NEUTRAL_FRAMING": "judge.data.framing",
+    "load_framing": "judge.data.framing",
+    "Imported": "judge.data.importers.base",
+    "Importer": "judge.data.importers.base",
+    "get_importer": "judge.data.importers.base",
+    "TableMapping": "judge.data.importers.table",
+    "parse_rating": "judge.data.ratings",
+    "rating_problems": "judge.data.ratings",
+    "new_rubric_yaml": "judge.data.rubric",
     "import_resort": "judge.data.importers.resort",
     "import_summary": "judge.data.importers.resort",
     "read_posts": "judge.data.importers.resort",

@@ -1,9 +1,11 @@
 """Benchmarks: candidate responses to score, and the expert ratings to compare judges with.
 
-A benchmark is a directory::
+A benchmark is a directory (the format is documented in docs/your-data.md, with a JSON Schema per file in
+``datasets/schema/``)::
 
-    benchmark.json   manifest: name, description, source, counts (BenchmarkManifest)
-    items.jsonl      one Item per line
+    benchmark.json   manifest: name, description, source, counts (BenchmarkManifest; optional: without it the
+                     benchmark is named after its directory)
+    items.jsonl      one Item per line: a post and a response, or a conversation and the turn(s) being judged
     ratings.jsonl    one ExpertRating per line (optional; raters rate subsets, so ratings may be sparse)
 
 Example::
@@ -16,29 +18,68 @@ Example::
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from judge.errors import InputError, Problem
-from judge.fileio import read_jsonl_collect, write_json, write_jsonl
+from judge.fileio import read_document, read_jsonl_collect, validated, validation_problems, write_json, write_jsonl
+
+if TYPE_CHECKING:
+    from judge.data.rubric import Rubric
 
 FORMAT_VERSION = 1
+# Where the JSON Schemas of the three files live, relative to the repository (and packaged in the wheel as
+# judge/_data/datasets/schema/); benchmark.json names them in "$schema" and "schemas".
+SCHEMA_DIR = "datasets/schema"
+SCHEMA_FILES = {
+    "benchmark.json": "benchmark.schema.json",
+    "items.jsonl": "item.schema.json",
+    "ratings.jsonl": "rating.schema.json",
+}
+ROLE_PATTERN = r"^[A-Za-z][A-Za-z0-9 _-]{0,39}$"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Turn(_Strict):
+    """One turn of a conversation: who speaks, and what they say (untrusted text)."""
+
+    role: str = Field(pattern=ROLE_PATTERN, description="Who speaks, e.g. 'seeker' or 'supporter'.")
+    text: str = Field(description="What they say (untrusted).")
+
+
 class Item(_Strict):
-    """One candidate response to one post, to be judged."""
+    """One thing to judge: a response to a post, or the judged turn(s) of a conversation.
+
+    Either ``post`` and ``response`` are given, or ``conversation`` (ordered turns) with ``judged_turns`` (1-based
+    turn numbers; default: the last turn). The judge sees the turns before the first judged turn as the context,
+    and the turns from the first judged one to the last as the rated text, neutralised like a post.
+    """
 
     item_id: str = Field(min_length=1, description="Stable id, unique in the benchmark (e.g. 'resort:0').")
-    post_id: str = Field(min_length=1, description="Id of the post; items sharing a post are clustered in CIs.")
-    post: str = Field(description="The help-seeker's text (untrusted).")
-    response: str = Field(description="The candidate reappraisal (untrusted).")
+    post_id: str = Field(
+        min_length=1,
+        description="Id of the post or conversation; items sharing one are resampled together in CIs.",
+    )
+    post: str = Field(description="The help-seeker's text (untrusted). Empty for a conversation item.")
+    response: str = Field(description="The candidate response (untrusted). Empty for a conversation item.")
+    conversation: list[Turn] | None = Field(
+        default=None,
+        min_length=1,
+        exclude_if=lambda v: v is None,
+        description="Ordered turns, instead of post and response.",
+    )
+    judged_turns: list[int] | None = Field(
+        default=None,
+        min_length=1,
+        exclude_if=lambda v: v is None,
+        description="1-based numbers of the conversation's turns being judged (default: the last turn).",
+    )
     system: dict[str, str] = Field(
         default_factory=dict, description="What produced the response, e.g. {model, pipeline, method}."
     )
@@ -46,6 +87,36 @@ class Item(_Strict):
     dimension_aim: str | None = None
     standards: str | None = Field(default=None, description="Standards shown to the judge for this item.")
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _conversation_needs_no_post(cls, data: Any) -> Any:
+        # A conversation item stores empty post and response, so every other item keeps both fields required
+        # (and a missing one is reported under its own name).
+        if isinstance(data, dict) and data.get("conversation") is not None:
+            return {"post": "", "response": "", **data}
+        return data
+
+    @model_validator(mode="after")
+    def _check_turns(self) -> Item:
+        if self.conversation is None:
+            if self.judged_turns is not None:
+                raise ValueError("judged_turns is given but there is no conversation")
+            return self
+        if self.post or self.response:
+            raise ValueError("an item has a post and a response, or a conversation, not both")
+        n = len(self.conversation)
+        turns = self.judged_turns or []
+        if any(not 1 <= t <= n for t in turns) or len(set(turns)) != len(turns):
+            raise ValueError(f"judged_turns must be distinct turn numbers from 1 to {n}, got {turns}")
+        return self
+
+    @property
+    def judged_turn_numbers(self) -> list[int]:
+        """The judged turns of a conversation item, 1-based and sorted (empty for a post-and-response item)."""
+        if self.conversation is None:
+            return []
+        return sorted(self.judged_turns or [len(self.conversation)])
 
     @property
     def system_name(self) -> str:
@@ -70,6 +141,19 @@ class ExpertRating(_Strict):
 
 
 class BenchmarkManifest(_Strict):
+    """``benchmark.json``: what the benchmark is and where it comes from (counts are written by the tool)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_: str = Field(
+        default=f"{SCHEMA_DIR}/{SCHEMA_FILES['benchmark.json']}",
+        alias="$schema",
+        description="The JSON Schema of this file (path in the reappraisal-judge repository).",
+    )
+    schemas: dict[str, str] = Field(
+        default_factory=lambda: {f: f"{SCHEMA_DIR}/{s}" for f, s in SCHEMA_FILES.items() if f != "benchmark.json"},
+        description="The JSON Schema of each JSONL file of the benchmark (JSONL files hold records only).",
+    )
     format_version: int = FORMAT_VERSION
     name: str
     description: str = ""
@@ -120,8 +204,6 @@ class Benchmark(BaseModel):
 
 
 def _validate_rows(path: Path, model: type[BaseModel]) -> tuple[list[Any], list[Problem]]:
-    from judge.data.rubric import validation_problems
-
     rows: list[Any] = []
     raw, problems = read_jsonl_collect(path)
     for lineno, obj in raw:
@@ -146,12 +228,11 @@ def load_benchmark(path: str | Path, known_criteria: Iterable[str] | None = None
     manifest_path = root / "benchmark.json"
     manifest = BenchmarkManifest(name=root.name)
     if manifest_path.exists():
-        import json
-
         try:
-            manifest = BenchmarkManifest.model_validate(json.loads(manifest_path.read_text(encoding="utf-8")))
-        except (ValueError, ValidationError) as exc:
-            problems.append(Problem(str(manifest_path), f"invalid manifest: {str(exc).splitlines()[0]}"))
+            data = read_document(manifest_path, "benchmark manifest", fmt="json")
+            manifest = validated(BenchmarkManifest, data, str(manifest_path), what="a benchmark manifest")
+        except InputError as exc:
+            problems.extend(exc.problems)
     items_path = root / "items.jsonl"
     if not items_path.exists():
         raise InputError(Problem(str(items_path), "missing: a benchmark needs items.jsonl"))
@@ -188,6 +269,69 @@ def load_benchmark(path: str | Path, known_criteria: Iterable[str] | None = None
     return Benchmark(path=root, manifest=manifest, items=items, ratings=ratings)
 
 
+_MAX_SHOWN = 20  # distinct rating problems listed before "... and N more problems"
+
+
+def check_ratings(bench: Benchmark, rubrics: Mapping[str, Rubric]) -> None:
+    """Check every expert rating against its criterion's rubric: exit-2 problems, not silently changed statistics.
+
+    A rating is refused when its criterion has no rubric (a misspelling would otherwise drop it) or when
+    ``judge.data.ratings.rating_problems`` refuses its value (not a finite number; off the scale, or between the
+    points of a nominal or ordinal scale). Each problem names the file and line (when the benchmark was loaded from
+    a directory), the field, the value and what is allowed; identical problems (same criterion, same value) are
+    listed once with a count, and at most 20 are listed.
+
+    Raises:
+        InputError: every problem found.
+    """
+    from judge.data.ratings import rating_problems
+
+    points = {c: set(r.points_values()) for c, r in rubrics.items()}
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for k, r in enumerate(bench.ratings):
+        rubric = rubrics.get(r.criterion)
+        if rubric is not None and r.value in points[r.criterion]:
+            continue  # the common case, checked first: a point of the scale
+        if rubric is None:
+            found = ("criterion", f"{r.criterion!r} has no rubric; expected one of {sorted(rubrics)}")
+        else:
+            why = rating_problems(r.value, rubric)
+            if why is None:
+                continue
+            found = ("value", why)
+        groups.setdefault((found[0], r.criterion, found[1]), []).append(k)
+    if not groups:
+        return
+    lines = _rating_lines(bench)
+    where = str(bench.path / "ratings.jsonl") if bench.path is not None else f"benchmark {bench.name}"
+    problems = []
+    for (field, _, message), hits in list(groups.items())[:_MAX_SHOWN]:
+        k = hits[0]
+        r = bench.ratings[k]
+        loc = f"{where}:{lines[k]}" if lines is not None else f"{where}: rating {k + 1}"
+        more = f" ... and {len(hits) - 1:,} more like this" if len(hits) > 1 else ""
+        problems.append(Problem(f"{loc}: {field}", f"{message} (rater {r.rater!r}, item {r.item_id!r}){more}"))
+    if len(groups) > _MAX_SHOWN:
+        rest = sum(len(h) for h in list(groups.values())[_MAX_SHOWN:])
+        problems.append(
+            Problem(where, f"... and {rest:,} more rating(s) with {len(groups) - _MAX_SHOWN} other problems")
+        )
+    raise InputError(problems, source=where)
+
+
+def _rating_lines(bench: Benchmark) -> list[int] | None:
+    """The line of each rating in ``ratings.jsonl`` (ratings are kept in file order), or None if not from a file.
+
+    Read again only when there is a problem to place: the benchmark keeps no line numbers.
+    """
+    if bench.path is None or not (bench.path / "ratings.jsonl").exists():
+        return None
+    rows, problems = read_jsonl_collect(bench.path / "ratings.jsonl")
+    if problems or len(rows) != len(bench.ratings):
+        return None
+    return [lineno for lineno, _ in rows]
+
+
 def save_benchmark(bench: Benchmark, out: str | Path) -> Path:
     """Write a benchmark directory (each file atomically); returns the directory."""
     root = Path(out)
@@ -195,8 +339,10 @@ def save_benchmark(bench: Benchmark, out: str | Path) -> Path:
     write_jsonl(root / "items.jsonl", bench.items.values())
     if bench.ratings:
         write_jsonl(root / "ratings.jsonl", bench.ratings)
+    elif (root / "ratings.jsonl").exists():  # re-imported without ratings: old ones must not stay behind
+        (root / "ratings.jsonl").unlink()
     manifest = bench.manifest.model_copy(update={"counts": bench.summary()})
-    write_json(root / "benchmark.json", manifest.model_dump(mode="json"))
+    write_json(root / "benchmark.json", manifest.model_dump(mode="json", by_alias=True))
     return root
 
 
@@ -207,3 +353,19 @@ def default_demo_dir() -> Path:
         if (cand / "items.jsonl").exists():
             return cand
     raise InputError(Problem("datasets/demo", "the bundled demo benchmark is missing from this installation"))
+
+
+def benchmark_json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of each benchmark file, by schema file name (kept in ``datasets/schema/``)."""
+    out: dict[str, dict[str, Any]] = {}
+    models: dict[str, type[BaseModel]] = {
+        "benchmark.json": BenchmarkManifest,
+        "items.jsonl": Item,
+        "ratings.jsonl": ExpertRating,
+    }
+    for file, model in models.items():
+        schema = model.model_json_schema(by_alias=True)
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = f"reappraisal-judge benchmark: {file}" + (" (one object per line)" if "jsonl" in file else "")
+        out[SCHEMA_FILES[file]] = schema
+    return out

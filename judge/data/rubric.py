@@ -22,9 +22,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from judge.data.framing import FRAMING_FILE, NEUTRAL_FRAMING, Framing, find_framing, load_framing, one_framing
 from judge.errors import InputError, Problem
+from judge.fileio import (
+    read_document,
+    validated,
+    validation_problems as validation_problems,  # the converter's public home is judge.fileio
+)
 
 Level = Literal["nominal", "ordinal", "interval"]
 Aggregate = Literal["mean", "median", "mode"]
@@ -92,6 +98,10 @@ class Rubric(_Strict):
     )
     dimensions: list[Dimension] = Field(default_factory=list)
     source: str = Field(default="", description="Citation of where the criterion comes from.")
+    # The set-level framing (judge/data/framing.py), attached when the rubric is loaded from a set. Not a field:
+    # it belongs to the set, not to the criterion file, and it is not part of the content hash or the ref; it
+    # reaches cache keys through the rendered messages and calibrators through the prompt hash.
+    _framing: Framing | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> Rubric:
@@ -146,6 +156,17 @@ class Rubric(_Strict):
         """``name@version#hash``: how records and reports name the exact rubric used."""
         return f"{self.name}@{self.version}#{self.content_hash}"
 
+    @property
+    def framing(self) -> Framing:
+        """The framing of the set this rubric was loaded from (the neutral default if the set has none)."""
+        return self._framing or NEUTRAL_FRAMING
+
+    def with_framing(self, framing: Framing | None) -> Rubric:
+        """A copy of this rubric framed by ``framing`` (None: the neutral default)."""
+        copy = self.model_copy()
+        copy._framing = framing
+        return copy
+
     def answer_choices(self) -> list[Any]:
         """The values allowed in the answer's score field (numbers, or labels for ``kind: label``)."""
         if self.answer.kind == "label":
@@ -160,66 +181,22 @@ def _num(v: float) -> int | float:
 # -- loading ---------------------------------------------------------------------------------------------------
 
 
-def _loc(loc: tuple[Any, ...], data: Any) -> tuple[str, Any]:
-    """Render a pydantic error location as a dotted path with names (``scale[2].anchor``) and fetch the value."""
-    parts: list[str] = []
-    cur: Any = data
-    for key in loc:
-        if isinstance(key, int):
-            parts.append(f"[{key}]")
-        else:
-            parts.append(("." if parts else "") + str(key))
-        try:
-            cur = cur[key]
-        except (KeyError, IndexError, TypeError):
-            cur = None
-    return "".join(parts) or "(top level)", cur
+def parse_rubric(data: Any, source: str, framing: Framing | None = None) -> Rubric:
+    """Validate already-parsed YAML data as a rubric (framed by ``framing``, default neutral); ``InputError`` with
+    every problem."""
+    rubric = validated(Rubric, data, source, what="a rubric file")
+    return rubric.with_framing(framing) if framing is not None else rubric
 
 
-def validation_problems(err: ValidationError, source: str, data: Any, line_prefix: str = "") -> list[Problem]:
-    """Turn a pydantic ``ValidationError`` into one ``Problem`` per error, naming the field and the bad value."""
-    out = []
-    for e in err.errors():
-        path, value = _loc(tuple(e["loc"]), data)
-        msg = e["msg"]
-        if e["type"] == "missing":
-            msg = "required field is missing"
-        elif e["type"] == "extra_forbidden":
-            msg = "unknown field (not part of the format; check the spelling)"
-        shown = "" if e["type"] == "missing" else f" (got {value!r:.80})"
-        out.append(Problem(f"{source}{line_prefix}: {path}", f"{msg}{shown}"))
-    return out
-
-
-def parse_rubric(data: Any, source: str) -> Rubric:
-    """Validate already-parsed YAML data as a rubric; raise ``InputError`` with every problem."""
-    if not isinstance(data, dict):
-        raise InputError(Problem(source, f"a rubric file must hold a mapping, got {type(data).__name__}"))
-    try:
-        return Rubric.model_validate(data)
-    except ValidationError as err:
-        raise InputError(validation_problems(err, source, data), source=source) from None
-
-
-def load_rubric(path: str | Path) -> Rubric:
-    """Load and validate one rubric YAML file."""
+def load_rubric(path: str | Path, set_root: str | Path | None = None) -> Rubric:
+    """Load and validate one rubric YAML file, framed by the nearest ``framing.yaml`` in its directory (or a parent
+    up to ``set_root``)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(Problem(str(p), f"cannot read rubric file: {exc.strerror}")) from None
-    except UnicodeDecodeError as exc:  # a ValueError, not an OSError: without this it escaped as a traceback
-        raise InputError(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}" if mark else str(p)
-        raise InputError(Problem(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")) from None
-    rubric = parse_rubric(data, str(p))
+    rubric = parse_rubric(read_document(p, "rubric file", fmt="yaml"), str(p))
     if rubric.name != p.stem:
         raise InputError(Problem(f"{p}: name", f"must match the file name {p.stem!r}, got {rubric.name!r}"))
-    return rubric
+    framing_file = find_framing(p.parent, Path(set_root) if set_root is not None else p.parent)
+    return rubric.with_framing(load_framing(framing_file)) if framing_file else rubric
 
 
 def rubric_files(path: str | Path) -> list[Path]:
@@ -229,7 +206,7 @@ def rubric_files(path: str | Path) -> list[Path]:
         return [p]
     if not p.is_dir():
         raise InputError(Problem(str(p), "no such rubric file or directory"))
-    files = sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file())
+    files = sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file() and f.name != FRAMING_FILE)
     if not files:
         raise InputError(Problem(str(p), "no rubric files (*.yaml) found"))
     return files
@@ -238,23 +215,28 @@ def rubric_files(path: str | Path) -> list[Path]:
 def load_rubric_set(path: str | Path, criteria: list[str] | None = None) -> dict[str, Rubric]:
     """Load every rubric below ``path`` (collecting the problems of all files), keyed by criterion name.
 
+    Every criterion carries the set's framing (``framing.yaml`` beside the files, or in a directory between them
+    and ``path``); criteria framed differently cannot be loaded together.
+
     Args:
         path: a rubric file or a directory such as ``rubrics/resort``.
         criteria: keep only these criteria; an unknown name is an ``InputError`` listing the known ones.
     """
     problems: list[Problem] = []
     rubrics: dict[str, Rubric] = {}
+    root = Path(path) if Path(path).is_dir() else Path(path).parent
     for f in rubric_files(path):
         try:
-            r = load_rubric(f)
+            r = load_rubric(f, set_root=root)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
         if r.name in rubrics:
             problems.append(Problem(str(f), f"criterion {r.name!r} is defined twice"))
         rubrics[r.name] = r
-    if problems:
-        raise InputError(problems, source=str(path))
+    if problems:  # a bad framing file is reported once, not once per criterion
+        raise InputError(list(dict.fromkeys(problems)), source=str(path))
+    one_framing({c: r.framing for c, r in rubrics.items()}, str(path))
     if criteria:
         unknown = [c for c in criteria if c not in rubrics]
         if unknown:
@@ -282,7 +264,7 @@ def default_rubrics_dir() -> Path:
 
 def find_criterion_name(text: str) -> str:
     """Normalise a criterion spelling from other sources (``standard_alignment``, ``harmful``...)."""
-    t = re.sub(r"[^a-z]+", "_", text.lower()).strip("_")
+    t = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")  # digits stay: criterion names may hold them
     aliases = {
         "standard_alignment": "alignment_with_standards",
         "alignment": "alignment_with_standards",
@@ -290,3 +272,57 @@ def find_criterion_name(text: str) -> str:
         "factual": "factuality",
     }
     return aliases.get(t, t)
+
+
+def scale_values(spec: str) -> list[float]:
+    """Scale points from ``1-5`` (every whole number from 1 to 5) or ``0,0.5,1`` (these values)."""
+    text = spec.strip()
+    m = re.fullmatch(r"(-?\d+)\s*-\s*(-?\d+)", text)
+    try:
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            values = [float(v) for v in range(lo, hi + 1)]
+        else:
+            values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if len(values) < 2 or values != sorted(set(values)):
+        raise InputError(Problem("--scale", f"expected LOW-HIGH (1-5) or increasing values (0,0.5,1), got {spec!r}"))
+    return values
+
+
+def new_rubric_yaml(
+    name: str,
+    values: list[float],
+    anchors: dict[float, str],
+    *,
+    title: str | None = None,
+    question: str | None = None,
+    level: Level = "ordinal",
+    labels: dict[float, str] | None = None,
+) -> str:
+    """The text of a new rubric file (validated): a name, a scale and anchors; missing anchors are marked TODO."""
+    labels = labels or {}
+    points = [
+        {
+            "value": _num(v),
+            "label": labels.get(v, f"{v:g}"),
+            "anchor": anchors.get(v) or f"TODO: what a response rated {v:g} looks like",
+        }
+        for v in values
+    ]
+    data = {
+        "name": name,
+        "version": "1.0.0",
+        "title": title or name.replace("_", " ").capitalize(),
+        "question": question or f"TODO: the question the judge answers about {name.replace('_', ' ')}",
+        "guidance": "",
+        "level": level,
+        "scale": points,
+        "answer": {"field": "score", "kind": "value" if not labels else "label", "rationale_words": 30},
+        "source": "",
+    }
+    parse_rubric(data, f"{name}.yaml")  # the scaffold itself must be a valid rubric
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=116)
+    head = f"# yaml-language-server: $schema=../{SCHEMA_FILE}\n# {data['title']}: written by `judge rubrics new`.\n"
+    return head + body

@@ -13,107 +13,60 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from judge.engine.answer import (
         answer_model as answer_model,
-    )
-    from judge.engine.answer import (
         multi_answer_schema as multi_answer_schema,
-    )
-    from judge.engine.answer import (
         single_answer_schema as single_answer_schema,
     )
     from judge.engine.cache import (
         Cache as Cache,
-    )
-    from judge.engine.cache import (
         CachedReply as CachedReply,
-    )
-    from judge.engine.cache import (
         cache_key as cache_key,
     )
     from judge.engine.client import (
         CallResult as CallResult,
-    )
-    from judge.engine.client import (
         call_judge as call_judge,
     )
     from judge.engine.generate import (
         GenerateConfig as GenerateConfig,
-    )
-    from judge.engine.generate import (
         load_posts as load_posts,
-    )
-    from judge.engine.generate import (
         run_generation as run_generation,
     )
     from judge.engine.imported import (
         RawOutput as RawOutput,
-    )
-    from judge.engine.imported import (
         import_judgments as import_judgments,
-    )
-    from judge.engine.imported import (
         import_judgments_to_run as import_judgments_to_run,
+        write_import as write_import,
+        write_imported_run as write_imported_run,
     )
     from judge.engine.judge_spec import (
         DEFAULT_LOCAL as DEFAULT_LOCAL,
-    )
-    from judge.engine.judge_spec import (
         Deployment as Deployment,
-    )
-    from judge.engine.judge_spec import (
         JudgeSpec as JudgeSpec,
-    )
-    from judge.engine.judge_spec import (
         judge_from_model as judge_from_model,
-    )
-    from judge.engine.judge_spec import (
         load_judges_file as load_judges_file,
-    )
-    from judge.engine.judge_spec import (
         resolve_judges as resolve_judges,
     )
     from judge.engine.judgment import (
         Judgment as Judgment,
-    )
-    from judge.engine.judgment import (
         UnscoredReason as UnscoredReason,
-    )
-    from judge.engine.judgment import (
         judgment_from_answer as judgment_from_answer,
-    )
-    from judge.engine.judgment import (
         unanswered_judgment as unanswered_judgment,
     )
     from judge.engine.parse import (
         ParsedAnswer as ParsedAnswer,
-    )
-    from judge.engine.parse import (
         parse_answer as parse_answer,
-    )
-    from judge.engine.parse import (
         parse_multi_answer as parse_multi_answer,
     )
     from judge.engine.plan import (
         JudgmentUnit as JudgmentUnit,
-    )
-    from judge.engine.plan import (
         RunConfig as RunConfig,
-    )
-    from judge.engine.plan import (
         plan_unit as plan_unit,
-    )
-    from judge.engine.plan import (
         plan_units as plan_units,
     )
     from judge.engine.prompt import (
+        framing_of as framing_of,
         neutralise as neutralise,
-    )
-    from judge.engine.prompt import (
         prompt_hash as prompt_hash,
-    )
-    from judge.engine.prompt import (
         render_messages as render_messages,
-    )
-    from judge.engine.prompt import (
         render_multi_messages as render_multi_messages,
     )
     from judge.engine.runner import (
@@ -121,26 +74,12 @@ if TYPE_CHECKING:
     )
     from judge.engine.store import (
         RunManifest as RunManifest,
-    )
-    from judge.engine.store import (
         RunStore as RunStore,
-    )
-    from judge.engine.store import (
         RunSummary as RunSummary,
-    )
-    from judge.engine.store import (
         iter_records as iter_records,
-    )
-    from judge.engine.store import (
         load_run_manifest as load_run_manifest,
-    )
-    from judge.engine.store import (
         load_run_scores as load_run_scores,
-    )
-    from judge.engine.store import (
         read_summary as read_summary,
-    )
-    from judge.engine.store import (
         stream_records as stream_records,
     )
 
@@ -189,6 +128,9 @@ _WHERE = {
     "run_generation": "judge.engine.generate",
     "import_judgments": "judge.engine.imported",
     "import_judgments_to_run": "judge.engine.imported",
+    "write_import": "judge.engine.imported",
+    "write_imported_run": "judge.engine.imported",
+    "framing_of": "judge.engine.prompt",
     "RawOutput": "judge.engine.imported",
 }
 

@@ -14,16 +14,21 @@ import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from judge.data.benchmark import Benchmark
+from judge.data.benchmark import Benchmark, save_benchmark
 from judge.data.rubric import Rubric, find_criterion_name, validation_problems
 from judge.engine.judgment import Judgment, judgment_from_answer
 from judge.engine.store import RunManifest, RunStore, RunSummary, iter_records, summarise
 from judge.errors import InputError, Problem
-from judge.fileio import read_jsonl_collect
+from judge.fileio import read_jsonl_collect, write_jsonl
+
+if TYPE_CHECKING:
+    from judge.data.importers.base import Imported
+
+MAX_PROBLEMS = 50  # an import of 10,000 bad rows lists the first 50 and counts the rest
 
 
 class RawOutput(BaseModel):
@@ -54,7 +59,7 @@ def judgment_from_output(raw: RawOutput, rubric: Rubric) -> Judgment:
 
 
 def import_judgments(
-    rows: Iterable[tuple[int, Any]],
+    rows: Iterable[tuple[int | str, Any]],
     rubrics: Mapping[str, Rubric],
     *,
     source: str,
@@ -63,7 +68,8 @@ def import_judgments(
     """Turn precomputed judge outputs into judgments, reporting every bad line together.
 
     Args:
-        rows: ``(line_number, object)`` pairs, as ``judge.fileio.read_jsonl`` yields them.
+        rows: ``(line_number, object)`` pairs, as ``judge.fileio.read_jsonl`` yields them, or ``(place, object)``
+            pairs whose place is already named (``scores.xlsx row 4, column 'gpt4_empathy'``).
         rubrics: the rubric of each criterion, by name.
         source: the file name used in error messages.
         item_ids: if given, an output for any other item is an error (it would join nothing).
@@ -79,13 +85,13 @@ def import_judgments(
     """
     problems: list[Problem] = []
     out: list[Judgment] = []
-    seen: dict[tuple[str, str, str, int], int] = {}
+    seen: dict[tuple[str, str, str, int], int | str] = {}
     for lineno, obj in rows:
-        where = f"{source}:{lineno}"
+        where = f"{source}:{lineno}" if isinstance(lineno, int) else lineno
         try:
             raw = RawOutput.model_validate(obj)
         except ValidationError as err:
-            problems.extend(validation_problems(err, source, obj, line_prefix=f":{lineno}"))
+            problems.extend(validation_problems(err, where, obj))
             continue
         rubric = rubrics.get(find_criterion_name(raw.criterion))
         if rubric is None:
@@ -101,10 +107,11 @@ def import_judgments(
         judgment = judgment_from_output(raw, rubric)
         first = seen.setdefault(judgment.key, lineno)
         if first != lineno:
+            earlier = f"line {first}" if isinstance(first, int) else first
             problems.append(
                 Problem(
                     f"{where}",
-                    f"repeats the output of line {first} for (judge, item, criterion, sample) = {judgment.key}",
+                    f"repeats the output of {earlier} for (judge, item, criterion, sample) = {judgment.key}",
                 )
             )
             continue
@@ -135,9 +142,26 @@ def import_judgments_to_run(
         raise InputError(problems, source=str(path))
     if not judgments:
         raise InputError(Problem(str(path), "holds no judge outputs"))
-    out = Path(out)
+    _check_empty_run_dir(Path(out))
+    return write_imported_run(judgments, bench, rubrics, out, command=command, source_file=str(path))
+
+
+def _check_empty_run_dir(out: Path) -> None:
     if iter_records(out):
         raise InputError(Problem(str(out), "already holds a run; choose an empty --out"))
+
+
+def write_imported_run(
+    judgments: list[Judgment],
+    bench: Benchmark,
+    rubrics: Mapping[str, Rubric],
+    out: str | Path,
+    *,
+    command: list[str] | None = None,
+    source_file: str = "",
+) -> RunSummary:
+    """Write already validated imported judgments as a new run directory (no model calls); returns its summary."""
+    out = Path(out)
     used = sorted({j.criterion for j in judgments})
     models = {j.judge: j.model for j in judgments}
     store = RunStore(out).open()
@@ -147,7 +171,7 @@ def import_judgments_to_run(
             source="imported",
             benchmark={"name": bench.name, "path": str(bench.path or ""), "items": len(bench.items)},
             judges={
-                name: {"name": name, "model": model, "params": {}, "source_file": str(path)}
+                name: {"name": name, "model": model, "params": {}, "source_file": source_file}
                 for name, model in sorted(models.items())
             },
             rubrics={c: rubrics[c].ref for c in used},
@@ -159,11 +183,69 @@ def import_judgments_to_run(
         )
     )
     now = time.time()
+    records = [j.model_copy(update={"prompt_hash": "imported", "created_at": now}) for j in judgments]
     try:
-        for j in judgments:
-            store.append(j.model_copy(update={"prompt_hash": "imported", "created_at": now}))
+        for j in records:
+            store.append(j)
     finally:
         store.close()
-    summary = summarise(iter_records(out), out, model_calls=0)
+    # The records just written (validated, no repeated key): summarised as they are, not read back from disk,
+    # which took a third of the time of a 280,000-judgment import.
+    summary = summarise(records, out, model_calls=0)
     RunStore(out).write_summary(summary)
+    return summary
+
+
+def write_import(
+    got: Imported,
+    rubrics: Mapping[str, Rubric],
+    *,
+    out: str | Path | None = None,
+    run_out: str | Path | None = None,
+    benchmark: Benchmark | None = None,
+    command: list[str] | None = None,
+    source: str = "",
+) -> dict[str, Any]:
+    """Write what an importer read: its benchmark to ``out``, its judge scores as a run in ``run_out``.
+
+    Everything is checked first (the judge rows are parsed exactly as live answers and their items looked up in
+    the new benchmark, or in ``benchmark``); nothing is written if anything is wrong.
+
+    Returns:
+        The import's summary, with the run's summary under ``run`` when judge scores were written.
+    """
+    from judge.errors import UsageError
+
+    problems = list(got.problems)
+    bench = got.benchmark or benchmark
+    judgments: list[Judgment] = []
+    if got.judge_rows and not (bench is not None and not bench.items and problems):
+        # (an importer that read no items at all has said so: one problem, not one per judge score)
+        if bench is None:
+            raise UsageError("judge scores refer to items: give the benchmark they belong to (--benchmark)")
+        if run_out is None:
+            raise UsageError("the input holds judge scores: give the run directory to write them to (--run-out)")
+        try:
+            judgments = import_judgments(got.judge_rows, rubrics, source=source, item_ids=bench.items)
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        shown = problems[:MAX_PROBLEMS]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(Problem("...", f"and {len(problems) - MAX_PROBLEMS} more problems like these"))
+        raise InputError(shown, source=source or None)
+    if got.benchmark is not None and out is None:
+        raise UsageError("the input holds items and expert ratings: give the benchmark directory to write (--out)")
+    if judgments and run_out is not None:
+        _check_empty_run_dir(Path(run_out))
+    summary = dict(got.summary)
+    if got.benchmark is not None and out is not None:
+        root = save_benchmark(got.benchmark, out)
+        bench = got.benchmark.model_copy(update={"path": root})
+        for name, rows in got.extra_files.items():
+            write_jsonl(root / name, rows)
+        summary["out"] = str(root)
+    if judgments and run_out is not None and bench is not None:
+        run = write_imported_run(judgments, bench, rubrics, run_out, command=command, source_file=source)
+        summary["run"] = run.model_dump(mode="json")
     return summary

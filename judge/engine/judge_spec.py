@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from judge.errors import InputError, Problem, UsageError
+from judge.fileio import read_document, validated
 
 ResponseFormatMode = Literal["auto", "json_schema", "json_object", "none"]
 
@@ -133,28 +133,19 @@ def _default_key_env(model: str, api_base: str | None) -> str | None:
 def load_judges_file(path: str | Path) -> list[JudgeSpec]:
     """Read a TOML judge config (``[judges.<name>]`` tables); every problem is reported with its place."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(Problem(str(p), f"cannot read judge config: {exc.strerror}")) from None
-    except UnicodeDecodeError as exc:  # a ValueError, not an OSError: without this it escaped as a traceback
-        raise InputError(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(Problem(str(p), f"not valid TOML: {exc}")) from None
+    data = read_document(p, "judge config", fmt="toml")
     tables = data.get("judges")
     if not isinstance(tables, dict) or not tables:
         raise InputError(Problem(f"{p}: judges", "expected one or more [judges.<name>] tables"))
-    from judge.data.rubric import validation_problems
-
     specs, problems = [], []
     for name, table in tables.items():
         if not isinstance(table, dict):
             problems.append(Problem(f"{p}: judges.{name}", f"expected a table, got {type(table).__name__}"))
             continue
         try:
-            specs.append(JudgeSpec.model_validate({"name": name, **table}))
-        except ValidationError as err:
-            problems.extend(validation_problems(err, f"{p}: judges.{name}", {"name": name, **table}))
+            specs.append(validated(JudgeSpec, {"name": name, **table}, f"{p}: judges.{name}"))
+        except InputError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise InputError(problems, source=str(p))
     return specs

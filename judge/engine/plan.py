@@ -97,7 +97,7 @@ class JudgmentUnit:
             sample=self.sample,
             model=self.judge.model,
             rubric=self.rubric.ref,
-            prompt_hash=_prompt_hash(),
+            prompt_hash=prompt_hash(self.rubric),  # hashed once per framing (judge.engine.prompt)
             cache_key=self.key,
             cache_hit=cache_hit,
             attempts=attempts,
@@ -119,16 +119,6 @@ class JudgmentUnit:
                 latency_s=0.0 if cache_hit else reply.latency_s,
             ),
         )
-
-
-_PROMPT_HASH: list[str] = []
-
-
-def _prompt_hash() -> str:
-    # The templates are constants: hash them once per process, not once per judgment.
-    if not _PROMPT_HASH:
-        _PROMPT_HASH.append(prompt_hash())
-    return _PROMPT_HASH[0]
 
 
 def response_formats(judge: JudgeSpec, rubrics: dict[str, Rubric]) -> dict[str, dict[str, Any] | None]:

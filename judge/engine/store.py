@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from judge import __version__
 from judge.engine.judgment import Judgment
 from judge.errors import InputError, Problem
-from judge.fileio import read_appended, write_json
+from judge.fileio import read_appended, read_document, validated, write_json
 
 STORE_VERSION = 1
 MANIFEST = "run.json"
@@ -135,10 +135,7 @@ def load_run_manifest(run_dir: str | Path) -> RunManifest:
     path = Path(run_dir) / MANIFEST
     if not path.exists():
         raise InputError(Problem(str(path), "not a run directory (run.json is missing)"))
-    try:
-        return RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise InputError(Problem(str(path), f"invalid run manifest: {str(exc).splitlines()[0]}")) from None
+    return validated(RunManifest, read_document(path, "run manifest", fmt="json"), str(path), what="a run manifest")
 
 
 def aggregate(values: list[float], how: str) -> float:

@@ -12,32 +12,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from judge.jobs.demo import (
         DemoResult as DemoResult,
-    )
-    from judge.jobs.demo import (
         run_demo as run_demo,
     )
     from judge.jobs.gate import (
         GateConfig as GateConfig,
-    )
-    from judge.jobs.gate import (
         GateReport as GateReport,
-    )
-    from judge.jobs.gate import (
         compare as compare,
-    )
-    from judge.jobs.gate import (
         load_gate_config as load_gate_config,
-    )
-    from judge.jobs.gate import (
         load_side as load_side,
-    )
-    from judge.jobs.gate import (
         write_baseline as write_baseline,
     )
     from judge.jobs.pytest_plugin import (
         ReappraisalJudge as ReappraisalJudge,
-    )
-    from judge.jobs.pytest_plugin import (
         UnscoredJudgment as UnscoredJudgment,
     )
 

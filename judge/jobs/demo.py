@@ -1,7 +1,8 @@
 """The main job on one machine: score the bundled demo with the embedded local judge and write a report.
 
 ``run_demo`` = ``judge run`` (local judge, resumable, cached) + ``judge leaderboard`` on the judge's scores
-(+ ``judge agree`` when the benchmark carries expert ratings), written to ``reports/demo/`` by default.
+(+ ``judge agree`` when the benchmark carries expert ratings) + ``judge view`` (every judgment, linked from the
+leaderboard), written to ``reports/demo/`` by default.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from judge.engine.judge_spec import resolve_judges
 from judge.engine.runner import RunConfig, run_judging
 from judge.engine.store import RunSummary, load_run_scores
 from judge.report import build_report, write_report
+from judge.report.items import build_item_view
+from judge.report.viewer import VIEWER_FILE, link_viewer, write_viewer
 
 
 @dataclass
@@ -77,12 +80,15 @@ def run_demo(
     summary = run_judging(cfg)
     scores = load_run_scores(run_dir).get(spec.name, {})
     board = system_leaderboard(bench, rubric_set, scores, judge=spec.name, command=" ".join(cfg.command))
-    files = write_report(board, out, ("md", "html", "json", "csv"), report=build_report(board))
+    viewer = write_viewer(build_item_view(bench, rubric_set, [run_dir]), out / VIEWER_FILE)
+    report = link_viewer(build_report(board), VIEWER_FILE)
+    files = write_report(board, out, ("md", "html", "json", "csv"), report=report)
+    files["viewer"] = viewer
     agreement = None
     if bench.ratings:
         agreement = agreement_report(bench, rubric_set, judges={spec.name: scores})
-        from judge.analysis.agreement import render_agreement_table
         from judge.fileio import write_json, write_text
+        from judge.report.agreement import render_agreement_table
 
         write_json(out / "agreement.json", agreement.model_dump(mode="json"))
         write_text(out / "agreement.txt", render_agreement_table(agreement) + "\n")

@@ -32,18 +32,19 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
+from judge.analysis.stats.resample import cluster_bootstrap_means
 from judge.errors import InputError, Problem, UsageError
-from judge.fileio import write_json
+from judge.fileio import read_document, validated, write_json
+from judge.report.format import fmt
 
 BASELINE_FORMAT = 1
 BASELINE_KIND = "reappraisal-judge-baseline"
@@ -69,21 +70,10 @@ def load_gate_config(path: str | Path | None) -> GateConfig:
     if path is None:
         return GateConfig()
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(Problem(str(p), f"cannot read gate config: {exc.strerror}")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(Problem(str(p), f"not valid TOML: {exc}")) from None
-    table = data.get("gate", {})
+    table = read_document(p, "gate config", fmt="toml").get("gate", {})
     if not isinstance(table, dict):
         raise InputError(Problem(f"{p}: gate", f"expected a [gate] table, got {type(table).__name__}"))
-    from judge.data.rubric import validation_problems
-
-    try:
-        return GateConfig.model_validate(table)
-    except ValidationError as err:
-        raise InputError(validation_problems(err, f"{p}: gate", table), source=str(p)) from None
+    return validated(GateConfig, table, f"{p}: gate")
 
 
 def default_threshold(low: float, high: float, n_points: int) -> float:
@@ -193,23 +183,15 @@ def load_side(path: str | Path, judge: str | None = None, rubrics_dir: str | Pat
     p = Path(path)
     if p.is_dir():
         return side_from_run(p, judge, rubrics_dir)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(Problem(str(p), f"not a run directory or baseline file: {exc.strerror}")) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(Problem(f"{p}:{exc.lineno}", f"not valid JSON: {exc.msg}")) from None
+    if not p.exists():
+        raise InputError(Problem(str(p), "not a run directory or baseline file: No such file or directory"))
+    data = read_document(p, "baseline file", fmt="json")
     if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND:
         raise InputError(Problem(f"{p}: kind", f"expected {BASELINE_KIND!r} (a file from judge gate --write-baseline)"))
     if data.get("format_version") != BASELINE_FORMAT:
         got = data.get("format_version")
         raise InputError(Problem(f"{p}: format_version", f"expected {BASELINE_FORMAT}, got {got!r}"))
-    from judge.data.rubric import validation_problems
-
-    try:
-        side = Side.model_validate(data)
-    except ValidationError as err:
-        raise InputError(validation_problems(err, str(p), data), source=str(p)) from None
+    side = validated(Side, data, str(p))
     return side.model_copy(update={"source": str(p)})
 
 
@@ -224,20 +206,6 @@ def write_baseline(side: Side, path: str | Path) -> Path:
 
 def post_of(input_key: str) -> str:
     return input_key.rsplit("|", 1)[0]
-
-
-def cluster_bootstrap_means(d: np.ndarray, clusters: list[str], n_boot: int, seed: int) -> np.ndarray:
-    """Bootstrap means of ``d`` (shape (N,)) resampling whole clusters; returns shape (n_boot,).
-
-    Vectorised: per-cluster sums and counts are drawn with replacement as (n_boot, K) index arrays.
-    """
-    keys = sorted(set(clusters))
-    index = {k: i for i, k in enumerate(keys)}
-    ids = np.array([index[c] for c in clusters])
-    sums = np.bincount(ids, weights=d, minlength=len(keys))
-    counts = np.bincount(ids, minlength=len(keys)).astype(float)
-    draw = np.random.default_rng(seed).integers(0, len(keys), size=(n_boot, len(keys)))
-    return np.asarray(sums[draw].sum(axis=1) / counts[draw].sum(axis=1))
 
 
 def _pooled_variance(samples: list[list[float]]) -> tuple[float | None, float]:
@@ -443,10 +411,6 @@ def compare(base: Side, cand: Side, cfg: GateConfig) -> GateReport:
 # -- renderers ----------------------------------------------------------------------------------------------------
 
 
-def _f(x: float | None, fmt: str = "+.3f") -> str:
-    return "n/a" if x is None else format(x, fmt)
-
-
 def render_markdown(report: GateReport) -> str:
     """A summary for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
     verdict = (
@@ -468,8 +432,9 @@ def render_markdown(report: GateReport) -> str:
     for r in report.results:
         mark = {"pass": "ok", "regression": "REGRESSION", "no_data": "no data"}[r.status]
         lines.append(
-            f"| {r.criterion} | {r.direction} | {_f(r.mean_baseline, '.2f')} | {_f(r.mean_candidate, '.2f')} | "
-            f"{_f(r.improvement)} | [{_f(r.ci_low)}, {_f(r.ci_high)}] | {r.margin:.3f} | {r.n_pairs} | "
+            f"| {r.criterion} | {r.direction} | {fmt(r.mean_baseline, '.2f')} | {fmt(r.mean_candidate, '.2f')} | "
+            f"{fmt(r.improvement, '+.3f')} | [{fmt(r.ci_low, '+.3f')}, {fmt(r.ci_high, '+.3f')}] | "
+            f"{r.margin:.3f} | {r.n_pairs} | "
             f"{r.unscored_baseline}/{r.unscored_candidate} | {mark} |"
         )
     lines += ["", "A criterion fails when its whole CI lies below -margin; margin = max(threshold, judge noise floor)."]
@@ -496,7 +461,8 @@ def render_junit(report: GateReport) -> str:
         elif r.status == "no_data":
             ET.SubElement(case, "failure", message=f"{r.criterion} could not be checked: {r.reason}")
         out = ET.SubElement(case, "system-out")
-        out.text = f"change {_f(r.improvement)} CI [{_f(r.ci_low)}, {_f(r.ci_high)}] margin {r.margin:.3f}"
+        ci = f"[{fmt(r.ci_low, '+.3f')}, {fmt(r.ci_high, '+.3f')}]"
+        out.text = f"change {fmt(r.improvement, '+.3f')} CI {ci} margin {r.margin:.3f}"
     suites = ET.Element("testsuites")
     suites.append(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -119,7 +119,10 @@ class ReappraisalJudge:
         from judge.engine.prompt import prompt_hash
 
         self.calibrator.check_compatible(
-            self.spec.model, self.spec.params, {criterion: self._rubric(criterion).ref}, prompt_hash()
+            self.spec.model,
+            self.spec.params,
+            {criterion: self._rubric(criterion).ref},
+            prompt_hash(self._rubric(criterion)),
         )
         return self.calibrator.apply(criterion, j.score)
 

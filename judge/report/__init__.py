@@ -1,5 +1,7 @@
-"""Stage 4, report: analysis results as format-neutral ``Report`` models, rendered as markdown, CSV and
-self-contained HTML (the JSON is the result model itself).
+"""Stage 4, report: analysis results (system leaderboards, judge boards, agreement reports, calibrators) as
+format-neutral ``Report`` models, rendered as markdown, CSV and self-contained HTML (the JSON is the result model
+itself; ``format`` writes every number the same way); every judgment item by item (``ItemView``) as an offline
+HTML viewer, and a run summed up for a terminal (``RunOverview``).
 
 Example::
 
@@ -13,11 +15,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from judge.report.agreement import (
+        agreement_document as agreement_document,
+        render_agreement_table as render_agreement_table,
+    )
+    from judge.report.calibration import (
+        calibration_document as calibration_document,
+        render_calibration as render_calibration,
+    )
     from judge.report.csv import (
         render_csv as render_csv,
     )
     from judge.report.html import (
         render_html as render_html,
+    )
+    from judge.report.items import (
+        ItemView as ItemView,
+        build_item_view as build_item_view,
+        largest as largest,
     )
     from judge.report.judges import (
         judge_report as judge_report,
@@ -27,37 +42,39 @@ if TYPE_CHECKING:
     )
     from judge.report.model import (
         FORMATS as FORMATS,
-    )
-    from judge.report.model import (
         Cell as Cell,
-    )
-    from judge.report.model import (
         Column as Column,
-    )
-    from judge.report.model import (
         Figure as Figure,
-    )
-    from judge.report.model import (
+        Link as Link,
         Report as Report,
-    )
-    from judge.report.model import (
         Table as Table,
+    )
+    from judge.report.overview import (
+        RunOverview as RunOverview,
+        render_overview as render_overview,
+        run_overview as run_overview,
     )
     from judge.report.system import (
         system_report as system_report,
     )
+    from judge.report.viewer import (
+        link_viewer as link_viewer,
+        render_viewer as render_viewer,
+        viewer_href as viewer_href,
+        write_viewer as write_viewer,
+    )
     from judge.report.write import (
         build_report as build_report,
-    )
-    from judge.report.write import (
         parse_formats as parse_formats,
-    )
-    from judge.report.write import (
         write_report as write_report,
     )
 
 # name -> the module that defines it; imported on first use, so importing the stage stays cheap
 _WHERE = {
+    "agreement_document": "judge.report.agreement",
+    "render_agreement_table": "judge.report.agreement",
+    "calibration_document": "judge.report.calibration",
+    "render_calibration": "judge.report.calibration",
     "Cell": "judge.report.model",
     "Column": "judge.report.model",
     "Figure": "judge.report.model",
@@ -72,6 +89,17 @@ _WHERE = {
     "render_markdown": "judge.report.markdown",
     "render_csv": "judge.report.csv",
     "render_html": "judge.report.html",
+    "Link": "judge.report.model",
+    "ItemView": "judge.report.items",
+    "build_item_view": "judge.report.items",
+    "largest": "judge.report.items",
+    "render_viewer": "judge.report.viewer",
+    "write_viewer": "judge.report.viewer",
+    "viewer_href": "judge.report.viewer",
+    "link_viewer": "judge.report.viewer",
+    "RunOverview": "judge.report.overview",
+    "run_overview": "judge.report.overview",
+    "render_overview": "judge.report.overview",
 }
 
 __all__ = sorted(_WHERE)

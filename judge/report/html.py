@@ -12,7 +12,8 @@ records what it sorted by in the table's ``data-sorted`` attribute.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -28,29 +29,37 @@ _CSS = """
 *{box-sizing:border-box}
 body{margin:0;background:#f1f5f9;color:var(--fg);
  font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-main{max-width:1480px;margin:24px auto;padding:28px 36px;background:#fff;border-radius:10px;
+main{max-width:1480px;margin:24px auto;padding:28px 32px;background:#fff;border-radius:10px;
  box-shadow:0 1px 3px rgba(15,23,42,.08)}
 h1{font-size:22px;margin:0 0 6px;letter-spacing:-.01em}
 h2{font-size:16px;margin:32px 0 10px;padding-bottom:6px;border-bottom:1px solid var(--line)}
 h3{font-size:14px;margin:18px 0 6px}
+a{color:var(--accent)}
 .summary{color:var(--muted);margin:0 0 18px;max-width:980px}
+nav.links{margin:0 0 16px;display:flex;gap:14px;flex-wrap:wrap;font-size:13px}
+nav.links a{padding:3px 10px;border:1px solid #bfdbfe;border-radius:999px;background:#eff6ff;text-decoration:none}
 .wrap{overflow-x:auto;border:1px solid var(--line);border-radius:8px}
+.wrap+.more{display:none;color:var(--muted);font-size:12px;text-align:right;margin-top:2px}
+.wrap.overflows+.more{display:block}
 table.data{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
-table.data th,table.data td{padding:4px 9px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+table.data th,table.data td{padding:4px 7px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
 table.data .num{text-align:right}
+table.data td.has-ci{white-space:normal}
+table.data td .ci{display:inline-block;white-space:nowrap;color:var(--muted);font-size:12px}
 table.data thead th{background:#f8fafc;font-weight:600;position:sticky;top:0}
 table.data thead tr.cols th{cursor:pointer;user-select:none}
 table.data thead tr.cols th:hover{color:var(--accent)}
-table.data th.group{text-align:center;border-bottom:2px solid var(--accent);font-weight:600}
+table.data th.group{text-align:center;border-bottom:2px solid var(--accent);font-weight:600;white-space:normal}
 table.data th.blank{border-bottom:none}
 table.data tbody tr:nth-child(even){background:var(--stripe)}
 table.data tbody tr:hover{background:var(--hover)}
 table.data th[aria-sort=ascending]::after{content:" \\25B2";font-size:10px;color:var(--accent)}
 table.data th[aria-sort=descending]::after{content:" \\25BC";font-size:10px;color:var(--accent)}
-.caption,figcaption{color:var(--muted);font-size:12px;margin-top:6px}
-.figs{display:flex;flex-wrap:wrap;gap:18px}
-figure{margin:0 0 12px}
-svg.whiskers{max-width:100%;height:auto}
+.caption,figcaption{color:var(--muted);font-size:12px;margin-top:6px;max-width:980px}
+.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(400px,1fr));gap:12px 24px}
+.figs figure h3{margin:4px 0 4px}
+figure{margin:0 0 12px;max-width:100%;overflow-x:auto}
+svg.whiskers,svg.scatter,svg.reliability,svg.agreement,svg.ranks{max-width:100%;height:auto}
 table.dist td{padding:1px 8px;border-bottom:1px solid var(--line);font-size:12px;white-space:nowrap}
 table.dist th{font-size:12px;text-align:center;padding:4px 8px}
 ul.notes{color:#92400e;background:#fffbeb;border:1px solid #fde68a;border-radius:6px;padding:8px 8px 8px 28px}
@@ -90,6 +99,14 @@ _JS = """
       });
     });
   });
+  /* a table wider than the page scrolls inside its box; say so, since a cut-off column looks like a missing one */
+  function markOverflow(){
+    document.querySelectorAll('div.wrap').forEach(function(w){
+      w.classList.toggle('overflows', w.scrollWidth > w.clientWidth + 1);
+    });
+  }
+  markOverflow();
+  window.addEventListener('resize', markOverflow);
   var m = /^#sort=([^:]+)(?::(asc|desc))?$/.exec(decodeURIComponent(location.hash || ''));
   if (m) {
     var parts = m[1].split('.'), tkey = parts.length > 1 ? parts[0] : null, ckey = parts[parts.length - 1];
@@ -106,6 +123,27 @@ _JS = """
 
 def _e(text: object) -> str:
     return escape(str(text), quote=True)
+
+
+_CI_TEXT = re.compile(r"^(\S+) (\[[^\[\]]+\])$")
+
+
+def _cell_text(text: str) -> str:
+    """Cell text; a ``"value [low, high]"`` text gets its interval in a span that moves under the value when the
+    table is too wide for one line (the leaderboard's main cause of sideways overflow)."""
+    m = _CI_TEXT.match(text)
+    if not m:
+        return _e(text)
+    return f'{_e(m.group(1))} <span class="ci">{_e(m.group(2))}</span>'
+
+
+def safe_href(href: str) -> str | None:
+    """``href`` escaped for an attribute, or None for a scheme that could run code (``javascript:``, ``data:``);
+    relative paths and http(s) URLs pass."""
+    head = re.split(r"[/?#]", href.strip(), maxsplit=1)[0]
+    if ":" in head and head.split(":", 1)[0].lower() not in ("http", "https"):
+        return None
+    return _e(href)
 
 
 def _fmt(x: float) -> str:
@@ -143,20 +181,69 @@ def render_table(table: Table) -> str:
     for row in table.rows:
         tds = []
         for c, cell in zip(cols, row, strict=True):
-            attrs = ' class="num"' if c.numeric else ""
+            classes = ["num"] if c.numeric else []
+            if _CI_TEXT.match(cell.text):
+                classes.append("has-ci")  # may wrap between the value and its interval
+            attrs = f' class="{" ".join(classes)}"' if classes else ""
             if cell.value is not None:
                 attrs += f' data-sort="{_e(cell.value)}"'
             elif c.numeric:
                 attrs += ' data-sort=""'
             if cell.title:
                 attrs += f' title="{_e(cell.title)}"'
-            tds.append(f"<td{attrs}>{_e(cell.text)}</td>")
+            inner = _cell_text(cell.text)
+            href = safe_href(cell.href) if cell.href else None
+            if href:
+                inner = f'<a href="{href}">{inner}</a>'
+            tds.append(f"<td{attrs}>{inner}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
     caption = f'<p class="caption">{_e(table.caption)}</p>' if table.caption else ""
     return (
         f'<div class="wrap"><table class="data" data-key="{_e(table.key)}"><thead>{"".join(head)}</thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>{caption}"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+        '<p class="more">The table is wider than the page: scroll it sideways for more columns.</p>'
+        f"{caption}"
     )
+
+
+def _links(report: Report) -> str:
+    out = []
+    for link in report.links:
+        href = safe_href(link.href)
+        if href is None:
+            continue
+        title = f' title="{_e(link.title)}"' if link.title else ""
+        out.append(f'<a href="{href}"{title}>{_e(link.label)}</a>')
+    return f'<nav class="links">{"".join(out)}</nav>' if out else ""
+
+
+def _figures(report: Report) -> list[str]:
+    """Figures in order; consecutive figures of one ``group`` share a heading and a grid (side by side)."""
+    parts: list[str] = []
+    figs = report.figures
+    i = 0
+    while i < len(figs):
+        fig = figs[i]
+        if not fig.group:
+            caption = f"<figcaption>{_e(fig.caption)}</figcaption>" if fig.caption else ""
+            parts.append(
+                f'<h2 id="{_e(fig.key)}">{_e(fig.title)}</h2>'
+                f'<figure data-key="{_e(fig.key)}">{fig.html}{caption}</figure>'
+            )
+            i += 1
+            continue
+        j = i
+        cells = []
+        while j < len(figs) and figs[j].group == fig.group:
+            f = figs[j]
+            caption = f"<figcaption>{_e(f.caption)}</figcaption>" if f.caption else ""
+            cells.append(
+                f'<figure id="{_e(f.key)}" data-key="{_e(f.key)}"><h3>{_e(f.title)}</h3>{f.html}{caption}</figure>'
+            )
+            j += 1
+        parts.append(f'<h2>{_e(fig.group)}</h2><div class="figs">{"".join(cells)}</div>')
+        i = j
+    return parts
 
 
 def render_html(report: Report) -> str:
@@ -164,15 +251,12 @@ def render_html(report: Report) -> str:
     parts = [f"<h1>{_e(report.title)}</h1>"]
     if report.summary:
         parts.append(f'<p class="summary">{_e(report.summary)}</p>')
+    parts.append(_links(report))
     if report.notes:
         parts.append('<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in report.notes) + "</ul>")
     for table in report.tables:
         parts.append(f'<h2 id="{_e(table.key)}">{_e(table.title)}</h2>{render_table(table)}')
-    for fig in report.figures:
-        caption = f"<figcaption>{_e(fig.caption)}</figcaption>" if fig.caption else ""
-        parts.append(
-            f'<h2 id="{_e(fig.key)}">{_e(fig.title)}</h2><figure data-key="{_e(fig.key)}">{fig.html}{caption}</figure>'
-        )
+    parts += _figures(report)
     if report.provenance:
         parts.append(
             '<h2>Provenance</h2><dl class="prov">'
@@ -215,6 +299,15 @@ def _axis_x(x0: float, x1: float, y: float, y_top: float, low: float, high: floa
             f'text-anchor="middle">{_e(_fmt(t))}</text>'
         )
     return "".join(out)
+
+
+def _axis_y(x0: float, x1: float, ticks: Sequence[float], sy: Callable[[float], float]) -> str:
+    """Horizontal grid lines and tick labels left of them."""
+    return "".join(
+        f'<line x1="{x0}" y1="{sy(t):.1f}" x2="{x1}" y2="{sy(t):.1f}" stroke="{GRID}"/>'
+        f'<text x="{x0 - 6}" y="{sy(t) + 4:.1f}" font-size="11" fill="{MUTED}" text-anchor="end">{_e(_fmt(t))}</text>'
+        for t in ticks
+    )
 
 
 @dataclass(frozen=True)
@@ -337,7 +430,7 @@ def scatter_svg(
     x_label: str = "expert",
     y_label: str = "judge",
     title: str = "",
-    size: int = 360,
+    size: int = 420,
 ) -> str:
     """Judge-vs-expert scatter with the identity line and an optional calibration curve.
 
@@ -369,12 +462,7 @@ def scatter_svg(
         f'aria-label="{_e(title or f"{y_label} against {x_label}")}">'
     ]
     out.append(_axis_x(px0, px1, py0, py1, lo, hi, ticks))
-    for t in ticks:
-        out.append(
-            f'<line x1="{px0}" y1="{sy(t):.1f}" x2="{px1}" y2="{sy(t):.1f}" stroke="{GRID}"/>'
-            f'<text x="{px0 - 6}" y="{sy(t) + 4:.1f}" font-size="11" fill="{MUTED}" '
-            f'text-anchor="end">{_e(_fmt(t))}</text>'
-        )
+    out.append(_axis_y(px0, px1, ticks, sy))
     out.append(
         f'<line x1="{sx(lo):.1f}" y1="{sy(lo):.1f}" x2="{sx(hi):.1f}" y2="{sy(hi):.1f}" stroke="#94a3b8" '
         'stroke-dasharray="4 3"><title>y = x</title></line>'
@@ -388,6 +476,352 @@ def scatter_svg(
             "<title>calibration curve</title></polyline>"
         )
     out.append(f'<text x="{(px0 + px1) / 2:.1f}" y="{h - 6}" font-size="12" text-anchor="middle">{_e(x_label)}</text>')
+    out.append(
+        f'<text x="12" y="{(py0 + py1) / 2:.1f}" font-size="12" text-anchor="middle" '
+        f'transform="rotate(-90 12 {(py0 + py1) / 2:.1f})">{_e(y_label)}</text>'
+    )
+    out.append("</svg>")
+    return "".join(out)
+
+
+# -- plots people ask for: rank intervals, agreement between chance and the experts, reliability --------------------
+
+
+def _row_labels(labels: Sequence[str], width: float, label_w: float, top: float, row_h: float) -> list[str]:
+    """Alternate row stripes and right-aligned row labels, shared by the panel plots."""
+    out = []
+    for n, label in enumerate(labels):
+        y = top + row_h * n + row_h / 2
+        if n % 2:
+            out.append(
+                f'<rect x="0" y="{y - row_h / 2:.1f}" width="{width:.0f}" height="{row_h}" fill="#f1f5f9" '
+                'fill-opacity="0.8"/>'
+            )
+        out.append(
+            f'<text x="{label_w - 10:.1f}" y="{y + 4:.1f}" font-size="11.5" fill="#0f172a" '
+            f'text-anchor="end">{_e(label)}</text>'
+        )
+    return out
+
+
+def _label_width(labels: Sequence[str]) -> float:
+    return min(480.0, 16 + 6.2 * max((len(s) for s in labels), default=0))
+
+
+@dataclass(frozen=True)
+class RankPanel:
+    """One criterion's ranks: each row's rank and its 95% interval across bootstrap resamples (1 = best).
+
+    ``n`` is the number of ranked rows: the axis runs from 1 to ``n``.
+    """
+
+    title: str
+    ranks: Sequence[int | None]
+    intervals: Sequence[tuple[int, int] | None]
+    n: int
+
+
+def rank_intervals_svg(labels: Sequence[str], panels: Sequence[RankPanel], *, panel_width: int = 220) -> str:
+    """Rank intervals per system, one panel per criterion: a bar from the best to the worst plausible rank and a
+    dot at the rank. Rows whose bars overlap cannot be told apart; a short bar at 1 is a clear winner."""
+    row_h, top, bottom, gap = 20, 26, 40, 34
+    label_w = _label_width(labels)
+    width = label_w + len(panels) * (panel_width + gap)
+    y_axis = top + row_h * len(labels)
+    h = y_axis + bottom
+    out = [
+        f'<svg class="ranks" width="{width:.0f}" height="{h}" viewBox="0 0 {width:.0f} {h}" role="img" '
+        f'aria-label="{_e("rank intervals: " + ", ".join(p.title for p in panels))}">',
+        *_row_labels(labels, width, label_w, top, row_h),
+    ]
+    for k, p in enumerate(panels):
+        x0 = label_w + k * (panel_width + gap)
+        x1 = x0 + panel_width
+        n = max(p.n, 1)
+
+        def sx(r: float, x0: float = x0, x1: float = x1, n: int = n) -> float:
+            return x0 + 8 + (r - 1) / max(n - 1, 1) * (x1 - x0 - 16)
+
+        out.append(
+            f'<text x="{(x0 + x1) / 2:.1f}" y="14" font-size="12" font-weight="600" fill="#0f172a" '
+            f'text-anchor="middle">{_e(p.title)}</text>'
+        )
+        inner = nice_ticks(1, n, 6)
+        gap_min = (inner[1] - inner[0]) / 2 if len(inner) > 1 else 0.5
+        # 1 and n always; a round tick too close to either would print over it
+        ticks = sorted({1, n, *(int(t) for t in inner if t == int(t) and 1 + gap_min <= t <= n - gap_min)})
+        for t in ticks:
+            x = sx(t)
+            out.append(
+                f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{y_axis}" stroke="{GRID}"/>'
+                f'<text x="{x:.1f}" y="{y_axis + 14}" font-size="11" fill="{MUTED}" text-anchor="middle">{t}</text>'
+            )
+        out.append(
+            f'<text x="{(x0 + x1) / 2:.1f}" y="{y_axis + 30}" font-size="11" fill="{MUTED}" '
+            'text-anchor="middle">rank (1 = best)</text>'
+        )
+        for i, label in enumerate(labels):
+            y = top + row_h * i + row_h / 2
+            rank, iv = p.ranks[i], p.intervals[i]
+            if rank is None:
+                out.append(f'<text x="{x0 + 6:.1f}" y="{y + 4:.1f}" font-size="11" fill="{MUTED}">not ranked</text>')
+                continue
+            lo, hi = iv if iv else (rank, rank)
+            tip = f"{label} · {p.title}: rank {rank}" + (f" (95% interval {lo}-{hi})" if iv else "")
+            out.append(
+                f'<g class="rank"><title>{_e(tip)}</title>'
+                f'<rect x="{sx(lo) - 5:.1f}" y="{y - 5:.1f}" width="{sx(hi) - sx(lo) + 10:.1f}" height="10" rx="5" '
+                f'fill="{ACCENT}" fill-opacity="0.22"/>'
+                f'<circle cx="{sx(rank):.1f}" cy="{y:.1f}" r="4" fill="{ACCENT}" stroke="#fff" stroke-width="1"/></g>'
+            )
+        out.append(f'<line x1="{x0:.1f}" y1="{y_axis}" x2="{x1:.1f}" y2="{y_axis}" stroke="#94a3b8"/>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    """One row of an agreement plot: a judge, a chance baseline (``chance:constant``, ``chance:permuted``) or the
+    experts' agreement with each other (drawn as the ceiling band, not as a row)."""
+
+    label: str
+    value: float | None
+    ci: tuple[float, float] | None = None
+    kind: str = "judge"  # judge | chance | experts
+
+
+@dataclass(frozen=True)
+class AgreementPanel:
+    """One criterion: its rows (any order; the experts row becomes the band)."""
+
+    title: str
+    rows: Sequence[AgreementRow]
+
+
+_KINDS = ("judge", "chance", "experts")
+
+
+def agreement_panels_svg(
+    panels: Sequence[AgreementPanel], *, metric: str = "agreement with the experts", panel_width: int = 260
+) -> str:
+    """Agreement per judge with its CI, placed between chance (grey, hollow) and the experts' ceiling (a green band:
+    the experts' own agreement and its CI), one panel per criterion on one shared axis.
+
+    A judge is as good as an expert where its dot sits in the band, and no better than guessing where its
+    interval reaches the chance rows. Rows are the judges in the order given, then the chance rows.
+    """
+    for p in panels:
+        bad = [r.kind for r in p.rows if r.kind not in _KINDS]
+        if bad:
+            raise ValueError(f"panel {p.title!r}: kind must be one of {_KINDS}, got {bad}")
+    seen: dict[str, str] = {}
+    for p in panels:
+        for r in p.rows:
+            if r.kind != "experts":
+                seen.setdefault(r.label, r.kind)
+    labels = [k for k, v in seen.items() if v == "judge"] + [k for k, v in seen.items() if v == "chance"]
+    nums = [
+        v
+        for p in panels
+        for r in p.rows
+        for v in ([r.value] if r.value is not None else []) + (list(r.ci) if r.ci else [])
+    ]
+    lo = min([0.0, *nums])
+    hi = max([0.2, *nums])
+    ticks = nice_ticks(lo, hi, 7)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 0.1
+    lo, hi = min(lo, math.floor(lo / step) * step), max(hi, math.ceil(hi / step) * step)
+    ticks = nice_ticks(lo, hi, 7)
+    row_h, top, bottom, gap = 22, 40, 58, 36
+    label_w = _label_width(labels)
+    width = label_w + len(panels) * (panel_width + gap)
+    y_axis = top + row_h * len(labels)
+    h = y_axis + bottom
+    out = [
+        f'<svg class="agreement" width="{width:.0f}" height="{h}" viewBox="0 0 {width:.0f} {h}" role="img" '
+        f'aria-label="{_e(metric + ": " + ", ".join(p.title for p in panels))}">',
+        *_row_labels(labels, width, label_w, top, row_h),
+    ]
+    for k, p in enumerate(panels):
+        x0 = label_w + k * (panel_width + gap)
+        x1 = x0 + panel_width
+
+        def sx(v: float, x0: float = x0, x1: float = x1) -> float:
+            return x0 + (min(max(v, lo), hi) - lo) / (hi - lo) * (x1 - x0)
+
+        out.append(
+            f'<text x="{(x0 + x1) / 2:.1f}" y="14" font-size="12" font-weight="600" fill="#0f172a" '
+            f'text-anchor="middle">{_e(p.title)}</text>'
+        )
+        out.append(_axis_x(x0, x1, y_axis, top - 4, lo, hi, ticks))
+        if lo < 0 < hi:
+            out.append(f'<line x1="{sx(0):.1f}" y1="{top - 4}" x2="{sx(0):.1f}" y2="{y_axis}" stroke="#94a3b8"/>')
+        for r in p.rows:
+            if r.kind != "experts" or r.value is None:
+                continue
+            tip = f"experts · {p.title}: {_fmt(r.value)}" + (f" [{_fmt(r.ci[0])}, {_fmt(r.ci[1])}]" if r.ci else "")
+            band = ""
+            if r.ci:
+                a, b = sx(r.ci[0]), sx(r.ci[1])
+                band = (
+                    f'<rect x="{a:.1f}" y="{top - 4}" width="{max(b - a, 1):.1f}" height="{y_axis - top + 4}" '
+                    'fill="#16a34a" fill-opacity="0.13"/>'
+                )
+            out.append(
+                f'<g class="ceiling"><title>{_e(tip)}</title>{band}'
+                f'<line x1="{sx(r.value):.1f}" y1="{top - 4}" x2="{sx(r.value):.1f}" y2="{y_axis}" stroke="#16a34a" '
+                'stroke-width="1.5" stroke-dasharray="4 2"/>'
+                f'<text x="{sx(r.value):.1f}" y="{top - 8}" font-size="10.5" fill="#15803d" '
+                'text-anchor="middle">experts</text></g>'
+            )
+        by_label = {r.label: r for r in p.rows if r.kind != "experts"}
+        for i, label in enumerate(labels):
+            y = top + row_h * i + row_h / 2
+            row = by_label.get(label)
+            if row is None or row.value is None:
+                out.append(f'<text x="{x0 + 6:.1f}" y="{y + 4:.1f}" font-size="11" fill="{MUTED}">n/a</text>')
+                continue
+            color = ACCENT if row.kind == "judge" else "#64748b"
+            ci = row.ci
+            tip = f"{label} · {p.title}: {_fmt(row.value)}" + (f" [{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "")
+            out.append(f'<g class="{_e(row.kind)}"><title>{_e(tip)}</title>')
+            if ci:
+                out.append(
+                    f'<line x1="{sx(ci[0]):.1f}" y1="{y:.1f}" x2="{sx(ci[1]):.1f}" y2="{y:.1f}" stroke="{color}" '
+                    'stroke-width="2" stroke-opacity="0.6"/>'
+                )
+            fill = color if row.kind == "judge" else "#fff"
+            out.append(
+                f'<circle cx="{sx(row.value):.1f}" cy="{y:.1f}" r="4.5" fill="{fill}" stroke="{color}" '
+                'stroke-width="1.5"/></g>'
+            )
+        out.append(f'<line x1="{x0:.1f}" y1="{y_axis}" x2="{x1:.1f}" y2="{y_axis}" stroke="#94a3b8"/>')
+        out.append(
+            f'<text x="{(x0 + x1) / 2:.1f}" y="{y_axis + 30}" font-size="11" fill="{MUTED}" '
+            f'text-anchor="middle">{_e(metric)}</text>'
+        )
+    ly = h - 10
+    out.append(
+        f'<g class="legend" font-size="11" fill="{MUTED}">'
+        f'<circle cx="{label_w + 6:.1f}" cy="{ly - 4}" r="4" fill="{ACCENT}"/>'
+        f'<text x="{label_w + 14:.1f}" y="{ly}">judge (95% CI)</text>'
+        f'<circle cx="{label_w + 120:.1f}" cy="{ly - 4}" r="4" fill="#fff" stroke="#64748b" stroke-width="1.5"/>'
+        f'<text x="{label_w + 128:.1f}" y="{ly}">chance baseline</text>'
+        f'<rect x="{label_w + 236:.1f}" y="{ly - 9}" width="14" height="10" fill="#16a34a" fill-opacity="0.25"/>'
+        f'<text x="{label_w + 256:.1f}" y="{ly}">experts with each other (ceiling, 95% CI)</text></g>'
+    )
+    out.append("</svg>")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """Items whose predicted (e.g. calibrated) score falls in ``[low, high)``: their count, mean prediction and
+    mean observed (expert) score; ``ci`` is an interval of the observed mean when the caller has one."""
+
+    low: float
+    high: float
+    n: int
+    predicted: float | None
+    observed: float | None
+    ci: tuple[float, float] | None = None
+
+
+def reliability_bins(
+    predicted: Sequence[float], observed: Sequence[float], low: float, high: float, n_bins: int = 10
+) -> list[ReliabilityBin]:
+    """Equal-width bins over ``[low, high]`` of the predictions, each with its mean prediction and mean outcome."""
+    if len(predicted) != len(observed):
+        raise ValueError(f"predicted and observed must have the same length, got {len(predicted)} and {len(observed)}")
+    if high <= low or n_bins < 1:
+        raise ValueError(f"need low < high and n_bins >= 1, got low={low}, high={high}, n_bins={n_bins}")
+    width = (high - low) / n_bins
+    acc: list[list[tuple[float, float]]] = [[] for _ in range(n_bins)]
+    for p, o in zip(predicted, observed, strict=True):
+        k = min(max(int((p - low) / width), 0), n_bins - 1)
+        acc[k].append((p, o))
+    return [
+        ReliabilityBin(
+            low=low + k * width,
+            high=low + (k + 1) * width,
+            n=len(pairs),
+            predicted=sum(p for p, _ in pairs) / len(pairs) if pairs else None,
+            observed=sum(o for _, o in pairs) / len(pairs) if pairs else None,
+        )
+        for k, pairs in enumerate(acc)
+    ]
+
+
+def reliability_svg(
+    bins: Sequence[ReliabilityBin],
+    *,
+    low: float,
+    high: float,
+    x_label: str = "calibrated judge score",
+    y_label: str = "expert mean",
+    title: str = "",
+    size: int = 420,
+) -> str:
+    """A reliability diagram: mean observed against mean predicted per bin (dot area ~ items), the diagonal of a
+    perfectly calibrated score, and the number of items per bin as bars along the bottom."""
+    m_left, m_bottom, m_top, m_right, strip = 44, 40, 12, 12, 46
+    w, h = size, size + strip
+    px0, px1, py0, py1 = m_left, w - m_right, size - m_bottom, m_top
+    span = (high - low) or 1.0
+
+    def sx(v: float) -> float:
+        return px0 + (min(max(v, low), high) - low) / span * (px1 - px0)
+
+    def sy(v: float) -> float:
+        return py0 - (min(max(v, low), high) - low) / span * (py0 - py1)
+
+    ticks = nice_ticks(low, high, 7)
+    peak = max((b.n for b in bins), default=0) or 1
+    out = [
+        f'<svg class="reliability" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
+        f'aria-label="{_e(title or f"reliability: {y_label} against {x_label}")}">'
+    ]
+    out.append(_axis_x(px0, px1, py0, py1, low, high, ticks))
+    out.append(_axis_y(px0, px1, ticks, sy))
+    out.append(
+        f'<line x1="{sx(low):.1f}" y1="{sy(low):.1f}" x2="{sx(high):.1f}" y2="{sy(high):.1f}" stroke="#94a3b8" '
+        'stroke-dasharray="4 3"><title>perfect calibration</title></line>'
+    )
+    # (bin, predicted, observed) of the bins that hold items
+    filled = [(b, b.predicted, b.observed) for b in bins if b.n and b.predicted is not None and b.observed is not None]
+    if len(filled) > 1:
+        pts = " ".join(f"{sx(p):.1f},{sy(o):.1f}" for _, p, o in filled)
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{ACCENT}" stroke-width="1.5" stroke-opacity="0.6"/>')
+    for b, pred, obs in filled:
+        tip = (
+            f"{_fmt(b.low)}-{_fmt(b.high)}: {b.n} items, predicted {_fmt(pred)}, observed {_fmt(obs)}"
+            + (f" [{_fmt(b.ci[0])}, {_fmt(b.ci[1])}]" if b.ci else "")
+        )
+        out.append(f'<g class="bin"><title>{_e(tip)}</title>')
+        if b.ci:
+            out.append(
+                f'<line x1="{sx(pred):.1f}" y1="{sy(b.ci[0]):.1f}" x2="{sx(pred):.1f}" '
+                f'y2="{sy(b.ci[1]):.1f}" stroke="{ACCENT}" stroke-width="1.5" stroke-opacity="0.6"/>'
+            )
+        r = 3 + 6 * math.sqrt(b.n / peak)
+        out.append(
+            f'<circle cx="{sx(pred):.1f}" cy="{sy(obs):.1f}" r="{r:.1f}" fill="{ACCENT}" '
+            'fill-opacity="0.75" stroke="#fff"/></g>'
+        )
+    base = h - 8
+    for b in bins:
+        if not b.n:
+            continue
+        bh = (strip - 12) * b.n / peak
+        out.append(
+            f'<rect x="{sx(b.low) + 1:.1f}" y="{base - bh:.1f}" width="{max(sx(b.high) - sx(b.low) - 2, 1):.1f}" '
+            f'height="{bh:.1f}" fill="#94a3b8"><title>{b.n} items</title></rect>'
+        )
+    out.append(f'<line x1="{px0}" y1="{base}" x2="{px1}" y2="{base}" stroke="#94a3b8"/>')
+    out.append(
+        f'<text x="{(px0 + px1) / 2:.1f}" y="{size - 6}" font-size="12" text-anchor="middle">{_e(x_label)}</text>'
+        f'<text x="{px0 - 6}" y="{base - 2}" font-size="10" fill="{MUTED}" text-anchor="end">items</text>'
+    )
     out.append(
         f'<text x="12" y="{(py0 + py1) / 2:.1f}" font-size="12" text-anchor="middle" '
         f'transform="rotate(-90 12 {(py0 + py1) / 2:.1f})">{_e(y_label)}</text>'

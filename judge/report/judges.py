@@ -7,59 +7,72 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from judge.analysis import JudgeLeaderboard, JudgeScores
+from judge.analysis.experts import expert_means
 from judge.data import Benchmark
+from judge.report.agreement import HEADLINE_HELP
+from judge.report.format import DASH, num, pct, with_ci
 from judge.report.model import Cell, Column, Figure, Report, Table
-
-
-def _f(x: float | None, d: int = 2, sign: bool = False) -> str:
-    if x is None:
-        return "–"
-    return f"{x:+.{d}f}" if sign else f"{x:.{d}f}"
 
 
 def judge_report(
     board: JudgeLeaderboard, judges: Sequence[JudgeScores], bench: Benchmark, curves: Mapping[str, Any] | None = None
 ) -> Report:
     """The judge leaderboard as a ``Report`` (table + judge-vs-expert scatter per criterion)."""
+    not_judged = {c for c in board.criteria if any(r.criteria.get(c) and r.criteria[c].not_judged for r in board.rows)}
+    sampled = {
+        c
+        for c in board.criteria
+        if any(r.criteria.get(c) and r.criteria[c].samples_agree is not None for r in board.rows)
+    }
     cols = [Column(key="judge", label="judge")]
     for c in board.criteria:
         cols += [
-            Column(
-                key=f"{c}_alpha",
-                label="alpha [95% CI]",
-                numeric=True,
-                group=c,
-                help="Krippendorff's alpha with the judge added to the experts as one more rater",
-            ),
+            Column(key=f"{c}_kappa", label="kappa [95% CI]", numeric=True, group=c, help=HEADLINE_HELP),
             Column(key=f"{c}_bias", label="bias", numeric=True, group=c, help="mean(judge - expert mean)"),
             Column(key=f"{c}_spearman", label="Spearman", numeric=True, group=c),
             Column(key=f"{c}_alt", label="alt-test", group=c, help="alternative annotator test (Calderon et al.)"),
-            Column(key=f"{c}_unscored", label="unscored", numeric=True, group=c),
+            Column(key=f"{c}_unscored", label="unscored", numeric=True, group=c, help="judged, answer unreadable"),
         ]
+        if c in not_judged:
+            cols.append(
+                Column(key=f"{c}_not_judged", label="not judged", numeric=True, group=c, help="rated, never judged")
+            )
+        if c in sampled:
+            cols.append(
+                Column(key=f"{c}_samples", label="samples agree", numeric=True, group=c, help="self-consistency")
+            )
     cols += [Column(key="cost", label="$ / 100", numeric=True), Column(key="time", label="s / 100", numeric=True)]
     rows = []
     for r in board.rows:
-        cells = [Cell(text=r.judge, value=r.judge)]
+        cells = [Cell(text=r.judge, value=r.judge, title=r.description)]
+        judge = r.kind == "judge"
         for c in board.criteria:
             jc = r.criteria.get(c)
+            width = 5 + (c in not_judged) + (c in sampled)
             if jc is None:
-                cells += [Cell(text="–")] * 5
+                cells += [Cell(text=DASH)] * width
                 continue
-            a = _f(jc.alpha) + (f" [{_f(jc.alpha_ci[0])}, {_f(jc.alpha_ci[1])}]" if jc.alpha_ci else "")
+            h = jc.headline
             cells += [
-                Cell(text=a, value=jc.alpha),
-                Cell(text=_f(jc.bias, sign=True), value=jc.bias),
-                Cell(text=_f(jc.spearman), value=jc.spearman),
-                Cell(
-                    text=jc.alt_test or ("–" if r.kind == "experts" else "n/a"),
-                    value=jc.alt_test,
-                    title=jc.alt_test_note or "",
-                ),
-                Cell(text="–" if jc.unscored_rate is None else f"{jc.unscored_rate:.1%}", value=jc.unscored_rate),
+                Cell(text=with_ci(h.value, h.ci, note=h.note, missing=DASH), value=h.value, title=h.note or ""),
+                Cell(text=num(jc.bias, sign=True), value=jc.bias),
+                Cell(text=num(jc.spearman), value=jc.spearman),
+                Cell(text=jc.alt_test or ("n/a" if judge else DASH), value=jc.alt_test, title=jc.alt_test_note or ""),
+                Cell(text=pct(jc.unscored_rate), value=jc.unscored_rate, title=f"{jc.unscored} unscored"),
             ]
+            if c in not_judged:
+                cells.append(Cell(text=str(jc.not_judged) if judge else DASH, value=jc.not_judged if judge else None))
+            if c in sampled:
+                cells.append(
+                    Cell(text=pct(jc.samples_agree, 0), value=jc.samples_agree, title=f"sd {num(jc.samples_sd)}")
+                )
+        cost_text = num(r.cost_per_100, 4) if r.cost_per_100 is not None else ("n/a" if judge else DASH)
         cells += [
-            Cell(text=_f(r.cost_per_100, 4), value=r.cost_per_100),
-            Cell(text=_f(r.seconds_per_100, 1), value=r.seconds_per_100),
+            Cell(text=cost_text, value=r.cost_per_100, title=r.cost_note or ""),
+            Cell(
+                text=num(r.seconds_per_100, 1) if r.seconds_per_100 is not None else ("n/a" if judge else DASH),
+                value=r.seconds_per_100,
+            ),
         ]
         rows.append(cells)
     table = Table(
@@ -67,12 +80,17 @@ def judge_report(
         title="Judges compared with the experts",
         columns=cols,
         rows=rows,
-        caption="The experts row is the ceiling: their agreement with each other.",
+        caption="kappa: pairwise agreement with the experts, the same statistic for every row. The experts row is the "
+        "ceiling (their agreement with each other), the chance rows the floor (a constant judge; the judges' scores "
+        f"shuffled across items). Rows by the {board.criteria[0] if board.criteria else ''} kappa, best first. "
+        "Calibrated rows are cross-fitted: each item is scored by a map fitted without its post. "
+        "Cost n/a: imported or unpriced judges.",
     )
     return Report(
         title=f"Judge leaderboard: {board.benchmark}",
         tables=[table],
         figures=_scatters(board, judges, bench, curves or {}),
+        notes=board.notes,
         provenance=[(k, str(v)) for k, v in board.provenance.items()],
     )
 
@@ -82,13 +100,9 @@ def _scatters(
 ) -> list[Figure]:
     """Judge score vs expert mean per item, per criterion and raw judge, with the calibration curve of the judge's
     calibrator (``curves``: judge name -> Calibrator) where one was given."""
-    from collections import defaultdict
-
     from judge.report.html import scatter_svg
 
-    experts: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in bench.ratings:
-        experts[r.criterion][r.item_id].append(r.value)
+    means = expert_means(bench)
     figs = []
     for js in judges:
         if js.calibrator:
@@ -96,9 +110,7 @@ def _scatters(
         cal = curves.get(js.name)
         for c in board.criteria:
             pairs = [
-                (s, sum(experts[c][i]) / len(experts[c][i]))
-                for i, s in js.scores.get(c, {}).items()
-                if s is not None and experts[c].get(i)
+                (s, means[c][i]) for i, s in js.scores.get(c, {}).items() if s is not None and i in means.get(c, {})
             ]
             if len(pairs) < 2:
                 continue

@@ -24,6 +24,8 @@ def render_markdown(report: Report) -> str:
     parts = [f"# {_escape(report.title)}"]
     if report.summary:
         parts.append(report.summary)
+    if report.links:
+        parts.append(" · ".join(f"[{_escape(link.label)}]({link.href.replace(' ', '%20')})" for link in report.links))
     for table in report.tables:
         if len(report.tables) > 1 or table.title != report.title:
             parts.append(f"## {_escape(table.title)}")

@@ -27,6 +27,9 @@ class Cell(_Model):
     text: str
     value: float | int | str | None = None
     title: str = Field(default="", description="Tooltip text.")
+    href: str = Field(
+        default="", description="HTML only: a relative link, e.g. into the item viewer filtered to this row."
+    )
 
 
 class Table(_Model):
@@ -44,6 +47,17 @@ class Figure(_Model):
     title: str
     html: str
     caption: str = ""
+    group: str = Field(
+        default="", description="Consecutive figures of one group are laid out side by side under it as a heading."
+    )
+
+
+class Link(_Model):
+    """A link shown under the report's title (HTML and markdown), e.g. to the item viewer of the same run."""
+
+    label: str
+    href: str = Field(description="A relative path or an http(s) URL.")
+    title: str = ""
 
 
 class Report(_Model):
@@ -52,5 +66,6 @@ class Report(_Model):
     tables: list[Table]
     figures: list[Figure] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
     provenance: list[tuple[str, str]] = Field(default_factory=list)
     long_table: Table | None = Field(default=None, description="Long-format table written as CSV (default: first).")

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 from judge.analysis.leaderboard import CellStats, CriterionInfo, Leaderboard
+from judge.report.format import DASH, with_ci
 from judge.report.html import Panel, histogram_svg, whisker_panels_svg
 from judge.report.model import Cell, Column, Figure, Report, Table
 
 
-def _num(x: float | None, digits: int = 2) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
-
-
 def rank_text(cell: CellStats) -> str:
-    """The rank interval: ``"1-3"``, or ``"2"`` when the bootstrap never moved it."""
+    """The rank interval: ``"1-3"``, or ``"2"`` when the bootstrap never moved it; ``"too few"`` on thin data."""
+    if cell.too_few and cell.rank is not None:
+        return "too few"
     if cell.rank_ci is None:
-        return "–" if cell.rank is None else str(cell.rank)
+        return DASH if cell.rank is None else str(cell.rank)
     lo, hi = cell.rank_ci
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
 def mean_text(cell: CellStats) -> str:
-    if cell.mean is None:
-        return "–"
-    text = _num(cell.mean)
-    if cell.ci is not None:
-        text += f" [{_num(cell.ci[0])}, {_num(cell.ci[1])}]"
-    return text
+    """``mean [low, high]``, ``mean [too few]`` below 5 items or 3 posts, ``–`` when nothing was scored."""
+    return with_ci(cell.mean, cell.ci, missing=DASH, note=cell.too_few)
 
 
 def system_fields(board: Leaderboard) -> list[str]:
@@ -43,6 +38,7 @@ def wide_table(board: Leaderboard) -> Table:
     cols = [Column(key=f, label=f) for f in fields]
     cols.append(Column(key="n_items", label="items", numeric=True, help="items of the system in the leaderboard"))
     with_unscored = {c.name for c in board.criteria if any(r.scores[c.name].unscored for r in board.rows)}
+    with_not_judged = {c.name for c in board.criteria if any(r.scores[c.name].not_judged for r in board.rows)}
     for c in board.criteria:
         group = f"{c.title} {_arrow(c)}"
         cols.append(
@@ -65,17 +61,30 @@ def wide_table(board: Leaderboard) -> Table:
         )
         if c.name in with_unscored:
             cols.append(Column(key=f"{c.name}_unscored", label="unscored", numeric=True, group=group))
+        if c.name in with_not_judged:
+            cols.append(
+                Column(
+                    key=f"{c.name}_not_judged",
+                    label="not judged",
+                    numeric=True,
+                    group=group,
+                    help="items never judged (or never rated) on this criterion",
+                )
+            )
     rows = []
     for r in board.rows:
         cells = [Cell(text=r.system.get(f) or "—", value=r.system.get(f, "")) for f in fields]
         cells.append(Cell(text=str(r.n_items), value=r.n_items))
         for c in board.criteria:
             s = r.scores[c.name]
-            cells.append(Cell(text=mean_text(s), value=s.mean, title=f"n={s.n}, unscored={s.unscored}"))
+            title = f"n={s.n}, unscored={s.unscored}" + (f", not judged={s.not_judged}" if s.not_judged else "")
+            cells.append(Cell(text=mean_text(s), value=s.mean, title=title + (f"; {s.too_few}" if s.too_few else "")))
             tied = f"; tied with {len(s.tied_with)} other(s)" if s.tied_with else ""
             cells.append(Cell(text=rank_text(s), value=s.rank, title=f"rank {s.rank}{tied}"))
             if c.name in with_unscored:
                 cells.append(Cell(text=str(s.unscored), value=s.unscored))
+            if c.name in with_not_judged:
+                cells.append(Cell(text=str(s.not_judged), value=s.not_judged))
         rows.append(cells)
     b = board.bootstrap
     caption = (
@@ -83,6 +92,8 @@ def wide_table(board: Leaderboard) -> Table:
         f"{'posts' if b.cluster == 'post' else 'items'}, seed {b.seed}); rank = 95% interval of the system's "
         "rank across the same resamples. ↑ higher is better, ↓ lower is better."
     )
+    if any(r.scores[c.name].too_few for r in board.rows for c in board.criteria):
+        caption += " too few: fewer than 5 items or 3 posts, no CI or rank interval."
     return Table(key="systems", title="System leaderboard", columns=cols, rows=rows, caption=caption)
 
 
@@ -99,6 +110,7 @@ def long_table(board: Leaderboard) -> Table:
         "ci_high",
         "n",
         "unscored",
+        "not_judged",
         "rank",
         "rank_low",
         "rank_high",
@@ -120,6 +132,7 @@ def long_table(board: Leaderboard) -> Table:
                 hi,
                 s.n,
                 s.unscored,
+                s.not_judged,
                 s.rank,
                 rlo,
                 rhi,

@@ -12,13 +12,23 @@ from judge.report.model import FORMATS, Report
 
 
 def build_report(board: BaseModel) -> Report:
-    """The ``Report`` of a known leaderboard type."""
+    """The ``Report`` of a known analysis result (system leaderboard, agreement report, calibrator)."""
+    from judge.analysis.agreement import AgreementReport
+    from judge.analysis.calibration import Calibrator
     from judge.analysis.leaderboard import Leaderboard
 
     if isinstance(board, Leaderboard):
         from judge.report.system import system_report
 
         return system_report(board)
+    if isinstance(board, AgreementReport):
+        from judge.report.agreement import agreement_document
+
+        return agreement_document(board)
+    if isinstance(board, Calibrator):
+        from judge.report.calibration import calibration_document
+
+        return calibration_document(board)
     raise UsageError(f"no report layout for {type(board).__name__}; pass report=... to write_report")
 
 

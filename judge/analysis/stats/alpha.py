@@ -117,8 +117,9 @@ def unit_coincidences(data: FloatArray, domain: FloatArray) -> FloatArray:
     return (outer / (m - 1)[:, np.newaxis, np.newaxis]).reshape(len(m), v * v)
 
 
-def _distances(domain: FloatArray, level: Level, n_v: FloatArray) -> FloatArray:
-    """Distance matrices ``(B, V, V)`` (ordinal depends on each resample's margins ``n_v``: ``(B, V)``)."""
+def level_distances(domain: FloatArray, level: Level, n_v: FloatArray) -> FloatArray:
+    """Krippendorff's distance matrices ``(B, V, V)`` over ``domain`` (ordinal depends on each resample's pooled
+    value frequencies ``n_v``: ``(B, V)``)."""
     v = len(domain)
     if level == "nominal":
         d = 1.0 - np.eye(v)
@@ -144,7 +145,7 @@ def alpha_from_coincidences(o_flat: FloatArray, domain: FloatArray, level: Level
     o = o_flat.reshape(-1, v, v)
     n_v = o.sum(axis=1)
     total = n_v.sum(axis=1)
-    d = _distances(domain, level, n_v)
+    d = level_distances(domain, level, n_v)
     observed = np.einsum("bij,bij->b", o, d)
     expected = np.einsum("bi,bij,bj->b", n_v, d, n_v) / (total - 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):

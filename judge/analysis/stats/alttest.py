@@ -31,7 +31,7 @@ is below ``epsilon`` (the judge is certainly within the margin), else ``p = 1``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -133,15 +133,33 @@ def alt_test(
     Raises:
         AltTestUndefinedError: fewer than two experts have enough items.
     """
+    raters = sorted(experts)
+    items = sorted({i for r in experts.values() for i in r})
+    m = np.array([[experts[r].get(i, np.nan) for i in items] for r in raters], dtype=float).reshape(len(raters), -1)
+    x = np.array([judge.get(i, np.nan) for i in items], dtype=float)
+    return alt_test_matrix(x, m, raters, scoring=scoring, epsilon=epsilon, q=q, min_items=min_items)
+
+
+def alt_test_matrix(
+    judge: np.ndarray,
+    experts: np.ndarray,
+    raters: Sequence[str],
+    *,
+    scoring: Scoring,
+    epsilon: float = 0.2,
+    q: float = 0.05,
+    min_items: int = 10,
+) -> AltTestResult:
+    """``alt_test`` on arrays: ``judge`` ``(n,)`` (NaN = not scored), ``experts`` ``(raters, n)`` (NaN = not rated)."""
     used: list[tuple[str, int, float, float, float]] = []
     excluded: list[AltTestExcluded] = []
-    for rater in sorted(experts):
-        w_judge, w_expert = _indicators(rater, judge, experts, scoring)
+    for r in sorted(range(len(raters)), key=lambda k: raters[k]):
+        w_judge, w_expert = indicators(r, judge, experts, scoring)
         n = len(w_judge)
         if n < min_items:
             excluded.append(
                 AltTestExcluded(
-                    rater=rater,
+                    rater=raters[r],
                     n_items=n,
                     reason=f"only {n} item(s) shared with another expert and scored by the judge "
                     f"(< min_items={min_items})",
@@ -149,7 +167,7 @@ def alt_test(
             )
             continue
         p = one_sided_p(w_expert - w_judge, epsilon)
-        used.append((rater, n, float(w_judge.mean()), float(w_expert.mean()), p))
+        used.append((raters[r], n, float(w_judge.mean()), float(w_expert.mean()), p))
     if len(used) < 2:
         detail = "; ".join(f"{e.rater}: {e.reason}" for e in excluded)
         raise AltTestUndefinedError(
@@ -175,19 +193,25 @@ def alt_test(
     )
 
 
-def _indicators(
-    rater: str, judge: Mapping[str, float], experts: Mapping[str, Mapping[str, float]], scoring: Scoring
-) -> tuple[np.ndarray, np.ndarray]:
-    """``W^f`` and ``W^h`` over the usable items of the left-out ``rater``."""
-    w_judge, w_expert = [], []
-    for item, own in experts[rater].items():
-        if item not in judge:
-            continue
-        others = np.array([r[item] for name, r in experts.items() if name != rater and item in r], float)
-        if len(others) == 0:
-            continue
-        s_judge = alignment(judge[item], others, scoring)
-        s_expert = alignment(own, others, scoring)
-        w_judge.append(float(s_judge >= s_expert))
-        w_expert.append(float(s_expert >= s_judge))
-    return np.array(w_judge), np.array(w_expert)
+def _alignments(values: np.ndarray, others: np.ndarray, present: np.ndarray, scoring: Scoring) -> np.ndarray:
+    """``alignment`` of each item's value with the remaining experts' ratings, for all items at once."""
+    n_others = present.sum(axis=0)
+    if scoring == "accuracy":
+        return ((others == values[np.newaxis, :]) & present).sum(axis=0) / n_others
+    sq = np.where(present, (others - values[np.newaxis, :]) ** 2, 0.0)
+    return -np.sqrt(sq.sum(axis=0) / n_others)
+
+
+def indicators(rater: int, judge: np.ndarray, experts: np.ndarray, scoring: Scoring) -> tuple[np.ndarray, np.ndarray]:
+    """``W^f`` and ``W^h`` over the usable items of the left-out expert (row ``rater`` of ``experts``)."""
+    own = experts[rater]
+    others = np.delete(experts, rater, axis=0)
+    present = ~np.isnan(others)
+    usable = ~np.isnan(own) & ~np.isnan(judge) & present.any(axis=0)
+    if not usable.any():
+        return np.empty(0), np.empty(0)
+    o, p = others[:, usable], present[:, usable]
+    with np.errstate(invalid="ignore"):
+        s_judge = _alignments(judge[usable], o, p, scoring)
+        s_expert = _alignments(own[usable], o, p, scoring)
+    return (s_judge >= s_expert).astype(float), (s_expert >= s_judge).astype(float)

@@ -18,13 +18,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item
+from judge.data.importers.base import Imported
+from judge.data.ratings import rating_problems
 from judge.errors import InputError, Problem
 from judge.fileio import read_jsonl
+
+if TYPE_CHECKING:
+    from judge.data.rubric import Rubric
 
 RATINGS_FILE = "eval-human/human_eval_annotations_cleaned.json"
 CRITERIA = ("alignment_with_standards", "empathy", "harmfulness", "factuality")
@@ -237,3 +242,29 @@ def import_summary(bench: Benchmark, n_posts: int) -> dict[str, Any]:
         "rated_systems": len({bench.items[i].system_name for i in rated}),
         "dimensions": sorted({it.dimension_id for it in bench.items.values() if it.dimension_id is not None}),
     }
+
+
+class ResortImporter:
+    """``judge import resort SRC --out BENCH``: the release in its own layout, ratings checked against the rubrics."""
+
+    kind = "resort"
+    reads = "the RESORT expert study release -> benchmark directory"
+
+    def read(self, sources: Sequence[Path], rubrics: Mapping[str, Rubric], options: Mapping[str, Any]) -> Imported:
+        if len(sources) != 1:
+            raise InputError(Problem("SRC", f"expected one directory (a clone of the release), got {len(sources)}"))
+        src = Path(sources[0]).expanduser()
+        bench = import_resort(src)
+        posts = read_posts(src)
+        problems = []
+        for n, r in enumerate(bench.ratings, 1):
+            rubric = rubrics.get(r.criterion)
+            why = rating_problems(r.value, rubric) if rubric is not None else None
+            if why is not None:
+                problems.append(Problem(f"{src / RATINGS_FILE}: rating {n} ({r.item_id}, {r.rater})", why))
+        return Imported(
+            benchmark=bench,
+            extra_files={"posts.jsonl": posts},
+            problems=problems,
+            summary=import_summary(bench, len(posts)),
+        )

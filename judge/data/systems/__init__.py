@@ -25,10 +25,10 @@ import string
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judge.errors import InputError, Problem
+from judge.fileio import read_document, validated
 
 Strategy = Literal["single", "individual", "iterative", "self_refine"]
 RESORT_DIMENSIONS = [1, 4, 6, 7, 8, 23]
@@ -149,14 +149,7 @@ def builtin_names() -> list[str]:
 
 def parse_system(data: Any, source: str) -> SystemConfig:
     """Validate parsed YAML as a system config; ``InputError`` names every bad field."""
-    from judge.data.rubric import validation_problems
-
-    if not isinstance(data, dict):
-        raise InputError(Problem(source, f"a system file must hold a mapping, got {type(data).__name__}"))
-    try:
-        return SystemConfig.model_validate(data)
-    except ValidationError as err:
-        raise InputError(validation_problems(err, source, data), source=source) from None
+    return validated(SystemConfig, data, source, what="a system file")
 
 
 def load_system(name_or_path: str | Path) -> SystemConfig:
@@ -168,10 +161,4 @@ def load_system(name_or_path: str | Path) -> SystemConfig:
         raise InputError(
             Problem(str(name_or_path), f"no such system file or built-in; built-ins are {builtin_names()}")
         )
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}" if mark else str(p)
-        raise InputError(Problem(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")) from None
-    return parse_system(data, str(p))
+    return parse_system(read_document(p, "system file", fmt="yaml"), str(p))
