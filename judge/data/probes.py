@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from judge.data.benchmark import Benchmark, Item
@@ -162,30 +162,36 @@ def split_probed_id(item_id: str) -> tuple[str, str | None]:
     return (base, name) if sep else (item_id, None)
 
 
-def perturbed_benchmark(
-    bench: Benchmark, probes: Sequence[str], item_ids: Sequence[str] | None = None, *, keep: Callable[[Item], bool] | None = None
-) -> Benchmark:
+def perturbed_item(item: Item, probe: str) -> Item:
+    """A perturbed copy of ``item``: its response (or, for a conversation, its last judged turn) changed by the
+    probe, its id ``<item_id>#probe:<name>``, ``meta.probe`` and ``meta.probe_of`` saying what it is."""
+    spec = PROBES[probe]
+    update: dict[str, object] = {
+        "item_id": probed_id(item.item_id, probe),
+        "meta": {**item.meta, "probe": probe, "probe_of": item.item_id},
+    }
+    if item.conversation is not None:
+        last = item.judged_turn_numbers[-1] - 1
+        turns = list(item.conversation)
+        turns[last] = turns[last].model_copy(update={"text": perturb(turns[last].text, spec, item.item_id)})
+        update["conversation"] = turns
+    else:
+        update["response"] = perturb(item.response, spec, item.item_id)
+    return item.model_copy(update=update)
+
+
+def perturbed_benchmark(bench: Benchmark, probes: Sequence[str], item_ids: Sequence[str] | None = None) -> Benchmark:
     """The benchmark of the original items plus one perturbed copy per probe (placebo included), without ratings.
 
-    Perturbed items keep the original's post, system and dimension; only the response and the id change
-    (``<item_id>#probe:<name>``), and ``meta.probe`` / ``meta.probe_of`` say what they are.
+    Perturbed items keep the original's post, system and dimension (see ``perturbed_item``).
     """
     names = probe_names(probes)
-    ids = list(item_ids) if item_ids is not None else list(bench.items)
     items: dict[str, Item] = {}
-    for item_id in ids:
+    for item_id in item_ids if item_ids is not None else list(bench.items):
         item = bench.items[item_id]
-        if keep is not None and not keep(item):
-            continue
         items[item_id] = item
         for name in names:
-            new_id = probed_id(item_id, name)
-            items[new_id] = item.model_copy(
-                update={
-                    "item_id": new_id,
-                    "response": perturb(item.response, PROBES[name], item_id),
-                    "meta": {**item.meta, "probe": name, "probe_of": item_id},
-                }
-            )
+            copy = perturbed_item(item, name)
+            items[copy.item_id] = copy
     manifest = bench.manifest.model_copy(update={"name": f"{bench.name}+probes"})
     return Benchmark(path=None, manifest=manifest, items=items, ratings=[])
