@@ -41,7 +41,7 @@ def _bench(n_posts: int = 12, per_post: int = 2) -> Benchmark:
 
 def test_perturbations_are_deterministic_and_documented() -> None:
     resp = "I hear how tired you are. Could you ask a friend to help this week?"
-    for name, probe in PROBES.items():
+    for probe in PROBES.values():
         a, b = perturb(resp, probe, "item-1"), perturb(resp, probe, "item-1")
         assert a == b and a != resp and resp in a
         assert probe.description
@@ -123,7 +123,8 @@ def test_a_judge_moved_by_any_extra_text_is_not_flagged_against_the_placebo() ->
 def test_thin_data_gets_no_ci() -> None:
     bench = perturbed_benchmark(_bench(n_posts=2), ["length"])
     rubrics = {"empathy": _rubric("empathy")}
-    res = probe_shifts(bench, rubrics, {"j": {"empathy": _scores(bench, lambda b, p, i: b + (p == "length"))["empathy"]}})
+    scores = _scores(bench, lambda b, p, i: b + (p == "length"))
+    res = probe_shifts(bench, rubrics, {"j": {"empathy": scores["empathy"]}})
     assert res[0].shift.ci is None and res[0].shift.note and res[0].shift.note.startswith("too few")
     assert not res[0].flagged
 
@@ -142,7 +143,8 @@ def test_self_preference_against_the_experts_gap() -> None:
     bench = _bench()
     rubrics = {"empathy": _rubric("empathy")}
     # the judge rates gpt (own family) one point higher; experts see no difference
-    scores = {"j": {"empathy": {i: (4.0 if it.system["model"].startswith("gpt") else 3.0) for i, it in bench.items.items()}}}
+    own = {i: it.system["model"].startswith("gpt") for i, it in bench.items.items()}
+    scores = {"j": {"empathy": {i: 4.0 if own[i] else 3.0 for i in bench.items}}}
     experts = {"empathy": {i: 3.0 + (int(i[1:].split("-")[0]) % 2) for i in bench.items}}
     (pref,) = self_preference(bench, rubrics, scores, {"j": "openai"}, experts, n_boot=300)
     assert pref.judge_gap.value == pytest.approx(1.0)
