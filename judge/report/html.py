@@ -51,8 +51,12 @@ table.data thead tr.cols th{cursor:pointer;user-select:none}
 table.data thead tr.cols th:hover{color:var(--accent)}
 table.data th.group{text-align:center;border-bottom:2px solid var(--accent);font-weight:600;white-space:normal}
 table.data th.blank{border-bottom:none}
+table.data tbody tr{background:#fff}
 table.data tbody tr:nth-child(even){background:var(--stripe)}
 table.data tbody tr:hover{background:var(--hover)}
+.wrap.overflows table.data tr>:first-child{position:sticky;left:0;z-index:1;background:inherit;
+ box-shadow:inset -1px 0 0 var(--line)}
+.wrap.overflows table.data thead tr>:first-child{background:#f8fafc;z-index:2}
 table.data th[aria-sort=ascending]::after{content:" \\25B2";font-size:10px;color:var(--accent)}
 table.data th[aria-sort=descending]::after{content:" \\25BC";font-size:10px;color:var(--accent)}
 .caption,figcaption{color:var(--muted);font-size:12px;margin-top:6px;max-width:980px}
@@ -99,7 +103,8 @@ _JS = """
       });
     });
   });
-  /* a table wider than the page scrolls inside its box; say so, since a cut-off column looks like a missing one */
+  /* a table wider than the page scrolls inside its box; say so, since a cut-off column looks like a missing one
+     (and keep its first column, the row's name, in view while it scrolls: CSS .wrap.overflows) */
   function markOverflow(){
     document.querySelectorAll('div.wrap').forEach(function(w){
       w.classList.toggle('overflows', w.scrollWidth > w.clientWidth + 1);
@@ -322,10 +327,14 @@ class Panel:
     tooltips: Sequence[str] | None = None
 
 
-def whisker_panels_svg(labels: Sequence[str], panels: Sequence[Panel], *, panel_width: int = 200) -> str:
-    """Several dot-and-whisker panels side by side sharing the row labels (one panel per criterion)."""
+def whisker_panels_svg(
+    labels: Sequence[str], panels: Sequence[Panel], *, panel_width: int = 200, max_width: float | None = None
+) -> str:
+    """Several dot-and-whisker panels side by side sharing the row labels (one panel per criterion); ``max_width``
+    (e.g. ``PAGE_WIDTH``) narrows the panels so that the plot fits it."""
     row_h, top, bottom, gap = 20, 26, 30, 34
     label_w = min(480.0, 16 + 6.0 * max((len(s) for s in labels), default=0))
+    panel_width = _panel_width(label_w, len(panels), gap, panel_width, max_width)
     width = int(label_w + len(panels) * (panel_width + gap))
     h = top + row_h * len(labels) + bottom
     y_axis = top + row_h * len(labels)
@@ -830,9 +839,8 @@ def reliability_svg(
         pts = " ".join(f"{sx(p):.1f},{sy(o):.1f}" for _, p, o in filled)
         out.append(f'<polyline points="{pts}" fill="none" stroke="{ACCENT}" stroke-width="1.5" stroke-opacity="0.6"/>')
     for b, pred, obs in filled:
-        tip = (
-            f"{_fmt(b.low)}-{_fmt(b.high)}: {b.n} items, predicted {_fmt(pred)}, observed {_fmt(obs)}"
-            + (f" [{_fmt(b.ci[0])}, {_fmt(b.ci[1])}]" if b.ci else "")
+        tip = f"{_fmt(b.low)}-{_fmt(b.high)}: {b.n} items, predicted {_fmt(pred)}, observed {_fmt(obs)}" + (
+            f" [{_fmt(b.ci[0])}, {_fmt(b.ci[1])}]" if b.ci else ""
         )
         out.append(f'<g class="bin"><title>{_e(tip)}</title>')
         if b.ci:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from judge.analysis.leaderboard import CellStats, CriterionInfo, Leaderboard, SystemRow
 from judge.data.benchmark import Item
 from judge.report.format import DASH, with_ci
-from judge.report.html import Panel, RankPanel, histogram_svg, rank_intervals_svg, whisker_panels_svg
+from judge.report.html import (
+    PAGE_WIDTH,
+    Panel,
+    RankPanel,
+    histogram_svg,
+    rank_intervals_svg,
+    whisker_panels_svg,
+)
 from judge.report.model import Cell, Column, Figure, Report, Table
 from judge.report.viewer import link_viewer, viewer_href
 
@@ -83,7 +90,8 @@ def wide_table(board: Leaderboard, viewer: str | None = None) -> Table:
                     help="items never judged (or never rated) on this criterion",
                 )
             )
-    sort = "experts" if board.source == "judge" else ""  # the judge's largest disagreements first
+    # a judge's largest disagreements with the experts first (a viewer without expert ratings ignores the sort)
+    sort = "experts" if board.source == "judge" else ""
     rows = []
     for r in board.rows:
         href = viewer_href(viewer, system=viewer_system(r), sort=sort) if viewer else ""
@@ -184,7 +192,7 @@ def _whiskers(board: Leaderboard) -> str:
         )
         for c in board.criteria
     ]
-    return whisker_panels_svg([r.name for r in rows], panels)
+    return whisker_panels_svg([r.name for r in rows], panels, max_width=PAGE_WIDTH)
 
 
 def _ranks(board: Leaderboard) -> str:
@@ -202,7 +210,7 @@ def _ranks(board: Leaderboard) -> str:
                 notes=[s.too_few if s.too_few and s.rank is not None else None for s in cells],
             )
         )
-    return rank_intervals_svg([r.name for r in rows], panels)
+    return rank_intervals_svg([r.name for r in rows], panels, max_width=PAGE_WIDTH)
 
 
 def _distributions(board: Leaderboard) -> str:
