@@ -18,6 +18,8 @@ unbiased this can cost a little agreement, and the verdict says so (it never say
 
 ``held_out_scores`` gives a judge's calibrated scores as a board should show them: each rated item's score from a
 map fitted without its post (the calibrator's own folds), so calibrated agreement is never measured in-sample.
+The report keeps these cross-fitted predictions item by item (``CriterionReport.held_out``), for a reliability
+diagram of the calibrator that is not drawn in-sample either.
 
 A fitted ``Calibrator`` is a versioned JSON artifact naming the judge model, its parameters, the rubrics (``ref``)
 and the prompt hash it was fitted for; ``check_compatible`` refuses to apply it to anything else.
