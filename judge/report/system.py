@@ -269,8 +269,12 @@ def system_report(board: Leaderboard, viewer: str | None = None) -> Report:
             title="Rank intervals",
             html=_ranks(board),
             caption=f"Dot = rank (1 = best), bar = 95% interval of the rank across the same {b.n_boot} resamples. "
-            "Systems whose bars overlap cannot be told apart on that criterion. too few: fewer than 5 items or 3 "
-            "posts, no rank interval (hover for why).",
+            "Systems whose bars overlap cannot be told apart on that criterion."
+            + (
+                " too few: fewer than 5 items or 3 posts, no rank interval (hover for why)."
+                if any(r.scores[c.name].too_few for r in board.rows for c in board.criteria)
+                else ""
+            ),
         )
     )
     figures.append(
