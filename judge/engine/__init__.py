@@ -129,6 +129,18 @@ if TYPE_CHECKING:
         RunSummary as RunSummary,
     )
     from judge.engine.store import (
+        RunTotals as RunTotals,
+    )
+    from judge.engine.store import (
+        benchmark_content_hash as benchmark_content_hash,
+    )
+    from judge.engine.store import (
+        check_run_benchmark as check_run_benchmark,
+    )
+    from judge.engine.store import (
+        is_final as is_final,
+    )
+    from judge.engine.store import (
         iter_records as iter_records,
     )
     from judge.engine.store import (
@@ -139,6 +151,9 @@ if TYPE_CHECKING:
     )
     from judge.engine.store import (
         read_summary as read_summary,
+    )
+    from judge.engine.store import (
+        resolve_run_benchmark as resolve_run_benchmark,
     )
     from judge.engine.store import (
         stream_records as stream_records,
@@ -166,7 +181,12 @@ _WHERE = {
     "CachedReply": "judge.engine.cache",
     "call_judge": "judge.engine.client",
     "CallResult": "judge.engine.client",
+    "benchmark_content_hash": "judge.engine.store",
+    "check_run_benchmark": "judge.engine.store",
+    "is_final": "judge.engine.store",
     "iter_records": "judge.engine.store",
+    "resolve_run_benchmark": "judge.engine.store",
+    "RunTotals": "judge.engine.store",
     "load_run_manifest": "judge.engine.store",
     "load_run_scores": "judge.engine.store",
     "read_summary": "judge.engine.store",

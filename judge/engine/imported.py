@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric, find_criterion_name, validation_problems
 from judge.engine.judgment import Judgment, judgment_from_answer
-from judge.engine.store import RunManifest, RunStore, RunSummary, iter_records, summarise
+from judge.engine.store import RunManifest, RunStore, RunSummary, benchmark_record, iter_records, summarise
 from judge.errors import InputError, Problem
 from judge.fileio import read_jsonl_collect
 
@@ -145,7 +145,7 @@ def import_judgments_to_run(
         RunManifest(
             command=command or [],
             source="imported",
-            benchmark={"name": bench.name, "path": str(bench.path or ""), "items": len(bench.items)},
+            benchmark=benchmark_record(bench),
             judges={
                 name: {"name": name, "model": model, "params": {}, "source_file": str(path)}
                 for name, model in sorted(models.items())
@@ -164,6 +164,6 @@ def import_judgments_to_run(
             store.append(j.model_copy(update={"prompt_hash": "imported", "created_at": now}))
     finally:
         store.close()
-    summary = summarise(iter_records(out), out, model_calls=0)
+    summary = summarise(out, model_calls=0, max_unscored=None)
     RunStore(out).write_summary(summary)
     return summary
