@@ -260,6 +260,9 @@ def test_api_key_env_for_a_server_and_what_a_401_says(
     stub.add_route("POST", "/v1/chat/completions", deny)
     with stub as url:
         base[base.index("--api-base") + 1] = url
+        monkeypatch.delenv("NOT_SET_KEY", raising=False)
+        rc, _, err = _run([*base, "--api-key-env", "NOT_SET_KEY", "--out", str(tmp_path / "r1")], capsys)
+        assert rc == 2 and "NOT_SET_KEY" in err and _calls(stub) == 0  # before any call
         rc, _, err = _run([*base, "--api-key-env", "GPU_KEY", "--out", str(tmp_path / "r2")], capsys)
         assert rc == 1 and "authentication failed" in err and "$GPU_KEY" in err and secret not in err
         rc, _, err = _run([*base, "--out", str(tmp_path / "r3")], capsys)
@@ -273,7 +276,7 @@ def test_api_key_env_for_a_server_and_what_a_401_says(
 
 
 def test_progress_lines_when_not_a_terminal_and_cumulative_counts(tmp_path: Path) -> None:
-    stub = StubServer(latency_s=0.05, faults=Faults(script=["http_500"]))
+    stub = StubServer(latency_s=0.1, faults=Faults(script=["http_500"]))
     with stub as url:
         cmd = [
             sys.executable,
@@ -318,7 +321,7 @@ def test_progress_lines_when_not_a_terminal_and_cumulative_counts(tmp_path: Path
 @pytest.mark.parametrize(
     ("flag", "value", "allowed"),
     [
-        pytest.param("--limit", "-3", ">= 1", id="limit"),
+        pytest.param("--limit", "-3", ">= 0", id="limit"),
         pytest.param("--max-tokens", "-5", ">= 1", id="max-tokens"),
         pytest.param("--temperature", "-1", ">= 0 and <= 2", id="temperature"),
         pytest.param("--samples", "0", ">= 1", id="samples"),

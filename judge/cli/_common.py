@@ -35,12 +35,13 @@ def bounded(
         high: the largest allowed value.
     """
     what = "an integer" if kind is int else "a number"
-    if low is not None and high is not None:
-        allowed = f"{what} {'>' if above else '>='} {low:g} and <= {high:g}"
-    elif low is not None:
-        allowed = f"{what} {'>' if above else '>='} {low:g}"
+    lo, hi = (None if v is None else (str(int(v)) if kind is int else f"{v:g}") for v in (low, high))
+    if lo is not None and hi is not None:
+        allowed = f"{what} {'>' if above else '>='} {lo} and <= {hi}"
+    elif lo is not None:
+        allowed = f"{what} {'>' if above else '>='} {lo}"
     else:
-        allowed = what if high is None else f"{what} <= {high:g}"
+        allowed = what if hi is None else f"{what} <= {hi}"
 
     def parse(text: str) -> Any:
         try:

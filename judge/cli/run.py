@@ -93,7 +93,11 @@ def register(sub: Any) -> None:
     )
     sel = p.add_argument_group("item selection")
     sel.add_argument("--rated-only", action="store_true", help="only items that have expert ratings")
-    sel.add_argument("--limit", type=bounded(int, 1), help="only the first N selected items")
+    sel.add_argument(
+        "--limit",
+        type=bounded(int, 0),
+        help="only the first N selected items (0: none, only check the inputs)",
+    )
     sel.add_argument("--max-post-chars", type=bounded(int, 1), help="truncate longer posts (flagged in records)")
     p.add_argument("--out", required=True, help="run directory (resumed if it holds the same run)")
     p.add_argument(

@@ -72,7 +72,8 @@ class RunConfig:
         ]
         for flag, value, low, high in bounds:
             if value is not None and not low <= value <= high:
-                raise UsageError(f"{flag} must be between {low:g} and {high:g}, got {value:g}")
+                allowed = f">= {low:g}" if high == float("inf") else f"between {low:g} and {high:g}"
+                raise UsageError(f"{flag} must be {allowed}, got {value:g}")
         if self.budget_usd is not None and self.budget_usd <= 0:
             raise UsageError(f"--budget must be more than 0 USD, got {self.budget_usd:g}")
 

@@ -82,9 +82,12 @@ class Progress:
         return self.mode != "off"
 
     def start_calls(self) -> None:
-        """The calls begin now (after the cache pass and loading the provider layer): the rate counts from here."""
+        """The calls begin now (after the cache pass and loading the provider layer): the rate counts from here,
+        and the first plain line comes ``interval_s`` later."""
         if self.t_calls is None:
-            self.t_calls = time.monotonic()
+            self.t_calls = self._last = time.monotonic()
+            cached = f" ({self.done} served from the cache)" if self.done else ""
+            self.note(f"{self.total - self.done} judgments to ask the model for{cached}")
 
     def update(self, j: Judgment) -> None:
         self.done += 1

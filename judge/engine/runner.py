@@ -184,6 +184,7 @@ def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
         misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress, done, fresh)
         # Pass 2: call the model for the rest, streamed.
         if misses:
+            _check_keys(cfg)
             if cfg.budget_usd is not None:
                 _check_budget(cfg, budget, progress)
             if budget.exhausted:
@@ -213,6 +214,16 @@ def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
     if state["stop"] == "provider_error":
         raise RunIncomplete(f"{state['error']}; {summary.judgments}/{total} judgments done; fix it and run again")
     return summary
+
+
+def _check_keys(cfg: RunConfig) -> None:
+    """Before any call: every key variable a judge names is set (``UsageError`` naming the variable)."""
+    from judge.engine.pool import pool_keys
+
+    for spec in cfg.judges:
+        spec.api_key()
+        if spec.deployments:
+            pool_keys(spec)
 
 
 def _check_budget(cfg: RunConfig, budget: Budget, progress: Progress) -> None:
