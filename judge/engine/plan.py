@@ -174,10 +174,11 @@ def _unit(
     sample: int,
     seed: int,
     group: list[Rubric] | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> JudgmentUnit:
     messages, flags = rendered
     key = cache_key(
-        model_identity=judge.identity(),
+        model_identity=identity or judge.identity(),
         messages=messages,
         response_format=response_format,
         rubric_ref="|".join(r.ref for r in group) if group else rubric.ref,
@@ -219,13 +220,16 @@ def plan_units(cfg: RunConfig, done: set[JudgmentKey]) -> Iterator[JudgmentUnit]
             yield from _multi_units(cfg, judge, ids, done, max_chars)
             continue
         formats = response_formats(judge, cfg.rubrics)
+        identity = judge.identity()  # once per judge, not per unit
         for crit, rubric in cfg.rubrics.items():
             for item_id in ids:
                 item = cfg.benchmark.items[item_id]
                 rendered = render_messages(rubric, item, max_post_chars=max_chars)
                 for sample in range(cfg.samples):
                     if (judge.name, item_id, crit, sample) not in done:
-                        yield _unit(judge, rubric, item, rendered, formats[crit], sample, cfg.seed + sample)
+                        yield _unit(
+                            judge, rubric, item, rendered, formats[crit], sample, cfg.seed + sample, None, identity
+                        )
 
 
 def _multi_units(
@@ -237,6 +241,7 @@ def _multi_units(
 
     group = list(cfg.rubrics.values())
     rf = response_format_for(judge, multi_answer_schema(group), "all_criteria_answer")
+    identity = judge.identity()
     for item_id in ids:
         item = cfg.benchmark.items[item_id]
         messages, flags = render_multi_messages(group, item, max_post_chars=max_chars)
@@ -244,4 +249,4 @@ def _multi_units(
         for sample in range(cfg.samples):
             for rubric in group:
                 if (judge.name, item_id, rubric.name, sample) not in done:
-                    yield _unit(judge, rubric, item, rendered, rf, sample, cfg.seed + sample, group)
+                    yield _unit(judge, rubric, item, rendered, rf, sample, cfg.seed + sample, group, identity)
