@@ -105,7 +105,7 @@ def judge_line(spec_name: str, s: RunSummary, wall_s: float) -> str:
     per = f"{s.wall_s / max(s.model_calls, 1):.1f} s per call" if s.model_calls else "all from cache"
     return (
         f"judge {spec_name}: {s.judgments} judgments, {unscored} unscored{f' ({reasons})' if reasons else ''}, "
-        f"{s.model_calls} model calls, {s.cache_hits} cache hits, cost ${s.cost_usd:.4f}, "
+        f"{s.model_calls} model calls, {s.cache_hits} cache hits, cost {s.cost}, "
         f"{wall_s:.0f} s ({per})"
     )
 
