@@ -1,8 +1,10 @@
-"""Small file helpers: atomic writes, JSONL reading that names the bad line, and the one way a config or data
-file is read, parsed and validated (``read_document``, ``validated``, ``load_document``).
+"""Small file helpers: atomic writes, append-only record files, JSONL reading that names the bad line, and the one
+way a config or data file is read, parsed and validated (``read_document``, ``validated``, ``load_document``).
 
 Output files appear whole or not at all: everything is written to a temporary file in the same directory,
-flushed, fsynced and renamed over the target.
+flushed, fsynced and renamed over the target. Record files that grow while a job runs (run and generation
+records) are appended one whole line at a time instead (``AppendedRecords``), and read back with
+``read_appended``.
 
 Every loader of a user-editable file (rubrics, benchmark manifests, judge and gate configs, system files,
 baselines, run manifests, calibrators) goes through ``read_document`` and ``validated``, so an unreadable file,
@@ -47,6 +49,42 @@ def atomic_open(path: str | Path, mode: str = "w", *, private: bool = False) -> 
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def check_writable_dir(path: str | Path, flag: str) -> None:
+    """Refuse an output directory that cannot be used, before any work: a file, or a place that cannot be written.
+
+    Nothing is left behind: directories created to probe are removed again.
+
+    Raises:
+        UsageError: naming ``flag``, the path and why (exit code 2).
+    """
+    from judge.errors import UsageError
+
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{flag} {target}: is a file, not a directory")
+    missing: list[Path] = []
+    p = target
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{flag} {target}: {p} is a file, not a directory")
+    created: list[Path] = []
+    try:
+        for d in reversed(missing):
+            d.mkdir()
+            created.append(d)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=target)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"{flag} {target}: cannot write there ({exc.strerror or exc})") from None
+    finally:
+        for d in reversed(created):
+            with suppress(OSError):
+                d.rmdir()
 
 
 def write_text(path: str | Path, text: str, *, private: bool = False) -> None:
@@ -113,6 +151,63 @@ def read_jsonl_collect(path: str | Path) -> tuple[list[tuple[int, Any]], list[Pr
         except UnicodeDecodeError as exc:
             problems.append(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
     return rows, problems
+
+
+class AppendedRecords:
+    """The writer of an append-only JSONL record file (``judgments.jsonl``, ``generations.jsonl``).
+
+    Each record is one ``write`` of a whole line followed by a flush, so a killed process leaves at most one partial
+    last line; opening cuts such a tail first, so the next record starts on a line of its own. ``read_appended``
+    reads the file back.
+
+    Example::
+
+        with AppendedRecords(run_dir / "judgments.jsonl", private=True) as out:
+            out.append(judgment)
+    """
+
+    def __init__(self, path: str | Path, *, private: bool = False) -> None:
+        self.path = Path(path)
+        self.private = private
+        self._fh: IO[str] | None = None
+
+    def open(self) -> AppendedRecords:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _cut_partial_tail(self.path)
+        self._fh = self.path.open("a", encoding="utf-8")
+        if self.private:
+            os.chmod(self.path, 0o600)
+        return self
+
+    def append(self, record: BaseModel) -> None:
+        """Write one record as one line and flush it (pydantic model -> its JSON)."""
+        if self._fh is None:
+            raise RuntimeError(f"{self.path}: open() the record file before appending")  # a programming error
+        self._fh.write(record.model_dump_json() + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> AppendedRecords:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _cut_partial_tail(path: Path) -> None:
+    """Drop an incomplete last line left by a killed writer."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as fh:
+        fh.seek(-1, os.SEEK_END)
+        if fh.read(1) == b"\n":
+            return
+        data = path.read_bytes()
+        fh.truncate(data.rfind(b"\n") + 1)
 
 
 def read_appended(path: Path, model: type[M], what: str) -> Iterator[M]:

@@ -142,8 +142,11 @@ def test_per_request_errors_become_unscored_api_error(tmp_path: Path, capsys: py
     stub = StubServer()
     add_batch_routes(stub, complete_after=1, fail=fail)
     with stub as url:
-        s = _run(
+        rc = main(
             [
+                "run",
+                "--no-progress",
+                "--json",
                 "--benchmark",
                 str(DEMO),
                 "--judge",
@@ -154,8 +157,10 @@ def test_per_request_errors_become_unscored_api_error(tmp_path: Path, capsys: py
                 str(tmp_path / "c"),
                 *BATCH,
             ],
-            capsys,
         )
+        s = json.loads(capsys.readouterr().out)
+    # the requests the provider failed are recorded, the exit code says so, and the next run asks again for them
+    assert rc == 1 and any("api_error" in p for p in s["problems"])
     records = iter_records(tmp_path / "r")
     failed = [j for j in records if j.cache_key[-1] in "0123"]
     assert 0 < len(failed) < N_DEMO

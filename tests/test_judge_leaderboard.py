@@ -38,6 +38,8 @@ def gpt4_calibrator(resort_bench: Path, gpt4_run: Path, tmp_path_factory: pytest
                 "empathy",
                 "--n-boot",
                 "200",
+                "--report",
+                str(out.parent / "report"),
             ]
         )
         == 0
@@ -113,6 +115,16 @@ def test_judge_leaderboard_rows_and_ceiling(
     assert "0.0000" not in md and "| n/a |" in md
     html = (tmp_path / "j" / "judges.html").read_text()
     assert "<svg" in html and "calibration map" in html
+    # the agreement plot: per criterion the experts' ceiling band at their headline, the two chance rows, and both
+    # judges (raw and calibrated) between them
+    assert html.count('<svg class="agreement"') == 1 and html.count('<g class="ceiling">') == 2
+    assert html.count('<g class="chance">') == 2 * 2 and html.count('<g class="judge">') == 2 * 2
+    e = align["experts (ceiling)"]["headline"]
+    short = lambda x: f"{x:.2f}".rstrip("0").rstrip(".")  # noqa: E731
+    assert f"experts · alignment_with_standards: {short(e['value'])} [{short(e['ci'][0])}, {short(e['ci'][1])}]" in html
+    # GPT-4's scatters side by side under one heading
+    assert html.count(f"<h2>{GPT4}: judge score against the experts&#x27; mean, per item</h2>") == 1
+    assert "viewer.html" not in html  # no --viewer: nothing written, nothing linked
     for ext in ("md", "csv", "json"):
         assert (tmp_path / "j" / f"judges.{ext}").exists()
 
@@ -221,3 +233,15 @@ def test_judge_board_sorted_with_consistency_and_costs(tmp_path: Path, capsys: p
     assert main(["agree", "--benchmark", str(bench), "--rubrics", str(rubrics), "--run", str(runs[0]), "--json"]) == 0
     steady_agree = json.loads(capsys.readouterr().out)["criteria"]["empathy"]["judges"]["steady"]
     assert steady_agree["self_consistency"]["items"] == 60
+
+
+def test_calibration_report_has_reliability_diagrams_on_held_out_posts(gpt4_calibrator: Path) -> None:
+    from judge.analysis.calibration import Calibrator
+
+    cal = Calibrator.load(gpt4_calibrator)
+    held = cal.fit["alignment_with_standards"].held_out
+    assert held is not None and len(held.calibrated) == cal.fit["alignment_with_standards"].n_items == 141
+    html = (gpt4_calibrator.parent / "report" / "calibration.html").read_text()
+    assert html.count('<svg class="reliability"') == 2 * 2  # raw and calibrated, alignment and empathy
+    assert "alignment_with_standards: reliability on held-out posts (141 items)" in html
+    assert (gpt4_calibrator.parent / "report" / "calibration.md").exists()

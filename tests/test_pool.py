@@ -46,9 +46,12 @@ def test_pool_config_and_identity(tmp_path: Path) -> None:
         'deployments = [ { api_base = "http://a/v1" }, { api_base = "http://b/v1", rpm = 60, model = "openai/q2" } ]\n'
     )
     (spec,) = load_judges_file(path)
-    single = JudgeSpec(name="p", model="openai/qwen", api_base="http://c/v1", params={"temperature": 0.0})
-    # the cache key is the model's: the deployments (and which one answers) never change it
-    assert spec.identity() == single.identity() and spec.identity_hash() == single.identity_hash()
+    single = JudgeSpec(name="p", model="openai/qwen", api_base="http://a/v1", params={"temperature": 0.0})
+    # the pool's answers are its deployments' together: never shared with one of its servers alone (or another
+    # pool), and the same whichever deployment answers (order of declaration included)
+    assert spec.identity() != single.identity() and spec.identity_hash() != single.identity_hash()
+    reordered = spec.model_copy(update={"deployments": spec.deployments[::-1]})
+    assert reordered.identity() == spec.identity()
     ml = model_list(spec)
     assert [d["model_name"] for d in ml] == ["p", "p"]
     assert ml[0]["litellm_params"] == {

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -246,3 +247,340 @@ def test_leaderboard_table_fits_1400px_and_says_when_it_scrolls(tmp_path: Path) 
     assert re.search(r'<div class="wrap"><table class="data" data-key="systems"', dom), "overflows at 1,400 px"
     dom = chromium(tmp_path, "--window-size=700,1000", "--dump-dom", page.as_uri())
     assert re.search(r'<div class="wrap overflows"><table class="data" data-key="systems"', dom)
+
+
+def test_panel_plots_of_long_system_names_fit_the_page_at_their_own_size() -> None:
+    # RESORT's system names run to 60 characters: the panels narrow so that the plot is drawn at its own size at
+    # 1,400 px instead of being scaled down (which would shrink its 11 px text)
+    from judge.analysis.leaderboard import system_leaderboard
+    from judge.report import system_report
+    from judge.report.html import PAGE_WIDTH
+
+    bench, rubrics = wide_bench()
+    report = system_report(system_leaderboard(bench, rubrics, n_boot=50))
+    widths = {f.key: float(re.search(r'<svg class="\w+" width="([\d.]+)"', f.html).group(1))  # type: ignore[union-attr]
+              for f in report.figures if f.key in ("ci", "ranks")}  # fmt: skip
+    assert set(widths) == {"ci", "ranks"} and all(w <= PAGE_WIDTH for w in widths.values()), widths
+
+
+# -- the plots wired into the reports (issue 19), without a browser ------------------------------------------------
+
+
+def thin_bench() -> Benchmark:
+    """Three systems on six posts; 'thin' has two items only (too few for a CI or a rank interval)."""
+    items, ratings = [], []
+    for k, (model, n) in enumerate((("wide", 6), ("broad", 6), ("thin", 2))):
+        for p in range(n):
+            iid = f"{model}-{p}"
+            items.append(Item(item_id=iid, post_id=f"p{p}", post="", response="", system={"model": model}))
+            ratings.append(ExpertRating(item_id=iid, rater="r1", criterion="empathy", value=1 + (k + p) % 5))
+    return Benchmark(manifest=BenchmarkManifest(name="thin"), items={i.item_id: i for i in items}, ratings=ratings)
+
+
+def test_system_report_draws_rank_intervals_and_links_each_system_to_the_viewer() -> None:
+    from judge.report import system_report
+    from judge.report.viewer import viewer_href
+
+    lb = system_leaderboard(thin_bench(), {"empathy": rubric("empathy", [1, 2, 3, 4, 5])}, n_boot=200)
+    thin = next(r for r in lb.rows if r.name == "thin")
+    assert thin.scores["empathy"].too_few and thin.scores["empathy"].rank is not None
+    report = system_report(lb)
+    assert [f.key for f in report.figures] == ["ci", "ranks", "distributions"] and not report.links
+    assert all(c.href == "" for row in report.tables[0].rows for c in row)  # no viewer, no links
+    svg = next(f.html for f in report.figures if f.key == "ranks")
+    # a dot and bar per ranked system; the thin one says "too few" (as the table does) and why, on hover
+    assert svg.count('<g class="rank">') == 2 and svg.count('<text class="note"') == 1
+    assert ">too few</text>" in svg and "thin · Empathy ↑: too few: 2 item(s)" in svg
+    assert "rank (1 = best)" in svg
+    linked = system_report(lb, viewer="viewer.html")
+    assert [(link.label, link.href) for link in linked.links] == [("Every judgment, item by item", "viewer.html")]
+    cells = {row[0].text: row[0].href for row in linked.tables[0].rows}
+    assert cells == {name: viewer_href("viewer.html", system=name) for name in ("wide", "broad", "thin")}
+
+
+def test_system_links_use_the_viewer_s_system_name_not_the_leaderboard_s() -> None:
+    # two systems with one readable name: the leaderboard tells them apart with '#2', the viewer lists the name once
+    from judge.report import system_report
+
+    items, ratings = [], []
+    for k, system in enumerate(({"model": "m", "method": "x"}, {"model": "m / x"})):
+        for p in range(5):
+            iid = f"{k}-{p}"
+            items.append(Item(item_id=iid, post_id=f"p{p}", post="", response="", system=system))
+            ratings.append(ExpertRating(item_id=iid, rater="r1", criterion="empathy", value=1 + k))
+    b = Benchmark(manifest=BenchmarkManifest(name="twins"), items={i.item_id: i for i in items}, ratings=ratings)
+    lb = system_leaderboard(b, {"empathy": rubric("empathy", [1, 2, 3, 4, 5])}, n_boot=50)
+    assert sorted(r.name for r in lb.rows) == ["m / x", "m / x #2"]
+    hrefs = {c.href for row in system_report(lb, viewer="v.html").tables[0].rows for c in row if c.href}
+    assert hrefs == {"v.html#system=m%20%2F%20x"}
+
+
+def _agreement_fixture() -> tuple[Benchmark, dict[str, Rubric], dict[str, dict[str, dict[str, float | None]]]]:
+    """Two experts and two judges ('close' follows the experts, 'off' answers at random) on 40 items, 2 criteria."""
+    import random
+
+    rng = random.Random(0)
+    rubrics = {c: rubric(c, [1, 2, 3, 4, 5]) for c in ("empathy", "alignment")}
+    items, ratings = {}, []
+    judges: dict[str, dict[str, dict[str, float | None]]] = {"close": {}, "off": {}}
+    for i in range(40):
+        iid = f"i{i}"
+        items[iid] = Item(item_id=iid, post_id=f"p{i // 2}", post="", response="", system={"model": f"s{i % 4}"})
+        for c in rubrics:
+            truth = rng.randint(1, 5)
+            for r in ("e1", "e2"):
+                value = truth if rng.random() < 0.7 else rng.randint(1, 5)
+                ratings.append(ExpertRating(item_id=iid, rater=r, criterion=c, value=value))
+            judges["close"].setdefault(c, {})[iid] = float(truth if rng.random() < 0.8 else rng.randint(1, 5))
+            judges["off"].setdefault(c, {})[iid] = float(rng.randint(1, 5))
+    return Benchmark(manifest=BenchmarkManifest(name="agree"), items=items, ratings=ratings), rubrics, judges
+
+
+def test_agreement_report_leads_with_judges_between_chance_and_the_ceiling() -> None:
+    from judge.analysis.agreement import agreement_report
+    from judge.report import agreement_document, render_html
+
+    bench_, rubrics, judges = _agreement_fixture()
+    report = agreement_report(bench_, rubrics, judges=judges, n_boot=200)
+    doc = agreement_document(report)
+    fig = next(f for f in doc.figures if f.key == "agreement")
+    assert fig.lead and "ceiling" in fig.caption and "chance" in fig.caption
+    svg = fig.html
+    # per criterion: the experts' band, both judges, both chance rows
+    assert svg.count('<g class="ceiling">') == 2 and svg.count('<g class="judge">') == 4
+    assert svg.count('<g class="chance">') == 4
+    for name, c in report.criteria.items():
+        e = c.experts.headline
+        assert e.ci is not None and f"experts · {name}: {e.value:.2f}".rstrip("0") in svg
+    labels = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    assert labels[:2] == list(report.criteria["empathy"].judges)[:2]  # judges by headline, then the chance rows
+    assert set(labels[2:]) == {"chance:constant", "chance:permuted"}
+    html = render_html(doc)
+    assert html.index('<svg class="agreement"') < html.index('<table class="data"')  # the summary comes first
+
+
+def test_judge_board_plots_agreement_and_puts_a_judge_s_scatters_side_by_side() -> None:
+    from judge.analysis import JudgeScores, judge_leaderboard
+    from judge.engine.store import RunManifest
+    from judge.report import judge_report, render_html
+    from judge.report.viewer import viewer_href
+
+    bench_, rubrics, scores = _agreement_fixture()
+    judges = [
+        JudgeScores(name=n, run_dir=Path(f"runs/{n}"), manifest=RunManifest(judges={n: {"name": n}}), scores=s)
+        for n, s in scores.items()
+    ]
+    board, _ = judge_leaderboard(bench_, rubrics, judges, n_boot=200)
+    report = judge_report(board, judges, bench_, viewer="viewer.html")
+    keys = [f.key for f in report.figures]
+    assert keys[0] == "agreement" and sum(k.startswith("scatter-") for k in keys) == 4
+    svg = report.figures[0].html
+    assert svg.count('<g class="ceiling">') == 2 and svg.count('<g class="chance">') == 4
+    assert svg.count('<g class="judge">') == 4
+    groups = [f.group for f in report.figures[1:]]
+    assert groups == [g for g in groups if g.startswith("close:")] + [g for g in groups if g.startswith("off:")]
+    html = render_html(report)
+    assert html.count('<div class="figs">') == 2  # one grid per judge, its criteria side by side
+    links = {row[0].text: row[0].href for row in report.tables[0].rows}
+    assert links["close"] == viewer_href("viewer.html", judge="close", sort="experts")
+    assert links["experts (ceiling)"] == "" and links["chance:constant"] == ""
+
+
+def test_calibration_report_draws_reliability_from_held_out_predictions() -> None:
+    import numpy as np
+
+    from judge.analysis.calibration import fit_calibrator, held_out_scores
+    from judge.report import calibration_document
+
+    bench_, rubrics, scores = _agreement_fixture()
+    biased = {c: {i: min(5.0, (s or 0) + 1) for i, s in v.items()} for c, v in scores["close"].items()}
+    cal = fit_calibrator(bench_, biased, rubrics, judge="close", judge_model="x/close", n_boot=100)
+    rep = cal.fit["empathy"]
+    held = rep.held_out
+    assert held is not None and len(held.judge) == len(held.calibrated) == len(held.expert_mean) == rep.n_items
+    # the diagram's calibrated scores are the held-out ones (a map fitted without the item's post), which is what
+    # the boards use too, and not the deployed map applied in-sample
+    board_scores, held_out = held_out_scores(cal, bench_, "empathy", biased["empathy"], rubrics["empathy"])
+    rated = bench_.rated_item_ids("empathy")
+    assert held_out and np.allclose(held.calibrated, [board_scores[i] for i in rated], atol=1e-4)
+    assert not np.allclose(held.calibrated, [cal.apply("empathy", biased["empathy"][i]) for i in rated], atol=1e-4)
+    doc = calibration_document(cal)
+    figs = [f for f in doc.figures if f.key.startswith("reliability-empathy")]
+    assert [f.key for f in figs] == ["reliability-empathy-raw", "reliability-empathy-calibrated"]
+    assert len({f.group for f in figs}) == 1 and "held-out" in figs[0].group
+    assert all('<svg class="reliability"' in f.html and "perfect calibration" in f.html for f in figs)
+    # a calibrator written before the held-out predictions were kept still loads and renders, and says why no plot
+    old = cal.model_copy(update={"fit": {c: r.model_copy(update={"held_out": None}) for c, r in cal.fit.items()}})
+    doc = calibration_document(old)
+    assert not doc.figures and any("no reliability diagram" in n for n in doc.notes)
+
+
+# -- the same reports written by the verbs, in the browser at 1,400 px ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def verb_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A synthetic benchmark (240 items, 4 systems, 80 rated by two experts) and a run of three judges, through
+    ``judge calibrate --report``, ``judge leaderboard --viewer`` (systems and judges) and ``judge agree --out``."""
+    from judge.cli import main
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from tests.support.synthetic import write_synthetic
+
+    tmp = tmp_path_factory.mktemp("verbs")
+    syn = write_synthetic(tmp, load_rubric_set(default_rubrics_dir()), n_items=240)
+    base = ["--benchmark", str(syn.bench), "--n-boot", "100"]
+    crit = ["--criteria", "alignment_with_standards", "empathy"]
+    cal = tmp / "cal.json"
+    out = tmp / "out"
+    assert main(["calibrate", *base, "--run", str(syn.run), "--judge", "judge-a", *crit, "--out", str(cal),
+                 "--report", str(out / "cal")]) == 0  # fmt: skip
+    assert main(["leaderboard", *base, "--run", str(syn.run), "--judge", "judge-a", "--viewer",
+                 "--out", str(out / "systems")]) == 0  # fmt: skip
+    assert main(["leaderboard", "--judges", *base, "--run", str(syn.run), "--calibrator", str(cal), "--viewer",
+                 "--out", str(out / "judges")]) == 0  # fmt: skip
+    assert main(["agree", *base, "--run", str(syn.run), "--out", str(out / "agree"), "--format", "html"]) == 0
+    return {
+        "systems": out / "systems" / "leaderboard.html",
+        "judges": out / "judges" / "judges.html",
+        "agree": out / "agree" / "agreement.html",
+        "cal": out / "cal" / "calibration.html",
+    }
+
+
+def test_verbs_write_the_plots_and_a_linked_viewer(verb_reports: dict[str, Path]) -> None:
+    html = {k: p.read_text(encoding="utf-8") for k, p in verb_reports.items()}
+    assert html["systems"].count('<svg class="ranks"') == 1 and html["systems"].count('<g class="rank">') == 4 * 4
+    for page in ("judges", "agree"):
+        # four criteria: the experts' band on each, three judges (and judge-a calibrated on the board), two chance
+        assert html[page].count('<g class="ceiling">') == 4 and html[page].count('<g class="chance">') == 4 * 2
+    # three judges and judge-a's calibrated copy (raw on the two criteria its calibrator has no map for, as the board)
+    assert html["judges"].count('<g class="judge">') == 4 * 4
+    assert html["judges"].count('<div class="figs">') == 3  # each judge's scatters side by side
+    assert html["cal"].count('<svg class="reliability"') == 2 * 2
+    for page in ("systems", "judges"):
+        viewer = verb_reports[page].parent / "viewer.html"
+        assert viewer.exists() and '<nav class="links"><a href="viewer.html"' in html[page]
+        assert "](viewer.html)" in (verb_reports[page].with_suffix(".md")).read_text(encoding="utf-8")
+    assert 'href="viewer.html#system=alpha-7b%20%2F%20vanilla&amp;sort=experts"' in html["systems"]
+    assert 'href="viewer.html#judge=judge-a&amp;sort=experts"' in html["judges"]
+    assert 'href="viewer.html#judge=judge-a&amp;sort=calibrated"' in html["judges"]
+    assert not (verb_reports["agree"].parent / "viewer.html").exists()  # only where asked for
+
+
+def test_leaderboard_without_viewer_writes_and_links_none(tmp_path: Path) -> None:
+    from judge.cli import main
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from tests.support.synthetic import write_synthetic
+
+    syn = write_synthetic(tmp_path, load_rubric_set(default_rubrics_dir()), n_items=40)
+    out = tmp_path / "o"
+    assert main(["leaderboard", "--benchmark", str(syn.bench), "--n-boot", "50", "--out", str(out)]) == 0
+    assert not (out / "viewer.html").exists() and "viewer.html" not in (out / "leaderboard.html").read_text()
+    # on expert ratings alone the viewer shows the ratings, linked from each system without a judge sort
+    assert main(["leaderboard", "--benchmark", str(syn.bench), "--n-boot", "50", "--viewer", "--out", str(out)]) == 0
+    assert 'href="viewer.html#system=beta-13b%20%2F%20guided"' in (out / "leaderboard.html").read_text()
+
+
+PLOTS = "svg.ranks, svg.agreement, svg.reliability, svg.scatter, svg.whiskers"
+
+
+def _follow(page: Any, selector: str) -> None:
+    """Click a link as a user would and wait until the viewer it points to is ready (a call that lands while the
+    page navigates is refused by the browser: ask again)."""
+    import time
+
+    from tests.support.cdp import BrowserError
+
+    target = page.eval(f"document.querySelector({selector!r}).pathname")  # the viewer rewrites its hash
+    page.click(selector)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            page.wait_for(f"location.pathname === {target!r} && window.viewer && window.viewer.ready", 5)
+            return
+        except BrowserError:
+            if time.monotonic() > deadline:
+                raise
+
+
+def _layout(page: Any) -> dict[str, Any]:
+    """How the page lays out at its width: each plot's drawn width against its own, every table's box."""
+    return page.eval(  # type: ignore[no-any-return]
+        "(function(){ var m = document.querySelector('main'), mr = m.getBoundingClientRect();"
+        " var main = {right: mr.right - parseFloat(getComputedStyle(m).paddingRight)};"
+        f" var plots = Array.from(document.querySelectorAll({PLOTS!r})).map(function(s){{"
+        "   var r = s.getBoundingClientRect();"
+        "   var fonts = Array.from(s.querySelectorAll('text')).map(function(t){"
+        "     return parseFloat(t.getAttribute('font-size') || '12'); });"
+        "   return {cls: s.getAttribute('class'), own: Number(s.getAttribute('width')), drawn: r.width,"
+        "           right: r.right, min_font: Math.min.apply(null, fonts)}; });"
+        " var wraps = Array.from(document.querySelectorAll('div.wrap')).map(function(w){"
+        "   return {fits: w.scrollWidth <= w.clientWidth + 1, marked: w.classList.contains('overflows'),"
+        "           right: w.getBoundingClientRect().right, scrolls: getComputedStyle(w).overflowX}; });"
+        " return {main_right: main.right, page: document.documentElement.scrollWidth, view: window.innerWidth,"
+        "         plots: plots, wraps: wraps}; })()"
+    )
+
+
+@needs_chromium
+def test_reports_read_at_1400px_and_their_links_open_the_viewer(verb_reports: dict[str, Path], tmp_path: Path) -> None:
+    from tests.support.cdp import Browser
+
+    with Browser.launch(tmp_path, width=1400, height=1000) as page:
+        for name, path in verb_reports.items():
+            page.open(path.as_uri())
+            lay = _layout(page)
+            assert lay["page"] <= lay["view"], f"{name}: the page scrolls sideways"
+            assert lay["plots"], name
+            for p in lay["plots"]:
+                # drawn at its own size (so its 10-12 px text stays 10-12 px), inside the page's box
+                assert p["drawn"] >= 0.97 * p["own"] and p["min_font"] >= 10, (name, p)
+                assert p["right"] <= lay["main_right"] + 1, (name, p)
+            for w in lay["wraps"]:
+                # a table fits its box, or scrolls inside it and says so
+                assert w["fits"] or (w["marked"] and w["scrolls"] == "auto"), (name, w)
+                assert w["right"] <= lay["main_right"] + 1
+        # a system's link opens the viewer on that system's items, largest judge-expert disagreement first
+        page.open(verb_reports["systems"].as_uri())
+        _follow(page, 'table.data a[href*="system=beta-13b"]')
+        state = page.eval("window.viewer.state()")
+        assert (state["system"], state["sort"]) == ("beta-13b / guided", "experts")
+        systems = page.eval("Array.from(document.querySelectorAll('#body tr.row')).map(r => r.dataset.system)")
+        assert systems and set(systems) == {"beta-13b / guided"}
+        # a judge's link on the board, and its calibrated copy's (the viewer was written with the calibrator)
+        for link, sort in (('a[href$="judge=judge-b&sort=experts"]', "experts"),
+                           ('a[href$="judge=judge-a&sort=calibrated"]', "calibrated")):  # fmt: skip
+            page.open(verb_reports["judges"].as_uri())
+            _follow(page, f"table.data {link}")
+            state = page.eval("window.viewer.state()")
+            assert state["sort"] == sort and state["judge"] == link.split("judge=")[1].split("&")[0]
+
+
+@needs_chromium
+def test_demo_leaderboard_plots_and_system_links_resolve(tmp_path: Path) -> None:
+    """``judge demo`` (the stub as its judge, over real HTTP): the leaderboard's new plot reads at 1,400 px and each
+    system's link opens the demo's viewer on that system's items."""
+    from judge.cli import main
+    from tests.support.cdp import Browser
+    from tests.support.stub import StubServer
+
+    out = tmp_path / "demo"
+    with StubServer() as url:
+        argv = ["demo", "--judge", "openai/stub-judge", "--api-base", url, "--out", str(out), "--no-progress"]
+        assert main(argv) == 0
+    page_html = out / "leaderboard.html"
+    html = page_html.read_text(encoding="utf-8")
+    assert '<svg class="ranks"' in html and html.count('href="viewer.html#system=') == 3
+    # 4 items per system: too few for a rank interval, and the plot says so as the table does
+    assert html.count(">too few</text>") == 3 * 4 and "| too few |" in (out / "leaderboard.md").read_text()
+    with Browser.launch(tmp_path, width=1400, height=1000) as page:
+        page.open(page_html.as_uri())
+        lay = _layout(page)
+        assert lay["page"] <= lay["view"] and {p["cls"] for p in lay["plots"]} == {"whiskers", "ranks"}
+        assert all(p["drawn"] >= 0.97 * p["own"] and p["right"] <= lay["main_right"] + 1 for p in lay["plots"])
+        for system in ("demo-careful", "demo-generic"):
+            page.open(page_html.as_uri())
+            _follow(page, f'table.data a[href*="system={system}"]')
+            assert page.eval("window.viewer.state().system") == system
+            rows = page.eval("Array.from(document.querySelectorAll('#body tr.row')).map(r => r.dataset.system)")
+            assert len(rows) == 4 * 4 and set(rows) == {system}

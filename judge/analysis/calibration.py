@@ -18,6 +18,8 @@ unbiased this can cost a little agreement, and the verdict says so (it never say
 
 ``held_out_scores`` gives a judge's calibrated scores as a board should show them: each rated item's score from a
 map fitted without its post (the calibrator's own folds), so calibrated agreement is never measured in-sample.
+The report keeps these cross-fitted predictions item by item (``CriterionReport.held_out``), for a reliability
+diagram of the calibrator that is not drawn in-sample either.
 
 A fitted ``Calibrator`` is a versioned JSON artifact naming the judge model, its parameters, the rubrics (``ref``)
 and the prompt hash it was fitted for; ``check_compatible`` refuses to apply it to anything else.
@@ -234,6 +236,15 @@ class Change(_Model):
     alpha_with_experts: Metric | None = Field(default=None, exclude=True)
 
 
+class HeldOut(_Model):
+    """The held-out predictions behind a criterion's report, one entry per item in the same order in each list (no
+    item ids), rounded to 4 decimals: what a reliability diagram of the calibrator is drawn from."""
+
+    judge: list[float] = Field(description="The judge's raw score (its mean over samples).")
+    calibrated: list[float] = Field(description="The calibrated score from the map fitted without the item's post.")
+    expert_mean: list[float] = Field(description="The mean of the item's expert ratings (what the map predicts).")
+
+
 class CriterionReport(_Model):
     """Held-out before/after comparison for one criterion."""
 
@@ -256,6 +267,9 @@ class CriterionReport(_Model):
     change: Change
     verdict: str
     notes: list[str] = Field(default_factory=list)
+    held_out: HeldOut | None = Field(
+        default=None, description="The cross-fitted predictions item by item (None in calibrators written before it)."
+    )
 
 
 def _within_folds(per_fold: list[np.ndarray], sizes: list[np.ndarray]) -> np.ndarray:
@@ -363,6 +377,15 @@ def fmt_metric(m: Metric | None) -> str:
     return "n/a" if m is None or m.value is None else f"{round(m.value, 2) + 0.0:.2f}"
 
 
+def _held_out(judge: np.ndarray, calibrated: np.ndarray, target: np.ndarray) -> HeldOut:
+    keep = np.isfinite(calibrated)  # items of posts in no fold have no held-out prediction
+
+    def rounded(a: np.ndarray) -> list[float]:
+        return [float(v) for v in np.round(a[keep], 4)]
+
+    return HeldOut(judge=rounded(judge), calibrated=rounded(calibrated), expert_mean=rounded(target))
+
+
 def cross_fit(
     bench: Benchmark,
     judge_scores: Mapping[str, float | None],
@@ -389,7 +412,8 @@ def cross_fit(
         level: the level of measurement to use instead of the rubric's (``--level``); nominal is refused.
 
     Returns:
-        The report and the map fitted on all paired items (what a ``Calibrator`` stores).
+        The report (with the held-out predictions item by item in ``held_out``, for a reliability diagram) and the
+        map fitted on all paired items (what a ``Calibrator`` stores).
     """
     level = level or rubric.level
     if level == "nominal":
@@ -442,6 +466,7 @@ def cross_fit(
         change=change,
         verdict=_verdict(before, after, change),
         notes=notes,
+        held_out=_held_out(pairs.judge, calibrated, target),
     )
     return report, fit_map(pairs.judge, target, method, rubric.low, rubric.high)
 

@@ -4,7 +4,8 @@ A verb module defines ``register(subparsers)`` (adds its parser, with examples i
 ``func``) and a function ``run(args) -> int``. Verb modules import heavy libraries inside ``run`` only, so
 ``judge --help`` stays fast.
 
-Exit codes: 0 ok, 1 a check failed or the run could not complete, 2 bad usage or bad input.
+Exit codes: 0 ok, 1 a check failed or the run could not complete (for ``judge run`` also: a judgment left unscored
+by the provider, or more unscored than ``--max-unscored``), 2 bad usage or bad input (before any model call).
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ Typical workflow:
   judge show runs/gpt4o                              # the run in the terminal: counts, cost, disagreements
   judge view --run runs/gpt4o --out reports/resort/viewer.html   # every judgment, offline HTML
 
-Exit codes: 0 ok; 1 a check failed or a run could not complete; 2 bad usage or bad input.
+Exit codes: 0 ok; 1 a check failed or a run could not complete (judge run: also when a judgment
+ended unscored for a provider reason, or more are unscored than --max-unscored allows); 2 bad usage
+or bad input, before any model call.
 Run 'judge VERB --help' for the options and examples of each verb.
 """
 

@@ -1,10 +1,11 @@
-"""Helpers shared by the verb modules: common options and JSON printing."""
+"""Helpers shared by the verb modules: common options, validated numbers and JSON printing."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 
@@ -54,3 +55,36 @@ def one_blas_thread() -> None:
 
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+
+
+def bounded(
+    kind: type[int] | type[float], low: float | None = None, high: float | None = None, *, above: bool = False
+) -> Callable[[str], Any]:
+    """An argparse ``type`` for a number within a range: a value outside it is refused (exit 2) with a message
+    naming the flag, the value and the allowed range.
+
+    Args:
+        low: the smallest allowed value (``above``: values must be strictly greater).
+        high: the largest allowed value.
+    """
+    what = "an integer" if kind is int else "a number"
+    lo, hi = (None if v is None else (str(int(v)) if kind is int else f"{v:g}") for v in (low, high))
+    if lo is not None and hi is not None:
+        allowed = f"{what} {'>' if above else '>='} {lo} and <= {hi}"
+    elif lo is not None:
+        allowed = f"{what} {'>' if above else '>='} {lo}"
+    else:
+        allowed = what if hi is None else f"{what} <= {hi}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}") from None
+        too_low = low is not None and (value < low or (above and value == low))
+        if too_low or (high is not None and value > high) or value != value:  # value != value: NaN
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in some messages
+    return parse

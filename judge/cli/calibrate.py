@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
         "The calibrator is saved as JSON naming the judge model, parameters, rubrics and prompt it is valid for.",
         "  judge calibrate --benchmark bench/resort --run runs/gpt4 --out cal/gpt4.json\n"
         "  judge calibrate --benchmark bench/resort --run runs/gpt4 --method linear --criteria empathy \\\n"
-        "                  --folds 10 --seed 1 --out cal/gpt4-linear.json --json\n",
+        "                  --folds 10 --seed 1 --out cal/gpt4-linear.json --json\n"
+        "  judge calibrate --benchmark bench/resort --run runs/gpt4 --out cal/gpt4.json --report reports/cal-gpt4\n",
     )
     p.add_argument("--benchmark", required=True, help="benchmark directory with expert ratings (ratings.jsonl)")
     p.add_argument("--run", required=True, metavar="RUN_DIR", help="run directory written by 'judge run' or 'import'")
@@ -34,6 +35,12 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="fixes the folds and the bootstrap (default 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
     p.add_argument("--out", required=True, metavar="CALIBRATOR", help="calibrator file to write (JSON)")
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        help="also write calibration.md and calibration.html into DIR: the held-out tables and, per criterion, "
+        "reliability diagrams of the raw and the cross-fitted calibrated score against the experts' mean",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
@@ -88,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     from judge.analysis.inputs import load_inputs
     from judge.analysis.scores import check_rubrics, pick_judge
     from judge.engine.store import load_run_manifest, load_run_scores
-    from judge.report.calibration import render_calibration
+    from judge.report import write_report
+    from judge.report.calibration import calibration_document, render_calibration
 
     manifest = load_run_manifest(args.run)
     all_scores = load_run_scores(args.run)
@@ -114,11 +122,16 @@ def run(args: argparse.Namespace) -> int:
         levels=dict(inp.levels),
     )
     cal.save(args.out)
+    written = [args.out]
+    if args.report:
+        doc = calibration_document(cal, skipped)
+        paths = write_report(cal, args.report, ("md", "html"), report=doc, stem="calibration")
+        written += [str(p) for p in paths.values()]
     if args.json:
-        print_json(_as_json(cal, skipped, args.out))
+        print_json({**_as_json(cal, skipped, args.out), "files": written})
     else:
         print(render_calibration(cal, skipped), end="")
-        print(f"wrote {args.out}")
+        print(f"wrote {', '.join(written)}")
     return 0
 
 

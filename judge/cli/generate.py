@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_parser, bounded, print_json
 
 
 def register(sub: Any) -> None:
@@ -21,15 +21,22 @@ def register(sub: Any) -> None:
         "'judge run' scores. Calls are cached; an interrupted run resumes without redoing finished items.\n"
         "Items whose generation failed are counted and named, never written as empty responses (exit 1).",
         "  judge generate --posts bench/resort/posts.jsonl --system vanilla --limit 20 --out cands/vanilla\n"
+        "  judge generate --posts datasets/demo --system vanilla --model openai/qwen2.5-7b \\\n"
+        "                 --api-base http://127.0.0.1:8080/v1 --out cands/vanilla-qwen\n"
         "  judge generate --posts datasets/demo --system indv+cons --dimensions 1 4 --out cands/indv-cons\n"
         "  judge generate --posts posts.jsonl --system examples/ci/system.yaml --out cands/pr --json\n",
     )
     p.add_argument("--posts", required=True, help="JSONL of {post_id, post}, or a benchmark directory")
     p.add_argument("--system", required=True, metavar="SYSTEM.yaml|BUILTIN", help="prompt configuration")
     p.add_argument("--out", required=True, help="output directory (a benchmark; resumed if it holds the same system)")
-    p.add_argument("--limit", type=int, help="only the first N posts")
+    p.add_argument(
+        "--model", metavar="MODEL", help="LiteLLM model string or 'local', instead of the system's (as judge run)"
+    )
+    p.add_argument("--api-base", help="base URL of an OpenAI-compatible server, instead of the system's")
+    p.add_argument("--api-key-env", metavar="NAME", help="environment variable holding that server's key")
+    p.add_argument("--limit", type=bounded(int, 1), help="only the first N posts")
     p.add_argument("--dimensions", type=int, nargs="+", help="appraisal dimensions (default: the system's)")
-    p.add_argument("--concurrency", type=int, default=4, help="items in flight at once (default 4)")
+    p.add_argument("--concurrency", type=bounded(int, 1, 10_000), default=4, help="items in flight at once (default 4)")
     p.add_argument("--cache-dir", help="reply cache location (default $JUDGE_CACHE_DIR or ~/.cache/reappraisal-judge)")
     p.add_argument("--no-cache", action="store_true", help="don't read the cache (fresh responses; still cached)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -39,11 +46,13 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from judge.data.systems import load_system
     from judge.engine.generate import GenerateConfig, load_posts, run_generation
-    from judge.errors import UsageError
 
-    if args.limit is not None and args.limit < 1:
-        raise UsageError(f"--limit must be at least 1, got {args.limit}")
     system = load_system(args.system)
+    overrides = {k: v for k, v in (("model", args.model), ("api_base", args.api_base)) if v is not None}
+    if args.api_key_env is not None:
+        overrides["api_key_env"] = args.api_key_env
+    if overrides:
+        system = system.model_copy(update=overrides)
     cfg = GenerateConfig(
         system=system,
         posts=load_posts(args.posts, args.limit),

@@ -20,9 +20,12 @@ def register(sub: Any) -> None:
         "bootstrap that resamples posts (items of one post move together), and the 95% interval of the rank\n"
         "('too few' below 5 items or 3 posts). Without --run the scores are the expert ratings (each item: the\n"
         "mean of its experts). With --judges: one row per judge, between the chance rows and the experts' ceiling,\n"
-        "sorted by the headline (pairwise kappa with the experts; see docs/agreement.md).",
+        "sorted by the headline (pairwise kappa with the experts; see docs/agreement.md).\n"
+        "With --viewer, the item viewer (judge view) is written next to the report as viewer.html and linked: each\n"
+        "system (with --judges: each judge) opens its own items there, largest disagreement with the experts first.",
         "  judge leaderboard --benchmark bench/resort --out reports/resort-experts\n"
         "  judge leaderboard --benchmark bench/resort --run runs/gpt4o --out reports/resort-gpt4o\n"
+        "  judge leaderboard --benchmark bench/resort --run runs/gpt4o --viewer --out reports/resort-gpt4o\n"
         "  judge leaderboard --benchmark bench/resort --criteria empathy harmfulness --format md,html --out r/\n"
         "  judge leaderboard --benchmark bench/resort --out r/ --json | jq '.leaderboard.rows[0]'\n"
         "  judge leaderboard --benchmark bench/resort --run runs/gpt4o --calibrator cal/gpt4o.json --out r/cal\n"
@@ -59,8 +62,29 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--format", default="md,json,csv,html", metavar="LIST", help="comma list of md, json, csv, html (default: all)"
     )
+    p.add_argument(
+        "--viewer",
+        action="store_true",
+        help="also write viewer.html into --out (judge view: every judgment of the --run dirs, or the expert "
+        "ratings, item by item) and link the report to it, each system (with --judges: each judge) to its own "
+        "items. Off by default: the viewer holds the posts and responses, which a leaderboard does not, so it "
+        "must not land in a report directory that is shared or committed unless the data may go there",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of the markdown table")
     p.set_defaults(func=run)
+
+
+def _viewer(args: argparse.Namespace, inp: Any) -> str | None:
+    """With --viewer: write the item viewer of the runs (with the calibrators) into --out; its relative link."""
+    if not args.viewer:
+        return None
+    from judge.analysis.scores import load_calibrators
+    from judge.report.items import build_item_view
+    from judge.report.viewer import VIEWER_FILE, write_viewer
+
+    view = build_item_view(inp.bench, inp.selected, args.run, load_calibrators(args.calibrator), criteria=inp.criteria)
+    write_viewer(view, Path(args.out) / VIEWER_FILE)
+    return VIEWER_FILE
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from judge.analysis.inputs import load_inputs
     from judge.analysis.leaderboard import system_leaderboard
     from judge.errors import UsageError
-    from judge.report import build_report, parse_formats, write_report
+    from judge.report import parse_formats, system_report, write_report
     from judge.report.markdown import render_table
 
     formats = parse_formats(args.format)
@@ -114,8 +138,11 @@ def run(args: argparse.Namespace) -> int:
         calibrators=cal_refs,
         command=command,
     )
-    report = build_report(board)
+    viewer = _viewer(args, inp)
+    report = system_report(board, viewer=viewer)
     paths = write_report(board, Path(args.out), formats, report=report)
+    if viewer:
+        paths["viewer"] = Path(args.out) / viewer
     if args.json:
         print_json({"files": {k: str(v) for k, v in paths.items()}, "leaderboard": board.model_dump(mode="json")})
         return 0
@@ -153,8 +180,11 @@ def _run_judges(args: argparse.Namespace, inp: Any, formats: Any, command: str) 
     for note in board.notes:
         if note.startswith("WARNING: "):
             print(note, file=sys.stderr)
-    report = judge_report(board, judges, inp.bench, curves)
+    viewer = _viewer(args, inp)
+    report = judge_report(board, judges, inp.bench, curves, viewer=viewer)
     paths = write_report(board, Path(args.out), formats, report=report, stem="judges")
+    if viewer:
+        paths["viewer"] = Path(args.out) / viewer
     if args.json:
         print_json({"files": {k: str(v) for k, v in paths.items()}, "leaderboard": board.model_dump(mode="json")})
         return 0

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_parser, bounded, print_json
+from judge.engine.store import DEFAULT_MAX_UNSCORED
 
 
 def register(sub: Any) -> None:
@@ -17,13 +18,27 @@ def register(sub: Any) -> None:
         "score a benchmark with LLM judges (cached, resumable)",
         "Score every item of a benchmark on each rubric criterion with each judge. MODEL is any LiteLLM model\n"
         "string, 'local' for the embedded offline judge, or a .toml file defining a panel of judges.\n"
-        "API keys come from the environment only (e.g. OPENAI_API_KEY). Answers are cached: re-running makes no\n"
-        "model calls, and an interrupted run (even kill -9) resumes where it stopped when run again.\n"
-        "Unreadable or failed judgments are recorded as unscored with a reason, never as a score.",
+        "API keys come from the environment only (e.g. OPENAI_API_KEY; --api-key-env NAME for a server given by\n"
+        "--api-base). Answers are cached per judge and endpoint: re-running makes no model calls, and an\n"
+        "interrupted run (even kill -9) resumes where it stopped when run again. Unreadable or failed judgments are\n"
+        "recorded as unscored with a reason, never as a score; those whose call failed (server errors, timeouts,\n"
+        "rate limits after every retry) are asked again by the next run of the same command.\n"
+        "\n"
+        "Money: --budget USD is for the run directory, across invocations (what earlier runs into --out spent\n"
+        "counts). Prices come from LiteLLM's offline price map; for a model it does not know (self-hosted, a new\n"
+        "model) give them in a judge config: input_price_per_mtok and output_price_per_mtok (USD per million\n"
+        "tokens). Without a price such a judge's cost reads 'unpriced', and --budget refuses it before any call.\n"
+        "\n"
+        "Exit codes: 0 every judgment recorded and the result is clean; 1 the run could not complete (budget\n"
+        "reached, permanent provider error such as a refused key), or a judgment ended unscored for a provider\n"
+        "reason (api_error), or more judgments are unscored than --max-unscored allows (the summary says which);\n"
+        "2 bad usage or bad input, always before any call.",
         "  judge run --benchmark datasets/demo --judge local --out runs/demo-local\n"
         "  judge run --benchmark bench/resort --rated-only --judge openai/gpt-4o --budget 5 --out runs/gpt4o\n"
         "  judge run --benchmark bench/resort --judge openai/qwen2.5-1.5b --api-base http://127.0.0.1:8080/v1 \\\n"
         "            --criteria empathy harmfulness --samples 3 --out runs/llamacpp\n"
+        "  judge run --benchmark bench/resort --judge openai/qwen --api-base https://gpu.example.org/v1 \\\n"
+        "            --api-key-env GPU_KEY --out runs/qwen\n"
         "  judge run --benchmark bench/resort --judge judges.toml --out runs/panel --json\n"
         "  judge run --benchmark bench/resort --judge openai/gpt-4o-mini --batch --batch-poll 60 --out runs/batch\n",
     )
@@ -37,15 +52,38 @@ def register(sub: Any) -> None:
         help="LiteLLM model string, 'local', or a judge config file; repeat for a panel (default: local)",
     )
     p.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)")
-    p.add_argument("--criteria", nargs="+", help="only these criteria (default: all in the rubric set)")
-    p.add_argument("--samples", type=int, default=1, help="samples per judgment, each with its own seed (default 1)")
-    p.add_argument("--concurrency", type=int, default=8, help="calls in flight at once (default 8)")
     p.add_argument(
-        "--budget", type=float, metavar="USD", help="stop issuing calls before the estimated cost passes this"
+        "--api-key-env",
+        metavar="NAME",
+        help="environment variable holding the key for the MODEL judges (e.g. a server given by --api-base; "
+        "default: the provider's usual variable, none for --api-base). The key itself is never written anywhere",
     )
-    p.add_argument("--temperature", type=float, help="sampling temperature (default 0, or 0.7 with --samples > 1)")
-    p.add_argument("--max-tokens", type=int, default=400, help="max tokens per answer (default 400)")
-    p.add_argument("--seed", type=int, default=0, help="base seed; sample k uses seed+k (default 0)")
+    p.add_argument("--criteria", nargs="+", help="only these criteria (default: all in the rubric set)")
+    p.add_argument(
+        "--samples",
+        type=bounded(int, 1, 10_000),
+        default=1,
+        help="samples per judgment, each with its own seed (default 1)",
+    )
+    p.add_argument("--concurrency", type=bounded(int, 1, 10_000), default=8, help="calls in flight at once (default 8)")
+    p.add_argument(
+        "--budget",
+        type=bounded(float, 0, above=True),
+        metavar="USD",
+        help="spending limit for the run directory, all invocations together: no call is made whose estimated "
+        "cost would pass it (needs a known price, see above)",
+    )
+    p.add_argument(
+        "--temperature",
+        type=bounded(float, 0, 2),
+        help="sampling temperature, 0-2 (default 0, or 0.7 with --samples > 1)",
+    )
+    p.add_argument(
+        "--max-tokens", type=bounded(int, 1, 1_000_000), default=400, help="max tokens per answer (default 400)"
+    )
+    p.add_argument(
+        "--seed", type=bounded(int, 0, 2**31 - 1), default=0, help="base seed; sample k uses seed+k (default 0)"
+    )
     p.add_argument(
         "--criteria-per-call",
         choices=["auto", "one", "all"],
@@ -55,9 +93,26 @@ def register(sub: Any) -> None:
     )
     sel = p.add_argument_group("item selection")
     sel.add_argument("--rated-only", action="store_true", help="only items that have expert ratings")
-    sel.add_argument("--limit", type=int, help="only the first N selected items")
-    sel.add_argument("--max-post-chars", type=int, help="truncate longer posts (flagged in records)")
+    sel.add_argument(
+        "--limit",
+        type=bounded(int, 0),
+        help="only the first N selected items (0: none, only check the inputs)",
+    )
+    sel.add_argument("--max-post-chars", type=bounded(int, 1), help="truncate longer posts (flagged in records)")
     p.add_argument("--out", required=True, help="run directory (resumed if it holds the same run)")
+    p.add_argument(
+        "--max-unscored",
+        type=bounded(float, 0, 1),
+        default=DEFAULT_MAX_UNSCORED,
+        metavar="SHARE",
+        help=f"exit 1 when more than this share of the judgments is unscored (0-1, default {DEFAULT_MAX_UNSCORED})",
+    )
+    p.add_argument(
+        "--retry-unscored",
+        action="store_true",
+        help="ask the model again for every unscored judgment of --out, not only those whose call failed "
+        "(answers that could not be read are otherwise final: at temperature 0 they come back the same)",
+    )
     p.add_argument(
         "--calibrator",
         metavar="FILE",
@@ -66,14 +121,31 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--cache-dir", help="reply cache location (default $JUDGE_CACHE_DIR or ~/.cache/reappraisal-judge)")
     p.add_argument("--no-cache", action="store_true", help="don't read the cache (fresh answers; still recorded)")
-    p.add_argument("--no-progress", action="store_true", help="no progress line")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress (default: a live line on a terminal, otherwise a plain line every --progress-interval)",
+    )
+    p.add_argument(
+        "--progress-interval",
+        type=bounded(float, 0, above=True),
+        default=30.0,
+        metavar="S",
+        help="seconds between progress lines when stderr is not a terminal, e.g. a CI log (default 30)",
+    )
     scale = p.add_argument_group("scale-out (docs/scale.md)")
     scale.add_argument(
         "--batch",
         action="store_true",
         help="send the uncached requests through the provider's batch API (OpenAI-compatible; resumable)",
     )
-    scale.add_argument("--batch-poll", type=float, default=30.0, metavar="S", help="batch status poll interval (30)")
+    scale.add_argument(
+        "--batch-poll",
+        type=bounded(float, 0, above=True),
+        default=30.0,
+        metavar="S",
+        help="batch status poll interval (30)",
+    )
     scale.add_argument(
         "--ray",
         metavar="ADDRESS|auto",
@@ -93,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
     from judge.data.rubric import default_rubrics_dir, load_rubric_set
     from judge.engine.judge_spec import resolve_judges
     from judge.engine.runner import RunConfig, run_judging
+    from judge.engine.store import read_summary
+    from judge.errors import RunIncomplete
 
     rubrics = load_rubric_set(args.rubrics or default_rubrics_dir(), args.criteria)
     bench = load_benchmark(args.benchmark, known_criteria=None)
@@ -100,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     params = {"temperature": temperature, "max_tokens": args.max_tokens}
     judges = [
         j if j.criteria_per_call != "auto" else j.model_copy(update={"criteria_per_call": args.criteria_per_call})
-        for j in resolve_judges(args.judge, args.api_base, params)
+        for j in resolve_judges(args.judge, args.api_base, params, args.api_key_env)
     ]
     cfg = RunConfig(
         benchmark=bench,
@@ -116,12 +190,23 @@ def run(args: argparse.Namespace) -> int:
         max_post_chars=args.max_post_chars,
         seed=args.seed,
         progress=False if args.no_progress else None,
+        progress_interval_s=args.progress_interval,
         command=["judge", *sys.argv[1:]],
+        retry_unscored=args.retry_unscored,
+        max_unscored=args.max_unscored,
         batch_poll_s=args.batch_poll if args.batch else None,
         ray_address=args.ray,
     )
     cal = _check_calibrator(args.calibrator, judges, rubrics) if args.calibrator else None
-    summary = run_judging(cfg)
+    try:
+        summary = run_judging(cfg)
+    except RunIncomplete:
+        stopped = read_summary(cfg.out)  # written before the stop was raised: what was done, and what it cost
+        if stopped is not None and args.json:
+            print_json(stopped)
+        elif stopped is not None:
+            print(format_summary(stopped))
+        raise
     out = summary.model_dump(mode="json")
     if cal is not None:
         out["calibrated"] = _write_calibrated(Path(args.out), cal, args.calibrator, rubrics)
@@ -129,7 +214,9 @@ def run(args: argparse.Namespace) -> int:
         print_json(out)
     else:
         print(format_summary(out))
-    return 0
+    for problem in summary.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if summary.problems else 0
 
 
 def format_summary(s: dict[str, Any]) -> str:
@@ -137,8 +224,10 @@ def format_summary(s: dict[str, Any]) -> str:
     lines = [
         f"run: {s['run_dir']}",
         f"  judgments {s['judgments']}  scored {s['scored']}  unscored {sum(s['unscored'].values())} ({unscored})",
-        f"  model calls {s['model_calls']}  cache hits {s['cache_hits']}  cost ${s['cost_usd']:.4f}  "
+        f"  model calls {s['model_calls']} (retries {s['retries']})  cache hits {s['cache_hits']}  "
         f"tokens {s['tokens_in']}+{s['tokens_out']}  wall {s['wall_s']:.1f}s",
+        f"  cost {s['cost']} (this run directory, all invocations: {s['totals']['model_calls']} calls, "
+        f"{s['totals']['retries']} retries)",
     ]
     for judge, crits in s.get("self_consistency", {}).items():
         for c, v in crits.items():

@@ -1,9 +1,14 @@
 """A durable, content-addressed cache of model replies (SQLite, WAL).
 
-The key covers everything that changes the answer (model, params, messages, response format, rubric version and
-hash, sample index and seed) and nothing that does not (concurrency, timeouts, api_base, keys). One row per reply,
-inserted when the reply arrives: an interrupted run loses at most the calls in flight. The cache stores replies,
-never credentials.
+The key covers everything that changes the answer: the judge's identity (model, params, and where the answers come
+from: the server it is sent to, a declared pool's deployments, or the embedded model's weights, see
+``JudgeSpec.identity``), the messages, response format, rubric version and hash, sample index and seed. It leaves
+out what does not (concurrency, timeouts, retries, keys). Two servers that answer under the same model name never
+share answers; the deployments of one declared pool do. One row per reply, inserted when the reply arrives: an
+interrupted run loses at most the calls in flight. The cache stores replies, never credentials.
+
+Besides replies the cache keeps a few *facts* the engine learnt from the provider layer (e.g. whether LiteLLM says a
+model supports JSON-schema answers), so a run the cache can answer never needs to load LiteLLM to plan its keys.
 
 Location: ``--cache-dir``, else ``$JUDGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/reappraisal-judge``, else
 ``~/.cache/reappraisal-judge``.
@@ -19,9 +24,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the judge identity includes the endpoint (old entries simply miss)
 
 
 class CachedReply(BaseModel):
@@ -31,7 +36,7 @@ class CachedReply(BaseModel):
     finish_reason: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = Field(default=0.0, description="USD; None when the model has no known price.")
     latency_s: float = 0.0
 
 
@@ -86,6 +91,7 @@ class Cache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS facts (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
         os.chmod(self.path, 0o600)
 
     def get(self, key: str) -> CachedReply | None:
@@ -109,6 +115,16 @@ class Cache:
             self._db.execute(
                 "INSERT OR REPLACE INTO replies (key, reply) VALUES (?, ?)", (key, reply.model_dump_json())
             )
+
+    def get_fact(self, name: str) -> Any:
+        """A fact learnt earlier (JSON value), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM facts WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_fact(self, name: str, value: Any) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO facts (name, value) VALUES (?, ?)", (name, json.dumps(value)))
 
     def __len__(self) -> int:
         with self._lock:

@@ -3,7 +3,12 @@
 LiteLLM is imported lazily, on the first real call, so a run served entirely from the cache never loads it.
 Retries are ours (LiteLLM's own are turned off) so they are counted, use exponential backoff with full jitter,
 and honour ``Retry-After``. Permanent errors (auth, bad request, unknown model) raise ``ProviderError`` at once.
-Error messages are scrubbed of the API key before they are recorded or shown.
+Error messages are scrubbed of the API key before they are recorded or shown; an authentication failure says which
+variable the key came from (never the key).
+
+Costs: a model priced in LiteLLM's offline map is priced from it; a judge config can give its own prices
+(``input_price_per_mtok``, ``output_price_per_mtok``); any other model is *unpriced*: its replies carry
+``cost_usd=None``, never a made-up $0, and a ``--budget`` refuses it before any call (``price_known``).
 """
 
 from __future__ import annotations
@@ -12,15 +17,17 @@ import asyncio
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from judge.engine.cache import CachedReply
+from judge.engine.cache import Cache, CachedReply
 from judge.engine.judge_spec import JudgeSpec
 from judge.errors import ProviderError
 
 _litellm: Any = None
 _PRICE_CHECKED: set[str] = set()  # models whose price lookup was settled (see _settle_unknown_price)
+_UNPRICED: set[str] = set()  # of those, the models LiteLLM has no price for (their replies are unpriced)
 
 
 def litellm_module() -> Any:
@@ -42,10 +49,26 @@ def litellm_module() -> Any:
     return _litellm
 
 
+def load_provider_layer(note: Callable[[str], None] | None = None) -> Any:
+    """``litellm_module()``, telling ``note`` before and after when this call is the one that imports it (the import
+    takes seconds on a small machine: a run should never look stuck while it happens)."""
+    if _litellm is not None or note is None:
+        return litellm_module()
+    note("loading the provider layer (LiteLLM) ...")
+    t0 = time.perf_counter()
+    module = litellm_module()
+    note(f"provider layer loaded in {time.perf_counter() - t0:.1f}s")
+    return module
+
+
 class RetryableError(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class AuthenticationFailed(ProviderError):
+    """The provider refused the key (401/403); the message says which variable the key came from."""
 
 
 class ContextOverflow(Exception):
@@ -103,6 +126,28 @@ def _supports_schema(model: str) -> bool:
         return False
 
 
+def settle_response_format(spec: JudgeSpec, cache: Cache) -> JudgeSpec:
+    """The judge with its ``response_format`` 'auto' decided, without loading LiteLLM when the cache knows.
+
+    For a hosted judge 'auto' depends on whether LiteLLM says the model supports JSON-schema answers, and the
+    answer is part of every cache key. It is asked once per LiteLLM version and kept in the cache as a fact, so a
+    run the cache can answer plans its keys without importing LiteLLM.
+    """
+    if spec.response_format != "auto" or spec.is_local or spec.api_base or any(d.api_base for d in spec.deployments):
+        return spec  # decided without LiteLLM (response_format_for)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        fact = f"supports_response_schema litellm={version('litellm')} model={spec.model}"
+    except PackageNotFoundError:
+        return spec
+    supported = cache.get_fact(fact)
+    if supported is None:
+        supported = _supports_schema(spec.model)
+        cache.put_fact(fact, supported)
+    return spec.model_copy(update={"response_format": "json_schema" if supported else "none"})
+
+
 def _status(exc: BaseException) -> int | None:
     code = getattr(exc, "status_code", None)
     if code is None:
@@ -137,7 +182,7 @@ def classify(exc: BaseException, secret: str | list[str] | None) -> Exception:
         return ContextOverflow(msg)
     code = _status(exc)
     if code in (401, 403) or name in ("AuthenticationError", "PermissionDeniedError"):
-        return ProviderError(f"authentication failed: {msg[:300]}")
+        return AuthenticationFailed(f"authentication failed: {msg[:300]}")
     if code in (400, 404, 422) or name in (
         "BadRequestError",
         "NotFoundError",
@@ -185,7 +230,7 @@ async def call_judge(
 
         register_local_provider()
     else:
-        for model in {spec.model, *(d.model for d in spec.deployments if d.model)}:
+        for model in _models(spec):
             _settle_unknown_price(litellm, model)
     key = spec.api_key()
     secrets = [key] if key else []
@@ -219,9 +264,11 @@ async def call_judge(
 
                 resp = await pool_completion(spec, kwargs, litellm)
             else:
-                resp = await _acompletion_unlogged(litellm, kwargs)
+                resp = await call_unlogged(litellm.acompletion, **kwargs)
         except Exception as exc:
             err = classify(exc, secrets)
+            if isinstance(err, AuthenticationFailed):
+                raise AuthenticationFailed(f"{err} ({spec.key_source()})") from None
             if isinstance(err, ProviderError):
                 raise err from None
             if isinstance(err, ContextOverflow):
@@ -230,17 +277,19 @@ async def call_judge(
             if attempt < spec.max_retries:
                 await sleep(backoff_delay(attempt, getattr(err, "retry_after", None)))
             continue
-        return CallResult(_reply(litellm, resp, time.perf_counter() - t0, spec), attempt + 1)
+        return CallResult(reply_from_response(litellm, resp, time.perf_counter() - t0, spec), attempt + 1)
     return CallResult(None, spec.max_retries + 1, error=last)
 
 
 def _settle_unknown_price(litellm: Any, model: str) -> None:
-    """Give a model LiteLLM has no price for (self-hosted, a stub) an explicit zero price, once per process.
+    """Give a model LiteLLM has no price for (self-hosted, a stub) an explicit zero price, once per process, and
+    remember it as unpriced.
 
     LiteLLM prices every response. For a model missing from its cost map it walks its fallback "generalizations"
     over the whole map before giving up with 0, on every call: ~0.25 ms of CPU per call (7% of a bare
     ``acompletion``, measured in benchmarks/perf). Registering the zero it would arrive at anyway makes that a
-    dict lookup. Models with a known price are left alone, so hosted APIs are still priced from the cost map.
+    dict lookup. Models with a known price are left alone, so hosted APIs are still priced from the cost map. The
+    zero is only for LiteLLM's bookkeeping: the engine records such replies as unpriced (``reply_from_response``).
     """
     if model in _PRICE_CHECKED:
         return
@@ -249,7 +298,7 @@ def _settle_unknown_price(litellm: Any, model: str) -> None:
         litellm.get_model_info(model)
         return  # priced (or at least mapped): LiteLLM's own numbers stand
     except Exception:
-        pass
+        _UNPRICED.add(model)  # its replies are recorded unpriced (cost None), whatever the zero below says
     try:
         provider = litellm.get_llm_provider(model)[1]
         litellm.register_model(
@@ -276,20 +325,24 @@ def _internal_call_flag() -> Any:
     return is_internal_call
 
 
-async def _acompletion_unlogged(litellm: Any, kwargs: dict[str, Any]) -> Any:
-    """``litellm.acompletion`` without the per-call success logging we never read.
+async def call_unlogged(fn: Any, /, **kwargs: Any) -> Any:
+    """Await the LiteLLM coroutine function ``fn(**kwargs)`` without the per-call success logging we never read.
 
     With no callbacks registered LiteLLM still queues one success handler per call on its logging worker, and that
     handler recomputes cost, model info and a logging payload (about a third of LiteLLM's CPU per call). Marking
     the call internal skips the queueing; the cost we record is the ``response_cost`` LiteLLM already put in the
     response's hidden params, so nothing we use is lost. The flag is a ContextVar: set in this task only.
+
+    For the batch API it matters more: the success handler of a *completed* ``aretrieve_batch`` downloads the whole
+    output file a second time (to price the batch) in a background task; when the run ends first, that task is
+    cancelled half-way and Python warns "coroutine 'OpenAIFilesAPI.afile_content' was never awaited".
     """
     flag = _internal_call_flag()
     if flag is None:
-        return await litellm.acompletion(**kwargs)
+        return await fn(**kwargs)
     token = flag.set(True)
     try:
-        return await litellm.acompletion(**kwargs)
+        return await fn(**kwargs)
     finally:
         flag.reset(token)
 
@@ -307,36 +360,70 @@ async def shutdown_background() -> None:
         return
 
 
-def _reply(litellm: Any, resp: Any, latency: float, spec: JudgeSpec) -> CachedReply:
+def reply_from_response(litellm: Any, resp: Any, latency: float, spec: JudgeSpec) -> CachedReply:
+    """What is kept of a provider's response (LiteLLM ``ModelResponse``): content, finish reason, usage, cost."""
     choice = resp.choices[0]
     usage = getattr(resp, "usage", None)
-    cost = 0.0
-    if not spec.is_local:
-        hidden = getattr(resp, "_hidden_params", {}) or {}
-        cost = hidden.get("response_cost") or 0.0
-        # LiteLLM has already priced the response when the key is there (None: no price known); pricing it again
-        # only repeats the cost-map walk. Without the key (e.g. a Router reply) price it here.
-        if "response_cost" not in hidden:
-            try:
-                cost = float(litellm.completion_cost(completion_response=resp))
-            except Exception:  # model without a price (self-hosted): cost unknown, recorded as 0
-                cost = 0.0
+    tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+    tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
     return CachedReply(
         content=choice.message.content,
         finish_reason=getattr(choice, "finish_reason", None),
-        tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
-        tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
-        cost_usd=float(cost or 0.0),
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost_usd=_cost(litellm, resp, spec, tokens_in, tokens_out),
         latency_s=round(latency, 4),
     )
 
 
+def _cost(litellm: Any, resp: Any, spec: JudgeSpec, tokens_in: int, tokens_out: int) -> float | None:
+    """USD of one reply: the judge config's prices, else LiteLLM's; None when the model has no known price."""
+    if spec.is_local:
+        return 0.0
+    if spec.price_per_mtok is not None:
+        p_in, p_out = spec.price_per_mtok
+        return (tokens_in * p_in + tokens_out * p_out) / 1e6
+    if spec.model in _UNPRICED or (spec.deployments and all(m in _UNPRICED for m in _models(spec))):
+        return None
+    hidden = getattr(resp, "_hidden_params", {}) or {}
+    # LiteLLM has already priced the response when the key is there (None: no price known); pricing it again only
+    # repeats the cost-map walk. Without the key (e.g. a Router reply) price it here.
+    if "response_cost" in hidden:
+        cost = hidden.get("response_cost")
+        return None if cost is None else float(cost)
+    try:
+        return float(litellm.completion_cost(completion_response=resp))
+    except Exception:  # no price known
+        return None
+
+
+def _models(spec: JudgeSpec) -> set[str]:
+    return {spec.model, *(d.model for d in spec.deployments if d.model)}
+
+
+def price_known(spec: JudgeSpec) -> bool:
+    """Whether a judge's calls can be priced: local (free), prices in its config, or every model it calls priced in
+    LiteLLM's offline map (loads LiteLLM)."""
+    if spec.is_local or spec.price_per_mtok is not None:
+        return True
+    litellm = litellm_module()
+    for model in _models(spec):
+        _settle_unknown_price(litellm, model)
+    return not (_models(spec) & _UNPRICED)
+
+
 def estimate_cost(spec: JudgeSpec, messages: list[dict[str, str]]) -> float:
-    """Upper estimate of one call's cost (prompt ~ chars/4 tokens, completion = max_tokens) for ``--budget``."""
+    """Upper estimate of one call's cost (prompt ~ chars/4 tokens, completion = max_tokens) for ``--budget``.
+
+    Only for judges whose price is known (``price_known``): an unpriced judge is refused a budget up front.
+    """
     if spec.is_local:
         return 0.0
     prompt_tokens = sum(len(m["content"]) for m in messages) // 4 + 8
     completion_tokens = int(spec.params.get("max_tokens", 400))
+    if spec.price_per_mtok is not None:
+        p_in, p_out = spec.price_per_mtok
+        return (prompt_tokens * p_in + completion_tokens * p_out) / 1e6
     try:
         p, c = litellm_module().cost_per_token(
             model=spec.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens

@@ -42,7 +42,7 @@ from judge.data.systems import APPRAISAL_QUESTIONS, SystemConfig
 from judge.engine.cache import Cache, cache_key
 from judge.engine.judge_spec import DEFAULT_LOCAL, JudgeSpec, judge_from_model
 from judge.errors import InputError, Problem, UsageError
-from judge.fileio import read_appended, read_jsonl_collect, write_json
+from judge.fileio import AppendedRecords, check_writable_dir, read_appended, read_jsonl_collect, write_json
 
 MANIFEST = "generation.json"
 RECORDS = "generations.jsonl"
@@ -317,32 +317,23 @@ def _check_manifest(cfg: GenerateConfig) -> None:
             )
         return
     m = GenerationManifest(
-        system=cfg.system.model_dump(mode="json"), system_hash=h, posts_source=cfg.posts_source, command=cfg.command
+        system=cfg.system.model_dump(mode="json"),
+        system_hash=h,
+        posts_source=cfg.posts_source,
+        command=cfg.command,
     )
     write_json(path, m.model_dump(mode="json"))
-
-
-def _open_records(path: Path) -> Any:
-    """Open the record file for appending, first cutting a partial last line left by a killed writer."""
-    if path.exists() and path.stat().st_size:
-        data = path.read_bytes()
-        if not data.endswith(b"\n"):
-            with path.open("rb+") as fh:
-                fh.truncate(data.rfind(b"\n") + 1)
-    return path.open("a", encoding="utf-8")
 
 
 async def _run_tasks(ctx: _Ctx, todo: list[_Task], out: Path, concurrency: int) -> list[GenerationRecord]:
     sem = asyncio.Semaphore(max(1, concurrency))
     results: list[GenerationRecord] = []
-    with _open_records(out / RECORDS) as fh:
+    with AppendedRecords(out / RECORDS) as records:
 
         async def one(task: _Task) -> None:
             async with sem:
                 rec = await _generate_item(ctx, task)
-            # One write of a whole line, then flush: a kill leaves at most a partial last line.
-            fh.write(rec.model_dump_json() + "\n")
-            fh.flush()
+            records.append(rec)  # one whole line, flushed: a kill leaves at most a partial last line
             results.append(rec)
 
         await asyncio.gather(*(one(t) for t in todo))
@@ -354,7 +345,15 @@ async def _run_tasks(ctx: _Ctx, todo: list[_Task], out: Path, concurrency: int) 
 
 
 def run_generation(cfg: GenerateConfig) -> GenerationSummary:
-    """Generate (or finish generating) every item; write items.jsonl atomically from the records at the end."""
+    """Generate (or finish generating) every item; write items.jsonl atomically from the records at the end.
+
+    Raises:
+        UsageError: an unknown dimension, a concurrency below 1, or an output directory that cannot be written
+            (before any call).
+    """
+    if cfg.concurrency < 1:
+        raise UsageError(f"--concurrency must be between 1 and 10000, got {cfg.concurrency}")
+    check_writable_dir(cfg.out, "--out")
     t0 = time.monotonic()
     dims = dimension_texts()
     dimension_ids = cfg.dimensions or cfg.system.dimensions

@@ -7,10 +7,22 @@ A judge config file (TOML) defines one or more judges::
     api_key_env = "OPENAI_API_KEY"        # the *name* of the variable; keys never live in files
     params = { temperature = 0.0, max_tokens = 300 }
 
+    [judges.qwen]
+    model = "openai/qwen2.5-7b"
+    api_base = "http://gpu-1:8000/v1"
+    api_key_env = "VLLM_KEY"             # optional: a server that wants a key
+    input_price_per_mtok = 0.10          # optional: USD per million tokens, for models LiteLLM has no price for
+    output_price_per_mtok = 0.40
+
     [judges.local]
     model = "local/qwen2.5-1.5b"
 
 API keys come from the environment only: a spec records which variable holds its key, never the key.
+
+A judge's *identity* (``JudgeSpec.identity``) is everything that changes its answers: the model string, the
+params, and where the answers come from (the server at ``api_base``, the deployments of a declared pool, or the
+embedded model's weights). It is part of every cache key, so two servers serving different models under the same
+alias never share answers; the deployments of one declared pool are equivalent by declaration and do.
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judge.errors import InputError, Problem, UsageError
 from judge.fileio import read_document, validated
@@ -37,7 +49,9 @@ RoutingStrategy = Literal[
 
 
 class Deployment(BaseModel):
-    """One server (or key/region) of a judge pool; see docs/scale.md. Never part of the cache key."""
+    """One server (or key/region) of a judge pool; see docs/scale.md. The pool's deployments (their ``api_base``
+    and ``model``, not keys or rate limits) are part of its identity: the answers of one pool are shared by its
+    deployments, never with another pool or a single server."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -51,7 +65,7 @@ class Deployment(BaseModel):
 
 
 class JudgeSpec(BaseModel):
-    """One judge: what to call and how. Only ``model`` and ``params`` change the cache key (not the deployments)."""
+    """One judge: what to call and how. ``identity()`` (model, params, endpoint or weights) is in the cache key."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -73,6 +87,27 @@ class JudgeSpec(BaseModel):
         default_factory=list, description="A pool: several deployments of this model behind a LiteLLM Router."
     )
     routing_strategy: RoutingStrategy = "simple-shuffle"
+    input_price_per_mtok: float | None = Field(
+        default=None,
+        ge=0,
+        description="USD per million prompt tokens, for a model LiteLLM has no price for (needed with --budget).",
+    )
+    output_price_per_mtok: float | None = Field(
+        default=None, ge=0, description="USD per million completion tokens (set both prices, or neither)."
+    )
+
+    @model_validator(mode="after")
+    def _both_prices(self) -> JudgeSpec:
+        if (self.input_price_per_mtok is None) != (self.output_price_per_mtok is None):
+            raise ValueError("set both input_price_per_mtok and output_price_per_mtok, or neither")
+        return self
+
+    @property
+    def price_per_mtok(self) -> tuple[float, float] | None:
+        """(input, output) USD per million tokens when the config gives them, else None (LiteLLM's price map)."""
+        if self.input_price_per_mtok is None or self.output_price_per_mtok is None:
+            return None
+        return self.input_price_per_mtok, self.output_price_per_mtok
 
     @property
     def is_local(self) -> bool:
@@ -94,8 +129,42 @@ class JudgeSpec(BaseModel):
         return self.criteria_per_call == "all"
 
     def identity(self) -> dict[str, Any]:
-        """What identifies the judge's answers (model and params; not the deployment, timeouts or keys)."""
-        return {"model": self.model, "params": dict(sorted(self.params.items()))}
+        """What identifies the judge's answers: model, params and endpoint (not timeouts, retries, keys or prices).
+
+        The endpoint is the server at ``api_base``; for a pool, the sorted deployments (``api_base`` and ``model``);
+        for the embedded judge, the sha256 of its weights; for a hosted model, None (the provider's own API), or
+        the base URL the environment points the provider at (``OPENAI_BASE_URL`` and the like, which LiteLLM
+        follows).
+        """
+        return {"model": self.model, "params": dict(sorted(self.params.items())), "endpoint": self.endpoint()}
+
+    def endpoint(self) -> Any:
+        """Where the answers come from (see ``identity``)."""
+        if self.is_local:
+            from judge.engine.local.models import get_model
+
+            return {"weights_sha256": get_model(self.model).sha256}
+        if self.deployments:
+            deps = {(_base(d.api_base), d.model or self.model) for d in self.deployments}
+            return {"pool": [{"api_base": b, "model": m} for b, m in sorted(deps, key=lambda t: (t[0] or "", t[1]))]}
+        if self.api_base:
+            return {"api_base": _base(self.api_base)}
+        provider = (self.model.split("/", 1)[0] if "/" in self.model else "openai").upper()
+        for var in (f"{provider}_BASE_URL", f"{provider}_API_BASE"):  # LiteLLM's order
+            if os.environ.get(var):
+                return {"api_base": _base(os.environ[var]), "from": var}
+        return None
+
+    def key_source(self) -> str:
+        """Which key the judge sends, for an authentication error (the variable's name only, never the key)."""
+        if self.api_key_env:
+            return f"the key was read from ${self.api_key_env}"
+        if self.api_base or any(d.api_base for d in self.deployments):
+            return (
+                "no key was sent (a server given by api_base gets none unless the judge names the variable that "
+                "holds it: --api-key-env NAME, or api_key_env in the judge config)"
+            )
+        return "no key variable is configured for this provider (set api_key_env in the judge config)"
 
     def identity_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.identity(), sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -105,18 +174,30 @@ class JudgeSpec(BaseModel):
         return self.model_dump(mode="json")
 
 
-def judge_from_model(model: str, api_base: str | None = None, params: dict[str, Any] | None = None) -> JudgeSpec:
-    """A judge from a model string given on the command line (``local`` means the embedded default)."""
+def _base(url: str | None) -> str | None:
+    """An API base URL in one spelling (a trailing slash changes nothing)."""
+    return url.rstrip("/") if url else url
+
+
+def judge_from_model(
+    model: str, api_base: str | None = None, params: dict[str, Any] | None = None, api_key_env: str | None = None
+) -> JudgeSpec:
+    """A judge from a model string given on the command line (``local`` means the embedded default).
+
+    Args:
+        api_key_env: the variable holding the key (``--api-key-env``); default: the provider's usual variable
+            (``OPENAI_API_KEY``...), none for a server given by ``api_base``.
+    """
     if model == "local":
         model = DEFAULT_LOCAL
-    key_env = _default_key_env(model, api_base)
+    key_env = api_key_env or _default_key_env(model, api_base)
     return JudgeSpec(name=model, model=model, api_base=api_base, api_key_env=key_env, params=params or {})
 
 
 def _default_key_env(model: str, api_base: str | None) -> str | None:
     provider = model.split("/", 1)[0] if "/" in model else "openai"
     if provider == "local" or api_base:
-        # A self-hosted server usually needs no key; a user who needs one sets api_key_env in a config file.
+        # A self-hosted server usually needs no key; one that does is given --api-key-env (or api_key_env).
         return None
     return {
         "openai": "OPENAI_API_KEY",
@@ -152,15 +233,21 @@ def load_judges_file(path: str | Path) -> list[JudgeSpec]:
 
 
 def resolve_judges(
-    values: list[str], api_base: str | None = None, params: dict[str, Any] | None = None
+    values: list[str],
+    api_base: str | None = None,
+    params: dict[str, Any] | None = None,
+    api_key_env: str | None = None,
 ) -> list[JudgeSpec]:
-    """Turn ``--judge`` values (model strings or ``.toml`` config files) into judge specs, names unique."""
+    """Turn ``--judge`` values (model strings or ``.toml`` config files) into judge specs, names unique.
+
+    ``api_base``, ``params`` and ``api_key_env`` apply to the model strings; a config file says its own.
+    """
     specs: list[JudgeSpec] = []
     for v in values or ["local"]:
         if v.endswith(".toml"):
             specs.extend(load_judges_file(v))
         else:
-            specs.append(judge_from_model(v, api_base, params))
+            specs.append(judge_from_model(v, api_base, params, api_key_env))
     names = [s.name for s in specs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from judge.data import Rubric
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: ``seed`` (the seed sent), ``cost_usd`` None for a call of an unpriced model
 
 UnscoredReason = Literal[
     "parse_failure",  # no score could be read from the answer
@@ -25,6 +25,10 @@ UnscoredReason = Literal[
     "truncated",  # the answer was cut off (length limit) before a score
     "context_overflow",  # the item does not fit the judge's context window
 ]
+
+# Unscored because the provider failed (server errors, timeouts, rate limits after every retry), not because of the
+# answer: recorded, but the next invocation of the run asks again (judge.engine.store.is_final).
+TRANSIENT_REASONS: frozenset[str] = frozenset({"api_error"})
 
 
 class Judgment(BaseModel):
@@ -37,6 +41,7 @@ class Judgment(BaseModel):
     criterion: str
     judge: str = Field(description="Judge name (its config name, or the model string).")
     sample: int = Field(default=0, ge=0, description="Sample index (each has its own seed).")
+    seed: int | None = Field(default=None, description="The seed sent with the request (None: none, or unknown).")
     score: float | None = Field(default=None, description="The parsed score on the rubric's scale; None if unscored.")
     unscored_reason: UnscoredReason | None = None
     detail: str | None = Field(default=None, description="Human-readable detail for an unscored judgment.")
@@ -49,7 +54,9 @@ class Judgment(BaseModel):
     cache_hit: bool = False
     tokens_in: int = 0
     tokens_out: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = Field(
+        default=0.0, description="What the call cost in USD; None when the model has no known price (unpriced)."
+    )
     latency_s: float = 0.0
     attempts: int = 0
     flags: list[str] = Field(default_factory=list, description="e.g. 'post_truncated'.")

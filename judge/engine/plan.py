@@ -20,6 +20,8 @@ from judge.engine.cache import CachedReply, cache_key
 from judge.engine.judge_spec import JudgeSpec
 from judge.engine.judgment import Judgment, judgment_from_answer, unanswered_judgment
 from judge.engine.prompt import prompt_hash, render_messages, render_multi_messages
+from judge.engine.store import DEFAULT_MAX_UNSCORED
+from judge.errors import UsageError
 
 LOCAL_MAX_POST_CHARS = 6000  # keeps prompts inside the embedded judge's 4k-token context
 
@@ -36,20 +38,44 @@ class RunConfig:
     out: Path
     samples: int = 1
     concurrency: int = 8
-    budget_usd: float | None = None
+    budget_usd: float | None = None  # for the whole run directory: what earlier invocations spent counts
     cache_dir: Path | None = None
     read_cache: bool = True
     item_ids: list[str] | None = None
     max_post_chars: int | None = None
     seed: int = 0
-    progress: bool | None = None  # None: only when stderr is a terminal
+    progress: bool | None = None  # None: the live line on a terminal, a plain line every progress_interval_s else
+    progress_interval_s: float = 30.0
     command: list[str] = field(default_factory=list)
+    # Unscored judgments whose answer arrived (unreadable, off-scale, refusals...) are final unless this is set;
+    # those whose call failed (api_error) are always asked again.
+    retry_unscored: bool = False
+    # The share of unscored judgments above which the run's summary has a problem (``judge run`` exits 1).
+    max_unscored: float | None = DEFAULT_MAX_UNSCORED
     # Scale-out (docs/scale.md): pass 2 through provider batch APIs (poll interval, seconds) or Ray tasks.
     batch_poll_s: float | None = None
     ray_address: str | None = None
     # How pass 2 makes the uncached calls (a ``judge.engine.calls.CallStrategy``); None: chosen from the options
     # above. Library users and tests inject their own here (e.g. Ray tasks whose workers die).
     call_strategy: Callable[[Any], None] | None = None
+
+    def check(self) -> None:
+        """Refuse values no run can use (``UsageError`` naming the option, the value and the allowed range)."""
+        bounds: list[tuple[str, float | None, float, float]] = [
+            ("--samples", self.samples, 1, 10_000),
+            ("--concurrency", self.concurrency, 1, 10_000),
+            ("--budget", self.budget_usd, 0, float("inf")),
+            ("--max-post-chars", self.max_post_chars, 1, float("inf")),
+            ("--max-unscored", self.max_unscored, 0, 1),
+            ("--progress-interval", self.progress_interval_s, 0.01, float("inf")),
+            ("--batch-poll", self.batch_poll_s, 0.01, float("inf")),
+        ]
+        for flag, value, low, high in bounds:
+            if value is not None and not low <= value <= high:
+                allowed = f">= {low:g}" if high == float("inf") else f"between {low:g} and {high:g}"
+                raise UsageError(f"{flag} must be {allowed}, got {value:g}")
+        if self.budget_usd is not None and self.budget_usd <= 0:
+            raise UsageError(f"--budget must be more than 0 USD, got {self.budget_usd:g}")
 
     def selected_ids(self) -> list[str]:
         """The item ids this run judges, in benchmark order unless chosen explicitly."""
@@ -95,6 +121,7 @@ class JudgmentUnit:
             criterion=self.rubric.name,
             judge=self.judge.name,
             sample=self.sample,
+            seed=self.seed,
             model=self.judge.model,
             rubric=self.rubric.ref,
             prompt_hash=prompt_hash(self.rubric),  # hashed once per framing (judge.engine.prompt)
@@ -137,10 +164,11 @@ def _unit(
     sample: int,
     seed: int,
     group: list[Rubric] | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> JudgmentUnit:
     messages, flags = rendered
     key = cache_key(
-        model_identity=judge.identity(),
+        model_identity=identity or judge.identity(),
         messages=messages,
         response_format=response_format,
         rubric_ref="|".join(r.ref for r in group) if group else rubric.ref,
@@ -182,13 +210,16 @@ def plan_units(cfg: RunConfig, done: set[JudgmentKey]) -> Iterator[JudgmentUnit]
             yield from _multi_units(cfg, judge, ids, done, max_chars)
             continue
         formats = response_formats(judge, cfg.rubrics)
+        identity = judge.identity()  # once per judge, not per unit
         for crit, rubric in cfg.rubrics.items():
             for item_id in ids:
                 item = cfg.benchmark.items[item_id]
                 rendered = render_messages(rubric, item, max_post_chars=max_chars)
                 for sample in range(cfg.samples):
                     if (judge.name, item_id, crit, sample) not in done:
-                        yield _unit(judge, rubric, item, rendered, formats[crit], sample, cfg.seed + sample)
+                        yield _unit(
+                            judge, rubric, item, rendered, formats[crit], sample, cfg.seed + sample, None, identity
+                        )
 
 
 def _multi_units(
@@ -200,6 +231,7 @@ def _multi_units(
 
     group = list(cfg.rubrics.values())
     rf = response_format_for(judge, multi_answer_schema(group), "all_criteria_answer")
+    identity = judge.identity()
     for item_id in ids:
         item = cfg.benchmark.items[item_id]
         messages, flags = render_multi_messages(group, item, max_post_chars=max_chars)
@@ -207,4 +239,4 @@ def _multi_units(
         for sample in range(cfg.samples):
             for rubric in group:
                 if (judge.name, item_id, rubric.name, sample) not in done:
-                    yield _unit(judge, rubric, item, rendered, rf, sample, cfg.seed + sample, group)
+                    yield _unit(judge, rubric, item, rendered, rf, sample, cfg.seed + sample, group, identity)

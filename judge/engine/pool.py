@@ -10,8 +10,9 @@ A pool is a judge with ``deployments`` in its TOML config::
 The Router picks a deployment per call, honours each one's rpm/tpm, and puts a failing deployment in cooldown so
 the next attempt goes elsewhere. Retries stay ours: the Router is built with ``num_retries=0`` (and the provider
 SDK with ``max_retries=0``), so every HTTP attempt is one attempt of ``call_judge``'s counted, backed-off loop,
-which may land on another deployment. Answers and cache keys are the model's (``JudgeSpec.identity()`` leaves the
-deployments out): which deployment served a reply changes nothing downstream.
+which may land on another deployment. A pool declares its deployments equivalent: the cache key carries the pool
+(its deployments' ``api_base`` and ``model``, see ``JudgeSpec.identity()``), so which deployment served a reply
+changes nothing downstream, while a pool and a single server (or another pool) never share answers.
 """
 
 from __future__ import annotations

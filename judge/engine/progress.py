@@ -1,40 +1,164 @@
-"""The progress line of a long run (judging, generation)."""
+"""The progress of a long run, on stderr: a live line on a terminal, a plain line every ``interval_s`` otherwise.
+
+What a line says: judgments done of those this invocation records (and how many came from the cache), the rate
+and an ETA over the judgments that needed a call (cache hits are instant and would flatter both), unscored
+judgments by reason, retries, and the cost so far. The ETA appears only once enough calls have finished to mean
+something (``eta_after`` calls): the first few calls of a run include connection set-up and the model's warm-up.
+
+A CI log is not a terminal: there the line is printed as a plain line every 30 s or so, plus one at the end, so a
+long job is never silent. ``note`` prints a one-off line (e.g. while the provider layer loads).
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
+from typing import Literal
 
 from judge.engine.judgment import Judgment
+from judge.engine.store import cost_text
+
+Mode = Literal["live", "plain", "off"]
+
+
+def progress_mode(enabled: bool | None) -> Mode:
+    """``True``: the live line; ``False``: nothing; ``None``: the live line on a terminal, plain lines otherwise."""
+    if enabled is False:
+        return "off"
+    if enabled is True:
+        return "live"
+    return "live" if sys.stderr.isatty() else "plain"
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 class Progress:
-    """A one-line progress display on stderr (done, rate, ETA, cost, unscored); silent when not a terminal."""
+    """Counts judgments as they are recorded and shows them (see the module docstring).
 
-    def __init__(self, total: int, enabled: bool | None) -> None:
+    Args:
+        total: judgments this invocation will record.
+        enabled: see ``progress_mode``.
+        interval_s: seconds between plain lines (not on a terminal).
+        eta_after: calls that must have finished before an ETA is shown.
+        local: every judge is the embedded model (the cost reads "free (local)").
+    """
+
+    def __init__(
+        self,
+        total: int,
+        enabled: bool | None,
+        *,
+        interval_s: float = 30.0,
+        eta_after: int = 10,
+        local: bool = False,
+    ) -> None:
         self.total = total
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.mode = progress_mode(enabled)
+        self.interval_s = interval_s
+        self.eta_after = max(1, eta_after)
+        self.local = local
         self.done = 0
+        self.cached = 0
+        self.calls_done = 0
+        self.retries = 0
         self.cost = 0.0
-        self.unscored = 0
+        self.unpriced = 0
+        self.unscored: Counter[str] = Counter()
         self.t0 = time.monotonic()
-        self._last = 0.0
+        self.t_calls: float | None = None  # when the first call was started (pass 2)
+        self._last = self.t0
+        self._live_shown = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "off"
+
+    def start_calls(self) -> None:
+        """The calls begin now (after the cache pass and loading the provider layer): the rate counts from here,
+        and the first plain line comes ``interval_s`` later."""
+        if self.t_calls is None:
+            self.t_calls = self._last = time.monotonic()
+            cached = f" ({self.done} served from the cache)" if self.done else ""
+            self.note(f"{self.total - self.done} judgments to ask the model for{cached}")
 
     def update(self, j: Judgment) -> None:
         self.done += 1
-        self.cost += j.cost_usd
-        self.unscored += j.score is None
+        if j.cache_hit:
+            self.cached += 1
+        else:
+            self.calls_done += 1
+            self.retries += max(j.attempts - 1, 0)
+        if j.cost_usd is None:
+            self.unpriced += 1
+        else:
+            self.cost += j.cost_usd
+        if j.score is None:
+            self.unscored[j.unscored_reason or "unknown"] += 1
         now = time.monotonic()
-        if self.enabled and (now - self._last > 0.25 or self.done == self.total):
+        if self.mode == "live" and (now - self._last > 0.25 or self.done == self.total):
             self._last = now
-            rate = self.done / max(now - self.t0, 1e-9)
-            eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-            sys.stderr.write(
-                f"\r  {self.done}/{self.total} judgments  {rate:6.1f}/s  ETA {eta:6.0f}s  "
-                f"cost ${self.cost:.4f}  unscored {self.unscored}   "
-            )
+            sys.stderr.write("\r  " + self.line(now) + "   ")
             sys.stderr.flush()
+            self._live_shown = True
+        elif self.mode == "plain" and now - self._last >= self.interval_s:
+            self._last = now
+            self._plain(self.line(now))
+
+    def line(self, now: float | None = None) -> str:
+        """The progress as one line of text."""
+        now = time.monotonic() if now is None else now
+        parts = [f"{self.done}/{self.total} judgments" + (f" ({self.cached} cached)" if self.cached else "")]
+        if self.calls_done and self.t_calls is not None:
+            elapsed = max(now - self.t_calls, 1e-9)
+            rate = self.calls_done / elapsed
+            parts.append(f"{rate:.2f} calls/s" if rate < 10 else f"{rate:.0f} calls/s")
+            if self.calls_done >= self.eta_after and self.done < self.total:
+                parts.append(f"ETA {_duration((self.total - self.done) / rate)}")
+        n_unscored = sum(self.unscored.values())
+        reasons = ", ".join(f"{r} {n}" for r, n in sorted(self.unscored.items()))
+        parts.append(f"unscored {n_unscored}" + (f" ({reasons})" if reasons else ""))
+        parts.append(f"retries {self.retries}")
+        parts.append(f"cost {self.cost_text()}")
+        return ", ".join(parts)
+
+    def cost_text(self) -> str:
+        return cost_text(self.cost, self.unpriced, local=self.local)
+
+    def status(self, text: str) -> None:
+        """A status that replaces the previous one (e.g. a batch's state while it is polled): the live line on a
+        terminal, a plain line at most every ``interval_s`` otherwise."""
+        now = time.monotonic()
+        if self.mode == "live":
+            sys.stderr.write(f"\r  {text}   ")
+            sys.stderr.flush()
+            self._live_shown = True
+        elif self.mode == "plain" and now - self._last >= self.interval_s:
+            self._last = now
+            self._plain(text)
+
+    def note(self, message: str) -> None:
+        """A one-off line (e.g. 'loading the provider layer'), on its own line in every mode but 'off'."""
+        if self.mode == "off":
+            return
+        if self._live_shown:
+            sys.stderr.write("\n")
+            self._live_shown = False
+        self._plain(message)
+
+    def _plain(self, text: str) -> None:
+        sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {text}\n")
+        sys.stderr.flush()
 
     def close(self) -> None:
-        if self.enabled and self.total:
+        if self.mode == "live" and self._live_shown:
             sys.stderr.write("\n")
+        elif self.mode == "plain" and self.total:
+            self._plain(self.line())

@@ -6,13 +6,19 @@ Data flow per judgment (judge x item x criterion x sample)::
                                   -> miss: call (retries) -> cache -> parse -> record
 
 Resuming: judgments already in the run's ``judgments.jsonl`` are skipped, and a call that finished before a kill
-but was not recorded is served from the cache, so no finished call is paid for twice. Cache lookups are batched and
-happen before LiteLLM is imported: a fully cached run never loads the provider layer.
+but was not recorded is served from the cache, so no finished call is paid for twice. A judgment recorded unscored
+because its call failed (``api_error``) is not finished: the next invocation asks again, and its new record wins
+(``--retry-unscored`` asks again for the other unscored ones too, bypassing the cache). Cache lookups are batched
+and happen before LiteLLM is imported: a run the cache can answer never loads the provider layer.
+
+Money: ``--budget`` is for the run directory, not the invocation. What earlier invocations spent (the cost in the
+run's records) counts, and a judge whose price is unknown is refused a budget before any call.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import time
 from collections.abc import Iterator
@@ -20,11 +26,24 @@ from typing import Any
 
 from judge.engine.cache import Cache
 from judge.engine.calls import Budget, CallPass, strategy_for
+from judge.engine.judge_spec import JudgeSpec
+from judge.engine.judgment import TRANSIENT_REASONS
 from judge.engine.plan import JudgmentKey, JudgmentUnit, RunConfig, plan_units
 from judge.engine.progress import Progress
 from judge.engine.prompt import prompt_hash
-from judge.engine.store import RunManifest, RunStore, RunSummary, load_run_manifest, stream_records, summarise
+from judge.engine.store import (
+    RunManifest,
+    RunStore,
+    RunSummary,
+    RunTotals,
+    benchmark_record,
+    is_final,
+    load_run_manifest,
+    stream_records,
+    summarise,
+)
 from judge.errors import RunIncomplete, UsageError
+from judge.fileio import check_writable_dir
 
 CHUNK = 512  # judgments prepared and looked up in the cache at once: bounds memory on huge runs
 
@@ -32,11 +51,7 @@ CHUNK = 512  # judgments prepared and looked up in the cache at once: bounds mem
 def _manifest(cfg: RunConfig) -> RunManifest:
     return RunManifest(
         command=cfg.command,
-        benchmark={
-            "name": cfg.benchmark.name,
-            "path": str(cfg.benchmark.path or ""),
-            "items": len(cfg.benchmark.items),
-        },
+        benchmark=benchmark_record(cfg.benchmark),
         judges={j.name: j.public() for j in cfg.judges},
         rubrics={c: r.ref for c, r in cfg.rubrics.items()},
         aggregation={c: r.aggregation for c, r in cfg.rubrics.items()},
@@ -45,6 +60,14 @@ def _manifest(cfg: RunConfig) -> RunManifest:
         samples=cfg.samples,
         items=len(cfg.item_ids) if cfg.item_ids is not None else len(cfg.benchmark.items),
     )
+
+
+def _identity(spec: dict[str, Any]) -> dict[str, Any]:
+    """A recorded judge's identity (model, params, endpoint), or its model and params for an older record."""
+    try:
+        return JudgeSpec.model_validate(spec).identity()
+    except Exception:  # a manifest of another version or an imported judge: compare what every version records
+        return {"model": spec.get("model"), "params": spec.get("params")}
 
 
 def _check_resumable(cfg: RunConfig, new: RunManifest) -> RunManifest:
@@ -60,8 +83,16 @@ def _check_resumable(cfg: RunConfig, new: RunManifest) -> RunManifest:
             diffs.append(f"rubric {old.rubrics[c]} -> {ref}")
     for name, spec in new.judges.items():
         prev = old.judges.get(name)
-        if prev and (prev.get("model"), prev.get("params")) != (spec.get("model"), spec.get("params")):
+        if not prev:
+            continue
+        before, now = _identity(prev), _identity(spec)
+        if (prev.get("model"), prev.get("params")) != (spec.get("model"), spec.get("params")):
             diffs.append(f"judge {name!r} model/params changed")
+        elif "endpoint" in before and before != now:  # its answers would mix two servers' (or weights')
+            diffs.append(f"judge {name!r} endpoint changed ({before['endpoint']} -> {now['endpoint']})")
+    old_hash, new_hash = old.benchmark.get("content_hash"), new.benchmark.get("content_hash")
+    if old_hash and new_hash and old_hash != new_hash:
+        diffs.append(f"benchmark items changed (content hash {old_hash} -> {new_hash})")
     if diffs:
         raise UsageError(
             f"{cfg.out} holds a different run ({'; '.join(diffs)}); choose a new --out to keep both results"
@@ -74,34 +105,73 @@ def _check_resumable(cfg: RunConfig, new: RunManifest) -> RunManifest:
             "levels": {**old.levels, **new.levels},
             "samples": max(old.samples, new.samples),
             "command": new.command,
+            "benchmark": {**old.benchmark, **new.benchmark},
         }
     )
     return merged
 
 
+def _recorded(cfg: RunConfig) -> tuple[set[JudgmentKey], set[JudgmentKey], RunTotals]:
+    """(keys whose judgment stands, keys to ask the model again bypassing the cache, the run's totals so far)."""
+    done: set[JudgmentKey] = set()
+    fresh: set[JudgmentKey] = set()
+    totals = RunTotals()
+    for j in stream_records(cfg.out, totals=totals):
+        if is_final(j, retry_unscored=cfg.retry_unscored):
+            done.add(j.key)
+        elif j.unscored_reason not in TRANSIENT_REASONS:
+            fresh.add(j.key)  # an answer that arrived but could not be read: the cache holds that same answer
+    return done, fresh, totals
+
+
+def _selected(cfg: RunConfig, keys: set[JudgmentKey]) -> int:
+    """How many of ``keys`` this run's selection (judges, items, criteria, samples) covers."""
+    judges, ids = {j.name for j in cfg.judges}, set(cfg.selected_ids())
+    return sum(j in judges and i in ids and c in cfg.rubrics and s < cfg.samples for j, i, c, s in keys)
+
+
 def run_judging(cfg: RunConfig) -> RunSummary:
     """Run (or resume) a judging run and return its summary.
 
+    The summary's ``problems`` name what makes the result unclean (judgments left unscored by the provider, or
+    more unscored than ``cfg.max_unscored``); ``judge run`` exits 1 when there are any.
+
     Raises:
+        UsageError: a value no run can use, an output directory that cannot be written, a judge with no known
+            price given a budget; all before any call.
         RunIncomplete: the budget was reached or a judge failed permanently; finished work is kept, and
             running the same command again resumes.
     """
-    if cfg.samples < 1:
-        raise UsageError(f"--samples must be >= 1, got {cfg.samples}")
-    if cfg.concurrency < 1:
-        raise UsageError(f"--concurrency must be >= 1, got {cfg.concurrency}")
+    cfg.check()
     _check_scale_options(cfg)
+    check_writable_dir(cfg.out, "--out")
     t0 = time.monotonic()
+    cache = Cache(cfg.cache_dir)
+    try:
+        return _run(cfg, cache, t0)
+    finally:
+        cache.close()
+
+
+def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
+    from judge.engine.client import settle_response_format
+
+    cfg = dataclasses.replace(cfg, judges=[settle_response_format(j, cache) for j in cfg.judges])
     manifest = _check_resumable(cfg, _manifest(cfg))
+    done, fresh, totals = _recorded(cfg)
+    total = len(cfg.judges) * len(cfg.selected_ids()) * len(cfg.rubrics) * cfg.samples
+    pending = total - _selected(cfg, done)
+    progress = Progress(
+        pending,
+        cfg.progress,
+        interval_s=cfg.progress_interval_s,
+        eta_after=max(10, 2 * cfg.concurrency),
+        local=all(j.is_local for j in cfg.judges),
+    )
+    state: dict[str, Any] = {"stop": None, "calls": 0, "error": None}
+    budget = Budget(cfg.budget_usd, spent=totals.cost_usd)
     store = RunStore(cfg.out).open()
     store.write_manifest(manifest)
-    done = {j.key for j in stream_records(cfg.out)}
-    cache = Cache(cfg.cache_dir)
-    ids = cfg.item_ids if cfg.item_ids is not None else list(cfg.benchmark.items)
-    total = len(cfg.judges) * len(ids) * len(cfg.rubrics) * cfg.samples
-    progress = Progress(total - len(done), cfg.progress)
-    state: dict[str, Any] = {"stop": None, "calls": 0, "error": None}
-    budget = Budget(cfg.budget_usd)
     try:
         # Pass 1, synchronous and without LiteLLM: record everything the cache can answer.
         misses = 0
@@ -109,34 +179,68 @@ def run_judging(cfg: RunConfig) -> RunSummary:
         for u in plan_units(cfg, done):
             chunk.append(u)
             if len(chunk) >= CHUNK:
-                misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress, done)
+                misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress, done, fresh)
                 chunk = []
-        misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress, done)
+        misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress, done, fresh)
         # Pass 2: call the model for the rest, streamed.
         if misses:
-            with fewer_gc_pauses():
-                strategy_for(cfg)(CallPass(cfg, done, store, cache, progress, budget, state))
+            _check_keys(cfg)
+            if cfg.budget_usd is not None:
+                _check_budget(cfg, budget, progress)
+            if budget.exhausted:
+                state["stop"] = "budget"
+            else:
+                with fewer_gc_pauses():
+                    strategy_for(cfg)(CallPass(cfg, done, store, cache, progress, budget, state))
     finally:
         progress.close()
         store.close()
-        cache.close()
     summary = summarise(
-        stream_records(cfg.out),
         cfg.out,
         model_calls=state["calls"],
+        retries=progress.retries,
         wall_s=time.monotonic() - t0,
         complete=state["stop"] is None,
         stop_reason=state["stop"],
+        max_unscored=cfg.max_unscored,
     )
     RunStore(cfg.out).write_summary(summary)
     if state["stop"] == "budget":
         raise RunIncomplete(
-            f"budget of ${cfg.budget_usd:.2f} reached after ${budget.spent:.4f}; "
-            f"{summary.judgments}/{total} judgments done; raise --budget and run again to resume"
+            f"budget of ${cfg.budget_usd:.4f} for this run directory reached: ${budget.spent:.4f} spent so far "
+            f"(all invocations); {summary.judgments}/{total} judgments recorded; raise --budget and run again to "
+            "resume"
         )
     if state["stop"] == "provider_error":
         raise RunIncomplete(f"{state['error']}; {summary.judgments}/{total} judgments done; fix it and run again")
     return summary
+
+
+def _check_keys(cfg: RunConfig) -> None:
+    """Before any call: every key variable a judge names is set (``UsageError`` naming the variable)."""
+    from judge.engine.pool import pool_keys
+
+    for spec in cfg.judges:
+        spec.api_key()
+        if spec.deployments:
+            pool_keys(spec)
+
+
+def _check_budget(cfg: RunConfig, budget: Budget, progress: Progress) -> None:
+    """Before any call: refuse a budget for a judge whose price is unknown; stop at once if it is spent."""
+    from judge.engine.client import load_provider_layer, price_known
+
+    load_provider_layer(progress.note)
+    unpriced = [j for j in cfg.judges if not price_known(j)]
+    if unpriced:
+        names = ", ".join(f"{j.name!r} ({j.model})" for j in unpriced)
+        raise UsageError(
+            f"--budget needs a price, and LiteLLM's price map has none for judge {names}: no call was made. Give "
+            "the price in a judge config file (input_price_per_mtok and output_price_per_mtok, USD per million "
+            "tokens; see judge run --help), or run without --budget"
+        )
+    if budget.limit is not None and budget.spent >= budget.limit:
+        budget.exhausted = True
 
 
 def _serve_cached(
@@ -146,14 +250,16 @@ def _serve_cached(
     store: RunStore,
     progress: Progress,
     done: set[JudgmentKey],
+    fresh: set[JudgmentKey],
 ) -> int:
-    """Record the cached units of a chunk (adding them to ``done``); return how many missed."""
+    """Record the cached units of a chunk (adding them to ``done``); return how many missed. Units in ``fresh``
+    are never served from the cache (the user asked the model again for them)."""
     if not chunk:
         return 0
-    hits = cache.get_many([u.key for u in chunk]) if read else {}
+    hits = cache.get_many([u.key for u in chunk if u.judgment_key not in fresh]) if read else {}
     misses = 0
     for u in chunk:
-        reply = hits.get(u.key)
+        reply = None if u.judgment_key in fresh else hits.get(u.key)
         if reply is None:
             misses += 1
             continue
@@ -168,11 +274,13 @@ def _check_scale_options(cfg: RunConfig) -> None:
     """Refuse scale-out options that cannot apply, before anything is recorded or paid for."""
     if cfg.batch_poll_s is not None and cfg.ray_address is not None:
         raise UsageError("--batch and --ray are alternatives; choose one")
+    if cfg.ray_address is not None and cfg.call_strategy is None:
+        from judge.engine.calls.ray_shards import import_ray
+
+        import_ray()  # refused here, before run.json or judgments.jsonl exist
     if (cfg.batch_poll_s is not None or cfg.ray_address is not None) and cfg.budget_usd is not None:
         raise UsageError("--budget is enforced on online calls only; drop it with --batch or --ray")
     if cfg.batch_poll_s is not None:
-        if cfg.batch_poll_s <= 0:
-            raise UsageError(f"--batch-poll must be > 0 seconds, got {cfg.batch_poll_s}")
         from judge.engine.calls.batch import check_batchable
 
         for spec in cfg.judges:

@@ -2,32 +2,42 @@
 
 ::
 
-    run.json          RunManifest: benchmark, judges (no secrets), rubric refs, prompt hash, samples, command
+    run.json          RunManifest: benchmark (path and content hash), judges (no secrets), rubric refs, prompt hash,
+                      samples, command
     judgments.jsonl   one Judgment per line, appended as each arrives (never rewritten)
-    summary.json      RunSummary, written when the run ends
+    summary.json      RunSummary, written when an invocation ends
 
-Appends are one ``write`` of a whole line followed by a flush, so a killed process leaves at most one partial last
-line; ``RunStore.open`` cuts such a tail before appending again. Duplicate keys (which a resumed run never writes)
-are ignored on reading, first record wins.
+Appends go through ``judge.fileio.AppendedRecords`` (one whole line, then a flush), so a killed process leaves at
+most one partial last line, which is cut before appending again.
+
+A key (judge, item, criterion, sample) can have several records: a judgment whose call failed for a transient
+reason (``api_error``: server errors, timeouts, rate limits after every retry) is recorded, and the next
+invocation asks again and appends the new answer. The **latest** record of a key is the judgment; the earlier ones
+stay in the file as history (their calls and cost count in the run's totals). A scored record is final: the engine
+never asks again for a key that has one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import statistics
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from judge import __version__
-from judge.engine.judgment import Judgment
+from judge.engine.judgment import TRANSIENT_REASONS, Judgment
 from judge.errors import InputError, Problem
-from judge.fileio import read_appended, read_document, validated, write_json
+from judge.fileio import AppendedRecords, read_appended, read_document, validated, write_json
+
+if TYPE_CHECKING:
+    from judge.data import Benchmark
 
 STORE_VERSION = 1
 MANIFEST = "run.json"
@@ -42,7 +52,11 @@ class RunManifest(BaseModel):
     tool_version: str = __version__
     created_at: float = Field(default_factory=time.time)
     command: list[str] = Field(default_factory=list)
-    benchmark: dict[str, Any] = Field(default_factory=dict)
+    benchmark: dict[str, Any] = Field(
+        default_factory=dict,
+        description="name, path (as given), abs_path, items, content_hash (see benchmark_content_hash): what "
+        "finds the benchmark again from another directory or machine.",
+    )
     judges: dict[str, dict[str, Any]] = Field(default_factory=dict)
     rubrics: dict[str, str] = Field(default_factory=dict, description="criterion -> name@version#hash")
     aggregation: dict[str, str] = Field(default_factory=dict, description="criterion -> mean|median|mode")
@@ -53,21 +67,39 @@ class RunManifest(BaseModel):
     source: str = Field(default="live", description="'live' (judge calls) or 'imported' (precomputed outputs)")
 
 
+class RunTotals(BaseModel):
+    """Counts over every record a run directory holds, all invocations together (superseded records included)."""
+
+    model_calls: int = Field(default=0, description="Provider requests whose result is recorded, retries included.")
+    retries: int = Field(default=0, description="Of those, the attempts after a judgment's first.")
+    cost_usd: float = Field(default=0.0, description="What the priced calls cost: the spending a --budget counts.")
+    unpriced_calls: int = Field(default=0, description="Calls of a model with no known price (cost unknown).")
+    reissued: int = Field(default=0, description="Judgments asked again after a transient failure (or on request).")
+
+
 class RunSummary(BaseModel):
-    """Counts a script can read. Unscored judgments are data: counted by reason, never hidden."""
+    """Counts a script can read. Unscored judgments are data: counted by reason, never hidden.
+
+    ``model_calls``, ``retries`` and ``cache_hits`` are this invocation's; ``totals`` are the run directory's, over
+    every invocation. ``problems`` say why the run is not a clean result (``judge run`` exits 1 when there are any).
+    """
 
     judgments: int
     scored: int
     unscored: dict[str, int]
     model_calls: int
+    retries: int = 0
     cache_hits: int
-    cost_usd: float
+    cost_usd: float = Field(description="Spent on the priced calls of this run directory, all invocations together.")
+    cost: str = Field(default="", description="The cost as a person reads it: '$0.0123', 'unpriced', 'free (local)'.")
     tokens_in: int
     tokens_out: int
     wall_s: float = 0.0
     run_dir: str
     complete: bool = True
     stop_reason: str | None = None
+    problems: list[str] = Field(default_factory=list)
+    totals: RunTotals = Field(default_factory=RunTotals)
     per_judge: dict[str, dict[str, Any]] = Field(default_factory=dict)
     self_consistency: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
@@ -77,26 +109,19 @@ class RunStore:
 
     def __init__(self, run_dir: str | Path) -> None:
         self.dir = Path(run_dir)
-        self._fh: IO[str] | None = None
+        self._records = AppendedRecords(self.dir / RECORDS, private=True)
 
     def open(self) -> RunStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
-        path = self.dir / RECORDS
-        _cut_partial_tail(path)
-        self._fh = path.open("a", encoding="utf-8")
-        os.chmod(path, 0o600)
+        self._records.open()
         return self
 
     def append(self, j: Judgment) -> None:
-        assert self._fh is not None, "RunStore.open() first"  # programming error, not input validation
-        self._fh.write(j.model_dump_json() + "\n")
-        self._fh.flush()
+        self._records.append(j)
 
     def close(self) -> None:
-        if self._fh:
-            self._fh.close()
-            self._fh = None
+        self._records.close()
 
     def write_manifest(self, m: RunManifest) -> None:
         write_json(self.dir / MANIFEST, m.model_dump(mode="json"), private=True)
@@ -105,30 +130,178 @@ class RunStore:
         write_json(self.dir / SUMMARY, s.model_dump(mode="json"), private=True)
 
 
-def _cut_partial_tail(path: Path) -> None:
-    """Drop an incomplete last line left by a killed writer."""
-    if not path.exists() or path.stat().st_size == 0:
+def _add_to_totals(t: RunTotals, j: Judgment) -> None:
+    if j.cache_hit:
         return
-    with path.open("rb+") as fh:
-        fh.seek(-1, os.SEEK_END)
-        if fh.read(1) == b"\n":
-            return
-        data = path.read_bytes()
-        fh.truncate(data.rfind(b"\n") + 1)
+    t.model_calls += j.attempts
+    t.retries += max(j.attempts - 1, 0)
+    if j.cost_usd is None:
+        t.unpriced_calls += 1
+    else:
+        t.cost_usd += j.cost_usd
 
 
-def stream_records(run_dir: str | Path) -> Iterator[Judgment]:
-    """The records of a run, streamed, first record per key (a partial last line from a kill is skipped)."""
-    seen: set[tuple[str, str, str, int]] = set()
-    for j in read_appended(Path(run_dir) / RECORDS, Judgment, "a valid judgment record"):
-        if j.key not in seen:
-            seen.add(j.key)
-            yield j
+def _latest(run_dir: str | Path, totals: RunTotals | None) -> Iterator[tuple[int, Judgment]]:
+    """(position of the key's first record, latest record of the key): see ``stream_records``."""
+    first: dict[tuple[str, str, str, int], int] = {}
+    final: set[tuple[str, str, str, int]] = set()
+    held: dict[tuple[str, str, str, int], Judgment] = {}
+    reissued = 0
+    for n, j in enumerate(read_appended(Path(run_dir) / RECORDS, Judgment, "a valid judgment record")):
+        if totals is not None:
+            _add_to_totals(totals, j)
+        key = j.key
+        if key in final:
+            continue  # a scored record was already the judgment (the engine never writes another)
+        if key in held:
+            reissued += 1
+            if j.score is None:
+                held[key] = j  # the latest unscored record replaces the earlier one
+                continue
+            del held[key]
+        else:
+            first[key] = n
+        if j.score is None:
+            held[key] = j
+            continue
+        final.add(key)
+        yield first.pop(key), j
+    for key, j in held.items():
+        yield first[key], j
+    if totals is not None:
+        totals.reissued += reissued
+        totals.cost_usd = round(totals.cost_usd, 6)
+
+
+def stream_records(run_dir: str | Path, *, totals: RunTotals | None = None) -> Iterator[Judgment]:
+    """The judgments of a run, streamed: the latest record of each key.
+
+    Scored records are final and stream out as they are read; unscored ones are held until the end (a later record
+    of the same key may replace them), so memory holds only the unscored. A partial last line from a kill is
+    skipped. ``iter_records`` gives them in the order of the file instead.
+
+    Args:
+        totals: if given, every record line (superseded ones too) is counted into it (calls, retries, cost).
+    """
+    for _, j in _latest(run_dir, totals):
+        yield j
 
 
 def iter_records(run_dir: str | Path) -> list[Judgment]:
-    """All records of a run as a list (see ``stream_records``)."""
-    return list(stream_records(run_dir))
+    """All judgments of a run as a list, in the order their keys first appear (see ``stream_records``)."""
+    return [j for _, j in sorted(_latest(run_dir, None), key=lambda t: t[0])]
+
+
+def is_final(j: Judgment, *, retry_unscored: bool = False) -> bool:
+    """Whether a recorded judgment stands, or is asked again by the next invocation of the run.
+
+    Scored judgments are final. Unscored ones are asked again when the call failed for a transient reason
+    (``api_error``: server errors, timeouts, rate limits after every retry), or, with ``retry_unscored``, whatever
+    the reason (an answer that could not be read is otherwise final: at temperature 0 it would come back the same).
+    """
+    if j.score is not None:
+        return True
+    return not retry_unscored and j.unscored_reason not in TRANSIENT_REASONS
+
+
+# -- the benchmark a run judged -----------------------------------------------------------------------------------
+
+
+def benchmark_content_hash(bench: Benchmark) -> str:
+    """What identifies a benchmark's content wherever it is: sha256 (16 hex digits) over its items in order.
+
+    Only the items count (what was judged); expert ratings added later do not change it.
+    """
+    h = hashlib.sha256()
+    for item in bench.items.values():
+        h.update(json.dumps(item.model_dump(mode="json"), sort_keys=True, ensure_ascii=False).encode())
+        h.update(b"\n")
+    return h.hexdigest()[:16]
+
+
+def benchmark_record(bench: Benchmark) -> dict[str, Any]:
+    """The manifest's ``benchmark`` entry: name, path as given, absolute path, item count and content hash."""
+    path = str(bench.path or "")
+    return {
+        "name": bench.name,
+        "path": path,
+        "abs_path": str(Path(path).resolve()) if path else "",
+        "items": len(bench.items),
+        "content_hash": benchmark_content_hash(bench),
+    }
+
+
+def resolve_run_benchmark(run_dir: str | Path, given: Sequence[str | Path] = ()) -> Benchmark:
+    """The benchmark a run judged, found from any working directory, also after the run was copied elsewhere.
+
+    Candidates, in order: the ``given`` directories (e.g. every ``--benchmark`` of the verb; a run takes the one
+    whose content matches), the path recorded in ``run.json`` as given (relative to the working directory),
+    its absolute form, and that path relative to the run directory's parent and to the run directory itself, then
+    a sibling of the run directory with the benchmark's directory name. A candidate is taken only if its content
+    hash equals the recorded one (runs recorded before the hash existed take the first candidate that loads).
+
+    Raises:
+        InputError: no candidate holds the run's benchmark; the message lists what was tried and why each failed
+            and says to pass ``--benchmark DIR``.
+    """
+    from judge.data import load_benchmark
+
+    run = Path(run_dir)
+    rec = load_run_manifest(run).benchmark
+    want = rec.get("content_hash")
+    recorded = str(rec.get("path") or "")
+    places: list[Path] = [Path(g) for g in given]
+    if recorded:
+        rp = Path(recorded)
+        places += [rp, Path(str(rec.get("abs_path") or "")) if rec.get("abs_path") else rp]
+        places += [run.parent / rp, run / rp, run.parent / rp.name]
+    tried: list[str] = []
+    seen: set[Path] = set()
+    for place in places:
+        if not (place / "items.jsonl").exists():
+            if str(place) not in tried and place not in seen:
+                tried.append(f"{place}: no items.jsonl")
+            seen.add(place)
+            continue
+        real = place.resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        bench = load_benchmark(place)
+        got = benchmark_content_hash(bench)
+        if want is None or got == want:
+            return bench
+        tried.append(f"{place}: other items (content hash {got})")
+    raise InputError(
+        Problem(
+            f"{run / MANIFEST}: benchmark",
+            f"the run's benchmark {rec.get('name', '')!r} (recorded at {recorded!r}, content hash {want}) was not "
+            f"found; tried {'; '.join(dict.fromkeys(tried)) or 'nothing'}. Pass --benchmark DIR (the benchmark "
+            "directory the run judged)",
+        )
+    )
+
+
+def check_run_benchmark(run_dir: str | Path, bench: Benchmark) -> None:
+    """Refuse a benchmark that is not the one a run judged (for verbs given both ``--benchmark`` and ``--run``).
+
+    Runs recorded before the content hash existed are not checked.
+
+    Raises:
+        InputError: the run recorded another content hash; the message names both.
+    """
+    want = load_run_manifest(run_dir).benchmark.get("content_hash")
+    if want is None:
+        return
+    got = benchmark_content_hash(bench)
+    if got != want:
+        raise InputError(
+            Problem(
+                f"{Path(run_dir) / MANIFEST}: benchmark",
+                f"the run judged a benchmark with content hash {want}, but {bench.path} has {got} (other items or "
+                "responses); pass the benchmark the run judged",
+            )
+        )
 
 
 def load_run_manifest(run_dir: str | Path) -> RunManifest:
@@ -167,17 +340,63 @@ def load_run_scores(run_dir: str | Path) -> dict[str, dict[str, dict[str, float 
     return {j: dict(c) for j, c in out.items()}
 
 
+DEFAULT_MAX_UNSCORED = 0.1  # share of unscored judgments above which a run is not a clean result
+
+
+def cost_text(cost_usd: float, unpriced_calls: int, *, local: bool = False) -> str:
+    """A cost as a person should read it: never ``$0.0000`` for calls whose price is unknown."""
+    if local and not unpriced_calls and not cost_usd:
+        return "free (local)"
+    if unpriced_calls and not cost_usd:
+        return "unpriced"
+    if unpriced_calls:
+        return f"${cost_usd:.4f} + {unpriced_calls} unpriced calls"
+    return f"${cost_usd:.4f}"
+
+
+def run_problems(judgments: int, unscored: dict[str, int], max_unscored: float | None) -> list[str]:
+    """Why a run's result is not clean: judgments left unscored by the provider, or too many unscored."""
+    out = []
+    transient = {r: n for r, n in unscored.items() if r in TRANSIENT_REASONS}
+    if transient:
+        n = sum(transient.values())
+        out.append(
+            f"{n} judgment(s) unscored for a provider reason ({', '.join(f'{r} {k}' for r, k in transient.items())}):"
+            " the calls failed after every retry; run the same command again to ask again for exactly those"
+        )
+    total = sum(unscored.values())
+    if max_unscored is not None and judgments and total / judgments > max_unscored:
+        reasons = ", ".join(f"{r} {k}" for r, k in sorted(unscored.items()))
+        out.append(
+            f"{total} of {judgments} judgments unscored ({total / judgments:.1%}: {reasons}), more than "
+            f"--max-unscored {max_unscored:.1%}"
+        )
+    return out
+
+
 def summarise(
-    records: Iterable[Judgment],
     run_dir: str | Path,
     *,
     model_calls: int,
+    retries: int = 0,
     wall_s: float = 0.0,
     complete: bool = True,
     stop_reason: str | None = None,
+    max_unscored: float | None = DEFAULT_MAX_UNSCORED,
 ) -> RunSummary:
-    """Counts over records in one streaming pass: scored, unscored by reason, cache hits, cost, tokens, per judge,
-    and self-consistency of repeated samples."""
+    """Counts over a run's records in one streaming pass: scored, unscored by reason, cache hits, cost, tokens, per
+    judge, self-consistency of repeated samples, the run's totals over every invocation, and its problems.
+
+    Args:
+        model_calls: provider requests made by this invocation (retries included); ``retries`` of those.
+        max_unscored: the share of unscored judgments above which the run has a problem (None: no limit).
+    """
+    run_dir = Path(run_dir)
+    local = {
+        name: str(spec.get("model", "")).startswith("local")
+        for name, spec in (load_run_manifest(run_dir).judges.items() if (run_dir / MANIFEST).exists() else [])
+    }
+    totals = RunTotals()
     total = Counter[str]()
     unscored: Counter[str] = Counter()
     judges: dict[str, Counter[str]] = defaultdict(Counter)
@@ -185,7 +404,7 @@ def summarise(
     money: dict[str, float] = defaultdict(float)
     latency: dict[str, float] = defaultdict(float)
     samples: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for j in records:
+    for j in stream_records(run_dir, totals=totals):
         total["judgments"] += 1
         total["cache_hits"] += j.cache_hit
         total["tokens_in"] += j.tokens_in
@@ -193,7 +412,10 @@ def summarise(
         jc = judges[j.judge]
         jc["judgments"] += 1
         jc["cache_hits"] += j.cache_hit
-        money[j.judge] += j.cost_usd
+        if j.cost_usd is None:
+            jc["unpriced_calls"] += 1
+        else:
+            money[j.judge] += j.cost_usd
         if not j.cache_hit:
             latency[j.judge] += j.latency_s
         if j.score is None:
@@ -209,24 +431,30 @@ def summarise(
             "scored": c["scored"],
             "unscored": dict(judge_unscored[name]),
             "cost_usd": round(money[name], 6),
+            "cost": cost_text(money[name], c["unpriced_calls"], local=local.get(name, False)),
             "latency_s_total": round(latency[name], 3),
             "cache_hits": c["cache_hits"],
         }
         for name, c in sorted(judges.items())
     }
+    all_local = bool(local) and all(local.values())
     return RunSummary(
         judgments=total["judgments"],
         scored=total["scored"],
         unscored=dict(sorted(unscored.items())),
         model_calls=model_calls,
+        retries=retries,
         cache_hits=total["cache_hits"],
-        cost_usd=round(sum(money.values()), 6),
+        cost_usd=totals.cost_usd,
+        cost=cost_text(totals.cost_usd, totals.unpriced_calls, local=all_local),
         tokens_in=total["tokens_in"],
         tokens_out=total["tokens_out"],
         wall_s=round(wall_s, 3),
         run_dir=str(run_dir),
         complete=complete,
         stop_reason=stop_reason,
+        problems=run_problems(total["judgments"], dict(unscored), max_unscored),
+        totals=totals,
         per_judge=per_judge,
         self_consistency=self_consistency(samples),
     )

@@ -20,9 +20,9 @@ from judge.data.rubric import default_rubrics_dir, load_rubric_set
 from judge.engine.judge_spec import resolve_judges
 from judge.engine.runner import RunConfig, run_judging
 from judge.engine.store import RunSummary, load_run_scores
-from judge.report import build_report, write_report
+from judge.report import system_report, write_report
 from judge.report.items import build_item_view
-from judge.report.viewer import VIEWER_FILE, link_viewer, write_viewer
+from judge.report.viewer import VIEWER_FILE, write_viewer
 
 
 @dataclass
@@ -81,7 +81,7 @@ def run_demo(
     scores = load_run_scores(run_dir).get(spec.name, {})
     board = system_leaderboard(bench, rubric_set, scores, judge=spec.name, command=" ".join(cfg.command))
     viewer = write_viewer(build_item_view(bench, rubric_set, [run_dir]), out / VIEWER_FILE)
-    report = link_viewer(build_report(board), VIEWER_FILE)
+    report = system_report(board, viewer=VIEWER_FILE)  # links the viewer, and each system to its items there
     files = write_report(board, out, ("md", "html", "json", "csv"), report=report)
     files["viewer"] = viewer
     agreement = None
@@ -105,7 +105,7 @@ def judge_line(spec_name: str, s: RunSummary, wall_s: float) -> str:
     per = f"{s.wall_s / max(s.model_calls, 1):.1f} s per call" if s.model_calls else "all from cache"
     return (
         f"judge {spec_name}: {s.judgments} judgments, {unscored} unscored{f' ({reasons})' if reasons else ''}, "
-        f"{s.model_calls} model calls, {s.cache_hits} cache hits, cost ${s.cost_usd:.4f}, "
+        f"{s.model_calls} model calls, {s.cache_hits} cache hits, cost {s.cost}, "
         f"{wall_s:.0f} s ({per})"
     )
 

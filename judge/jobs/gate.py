@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -123,20 +124,26 @@ def _rubric_info(ref: str, rubrics: dict[str, Any], crit: str) -> CriterionInfo:
     )
 
 
-def side_from_run(run_dir: str | Path, judge: str | None = None, rubrics_dir: str | Path | None = None) -> Side:
+def side_from_run(
+    run_dir: str | Path,
+    judge: str | None = None,
+    rubrics_dir: str | Path | None = None,
+    benchmarks: Sequence[str | Path] = (),
+) -> Side:
     """Read a run directory: its one judge (or ``judge``), per-input samples, rubric refs and the generating system.
 
-    The run's benchmark (``run.json``'s ``benchmark.path``) gives each item's input key.
+    The run's benchmark gives each item's input key. It is found wherever the run is read from, also after the run
+    was copied: among ``benchmarks`` (``--benchmark``) by the content hash the run recorded, else where the run
+    recorded it (``judge.engine.store.resolve_run_benchmark``).
     """
     from judge.analysis.scores import pick_judge
-    from judge.data.benchmark import load_benchmark
     from judge.data.rubric import default_rubrics_dir, load_rubric_set
-    from judge.engine.store import load_run_manifest, stream_records
+    from judge.engine.store import load_run_manifest, resolve_run_benchmark, stream_records
 
     manifest = load_run_manifest(run_dir)
     judge_name = pick_judge(manifest.judges, judge, run_dir)
-    bench_path = _benchmark_path(run_dir, str(manifest.benchmark.get("path", "")))
-    bench = load_benchmark(bench_path)
+    bench = resolve_run_benchmark(run_dir, benchmarks)
+    bench_path = bench.path or Path(str(manifest.benchmark.get("path", "")))
     rubrics = load_rubric_set(rubrics_dir or default_rubrics_dir())
     criteria = {c: _rubric_info(ref, rubrics, c) for c, ref in manifest.rubrics.items()}
     scores: dict[str, dict[str, list[float | None]]] = defaultdict(lambda: defaultdict(list))
@@ -166,23 +173,17 @@ def side_from_run(run_dir: str | Path, judge: str | None = None, rubrics_dir: st
     )
 
 
-def _benchmark_path(run_dir: str | Path, recorded: str) -> Path:
-    """The run's benchmark: as recorded (absolute, or relative to the working or the run's directory)."""
-    for cand in (Path(recorded), Path(run_dir).parent / recorded, Path(run_dir) / recorded):
-        if recorded and (cand / "items.jsonl").exists():
-            return cand
-    raise InputError(
-        Problem(
-            f"{Path(run_dir) / 'run.json'}: benchmark.path", f"benchmark {recorded!r} not found (needs items.jsonl)"
-        )
-    )
-
-
-def load_side(path: str | Path, judge: str | None = None, rubrics_dir: str | Path | None = None) -> Side:
-    """A run directory, or a baseline file written by :func:`write_baseline`."""
+def load_side(
+    path: str | Path,
+    judge: str | None = None,
+    rubrics_dir: str | Path | None = None,
+    benchmarks: Sequence[str | Path] = (),
+) -> Side:
+    """A run directory (its benchmark found as :func:`side_from_run` says), or a baseline file written by
+    :func:`write_baseline`."""
     p = Path(path)
     if p.is_dir():
-        return side_from_run(p, judge, rubrics_dir)
+        return side_from_run(p, judge, rubrics_dir, benchmarks)
     if not p.exists():
         raise InputError(Problem(str(p), "not a run directory or baseline file: No such file or directory"))
     data = read_document(p, "baseline file", fmt="json")

@@ -10,11 +10,14 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from judge.analysis.agreement import AgreementReport, CriterionAgreement, JudgeAgreement
 from judge.analysis.stats.alttest import AltTestResult
 from judge.report.format import DASH, num, pct, with_ci
+from judge.report.html import MAX_PANELS, PAGE_WIDTH, AgreementPanel, AgreementRow, agreement_panels_svg
 from judge.report.markdown import render_markdown
-from judge.report.model import Cell, Column, Report, Table
+from judge.report.model import Cell, Column, Figure, Report, Table
 
 HEADLINE_HELP = (
     "pairwise kappa over judge-expert pairs (experts: over pairs of two experts); 0 = chance, 1 = perfect; "
@@ -289,6 +292,42 @@ def _details(report: AgreementReport) -> list[str]:
     return out
 
 
+AGREEMENT_CAPTION = (
+    "Dot and line: each judge's kappa with the experts (judge-expert pairs) and its 95% CI. Green band and dashed "
+    "line: the experts with each other, computed the same way, and its CI: the ceiling. Hollow grey: the chance "
+    "rows, a judge that answers a constant and the judges' own scores shuffled across items: the floor (0). A judge "
+    "is worth reading where its CI clears the chance rows, as good as an expert where it reaches the band. "
+    "Hover for numbers."
+)
+
+
+def agreement_figures(panels: Sequence[AgreementPanel], key: str = "agreement", *, lead: bool = False) -> list[Figure]:
+    """The agreement plot (one panel per criterion: judges between the chance rows and the experts' ceiling band),
+    split into figures of at most ``MAX_PANELS`` criteria so that each fits the page at its own size; ``lead``
+    shows them before the tables."""
+    chunks = [panels[k : k + MAX_PANELS] for k in range(0, len(panels), MAX_PANELS)]
+    return [
+        Figure(
+            key=key if n == 0 else f"{key}-{n + 1}",
+            title="Agreement with the experts, between chance and the experts' ceiling"
+            + (f" ({n + 1} of {len(chunks)})" if len(chunks) > 1 else ""),
+            html=agreement_panels_svg(chunk, metric="kappa with the experts", max_width=PAGE_WIDTH),
+            caption=AGREEMENT_CAPTION,
+            lead=lead,
+        )
+        for n, chunk in enumerate(chunks)
+        if chunk
+    ]
+
+
+def agreement_panel(c: CriterionAgreement) -> AgreementPanel:
+    """One criterion's panel: the experts' headline (the ceiling band), each judge's and each chance row's."""
+    h = c.experts.headline
+    rows = [AgreementRow("experts", h.value, h.ci, "experts")]
+    rows += [AgreementRow(name, j.headline.value, j.headline.ci, j.kind) for name, j in c.judges.items()]
+    return AgreementPanel(title=c.criterion, rows=rows)
+
+
 def agreement_document(report: AgreementReport) -> Report:
     """The whole agreement report as a ``Report``."""
     tables = [criterion_table(c) for c in report.criteria.values()]
@@ -307,6 +346,7 @@ def agreement_document(report: AgreementReport) -> Report:
         title=f"Agreement with the experts: {report.benchmark}",
         summary=summary,
         tables=tables,
+        figures=agreement_figures([agreement_panel(c) for c in report.criteria.values()], lead=True),
         notes=notes,
         provenance=[
             ("benchmark", report.benchmark),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from html import escape
 
 from judge import __version__
-from judge.report.model import Report, Table
+from judge.report.model import Figure, Report, Table
 
 ACCENT = "#2563eb"
 MUTED = "#64748b"
@@ -51,8 +51,12 @@ table.data thead tr.cols th{cursor:pointer;user-select:none}
 table.data thead tr.cols th:hover{color:var(--accent)}
 table.data th.group{text-align:center;border-bottom:2px solid var(--accent);font-weight:600;white-space:normal}
 table.data th.blank{border-bottom:none}
+table.data tbody tr{background:#fff}
 table.data tbody tr:nth-child(even){background:var(--stripe)}
 table.data tbody tr:hover{background:var(--hover)}
+.wrap.overflows table.data tr>:first-child{position:sticky;left:0;z-index:1;background:inherit;
+ box-shadow:inset -1px 0 0 var(--line)}
+.wrap.overflows table.data thead tr>:first-child{background:#f8fafc;z-index:2}
 table.data th[aria-sort=ascending]::after{content:" \\25B2";font-size:10px;color:var(--accent)}
 table.data th[aria-sort=descending]::after{content:" \\25BC";font-size:10px;color:var(--accent)}
 .caption,figcaption{color:var(--muted);font-size:12px;margin-top:6px;max-width:980px}
@@ -99,7 +103,8 @@ _JS = """
       });
     });
   });
-  /* a table wider than the page scrolls inside its box; say so, since a cut-off column looks like a missing one */
+  /* a table wider than the page scrolls inside its box; say so, since a cut-off column looks like a missing one
+     (and keep its first column, the row's name, in view while it scrolls: CSS .wrap.overflows) */
   function markOverflow(){
     document.querySelectorAll('div.wrap').forEach(function(w){
       w.classList.toggle('overflows', w.scrollWidth > w.clientWidth + 1);
@@ -217,10 +222,9 @@ def _links(report: Report) -> str:
     return f'<nav class="links">{"".join(out)}</nav>' if out else ""
 
 
-def _figures(report: Report) -> list[str]:
+def _figures(figs: Sequence[Figure]) -> list[str]:
     """Figures in order; consecutive figures of one ``group`` share a heading and a grid (side by side)."""
     parts: list[str] = []
-    figs = report.figures
     i = 0
     while i < len(figs):
         fig = figs[i]
@@ -254,9 +258,10 @@ def render_html(report: Report) -> str:
     parts.append(_links(report))
     if report.notes:
         parts.append('<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in report.notes) + "</ul>")
+    parts += _figures([f for f in report.figures if f.lead])
     for table in report.tables:
         parts.append(f'<h2 id="{_e(table.key)}">{_e(table.title)}</h2>{render_table(table)}')
-    parts += _figures(report)
+    parts += _figures([f for f in report.figures if not f.lead])
     if report.provenance:
         parts.append(
             '<h2>Provenance</h2><dl class="prov">'
@@ -322,10 +327,14 @@ class Panel:
     tooltips: Sequence[str] | None = None
 
 
-def whisker_panels_svg(labels: Sequence[str], panels: Sequence[Panel], *, panel_width: int = 200) -> str:
-    """Several dot-and-whisker panels side by side sharing the row labels (one panel per criterion)."""
+def whisker_panels_svg(
+    labels: Sequence[str], panels: Sequence[Panel], *, panel_width: int = 200, max_width: float | None = None
+) -> str:
+    """Several dot-and-whisker panels side by side sharing the row labels (one panel per criterion); ``max_width``
+    (e.g. ``PAGE_WIDTH``) narrows the panels so that the plot fits it."""
     row_h, top, bottom, gap = 20, 26, 30, 34
     label_w = min(480.0, 16 + 6.0 * max((len(s) for s in labels), default=0))
+    panel_width = _panel_width(label_w, len(panels), gap, panel_width, max_width)
     width = int(label_w + len(panels) * (panel_width + gap))
     h = top + row_h * len(labels) + bottom
     y_axis = top + row_h * len(labels)
@@ -508,24 +517,46 @@ def _label_width(labels: Sequence[str]) -> float:
     return min(480.0, 16 + 6.2 * max((len(s) for s in labels), default=0))
 
 
+# The page's content width at a 1,400 px window (main: 1,400 - 2 x 32 px padding, less a scrollbar): what a panel
+# plot is fitted to, so that its text is drawn at its own size instead of being scaled down to fit.
+PAGE_WIDTH = 1320
+# At most this many panels in one panel plot: more would be too narrow to read at PAGE_WIDTH (split them).
+MAX_PANELS = 4
+
+
+def _panel_width(label_w: float, n: int, gap: int, widest: int, max_width: float | None, narrowest: int = 150) -> int:
+    """``widest``, or narrower (not below ``narrowest``) so that ``n`` panels and the labels fit ``max_width``."""
+    if not max_width or n < 1:
+        return widest
+    return int(max(narrowest, min(widest, (max_width - label_w) / n - gap)))
+
+
 @dataclass(frozen=True)
 class RankPanel:
     """One criterion's ranks: each row's rank and its 95% interval across bootstrap resamples (1 = best).
 
-    ``n`` is the number of ranked rows: the axis runs from 1 to ``n``.
+    ``n`` is the number of ranked rows: the axis runs from 1 to ``n``. ``notes`` (optional, one per row) replaces a
+    row's mark by a short text, e.g. ``"too few"`` where the data are too thin for a rank interval; the full reason
+    can follow after ``": "`` and is shown on hover.
     """
 
     title: str
     ranks: Sequence[int | None]
     intervals: Sequence[tuple[int, int] | None]
     n: int
+    notes: Sequence[str | None] = ()
 
 
-def rank_intervals_svg(labels: Sequence[str], panels: Sequence[RankPanel], *, panel_width: int = 220) -> str:
+def rank_intervals_svg(
+    labels: Sequence[str], panels: Sequence[RankPanel], *, panel_width: int = 220, max_width: float | None = None
+) -> str:
     """Rank intervals per system, one panel per criterion: a bar from the best to the worst plausible rank and a
-    dot at the rank. Rows whose bars overlap cannot be told apart; a short bar at 1 is a clear winner."""
+    dot at the rank. Rows whose bars overlap cannot be told apart; a short bar at 1 is a clear winner.
+
+    ``max_width`` (e.g. ``PAGE_WIDTH``) narrows the panels so that the plot fits it."""
     row_h, top, bottom, gap = 20, 26, 40, 34
     label_w = _label_width(labels)
+    panel_width = _panel_width(label_w, len(panels), gap, panel_width, max_width)
     width = label_w + len(panels) * (panel_width + gap)
     y_axis = top + row_h * len(labels)
     h = y_axis + bottom
@@ -563,6 +594,14 @@ def rank_intervals_svg(labels: Sequence[str], panels: Sequence[RankPanel], *, pa
         for i, label in enumerate(labels):
             y = top + row_h * i + row_h / 2
             rank, iv = p.ranks[i], p.intervals[i]
+            note = p.notes[i] if p.notes else None
+            if note:
+                short = note.split(":", 1)[0]
+                out.append(
+                    f'<text class="note" x="{x0 + 6:.1f}" y="{y + 4:.1f}" font-size="11" fill="{MUTED}">'
+                    f"<title>{_e(f'{label} · {p.title}: {note}')}</title>{_e(short)}</text>"
+                )
+                continue
             if rank is None:
                 out.append(f'<text x="{x0 + 6:.1f}" y="{y + 4:.1f}" font-size="11" fill="{MUTED}">not ranked</text>')
                 continue
@@ -602,13 +641,18 @@ _KINDS = ("judge", "chance", "experts")
 
 
 def agreement_panels_svg(
-    panels: Sequence[AgreementPanel], *, metric: str = "agreement with the experts", panel_width: int = 260
+    panels: Sequence[AgreementPanel],
+    *,
+    metric: str = "agreement with the experts",
+    panel_width: int = 260,
+    max_width: float | None = None,
 ) -> str:
     """Agreement per judge with its CI, placed between chance (grey, hollow) and the experts' ceiling (a green band:
     the experts' own agreement and its CI), one panel per criterion on one shared axis.
 
     A judge is as good as an expert where its dot sits in the band, and no better than guessing where its
     interval reaches the chance rows. Rows are the judges in the order given, then the chance rows.
+    ``max_width`` (e.g. ``PAGE_WIDTH``) narrows the panels so that the plot fits it.
     """
     for p in panels:
         bad = [r.kind for r in p.rows if r.kind not in _KINDS]
@@ -632,9 +676,11 @@ def agreement_panels_svg(
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 0.1
     lo, hi = min(lo, math.floor(lo / step) * step), max(hi, math.ceil(hi / step) * step)
     ticks = nice_ticks(lo, hi, 7)
-    row_h, top, bottom, gap = 22, 40, 58, 36
+    row_h, top, bottom, gap = 22, 40, 58, 48
     label_w = _label_width(labels)
-    width = label_w + len(panels) * (panel_width + gap)
+    panel_width = _panel_width(label_w, len(panels), gap, panel_width, max_width)
+    # at least as wide as the legend under the panels (one narrow panel would cut it off)
+    width = max(label_w + len(panels) * (panel_width + gap), label_w + 510)
     y_axis = top + row_h * len(labels)
     h = y_axis + bottom
     out = [
@@ -793,9 +839,8 @@ def reliability_svg(
         pts = " ".join(f"{sx(p):.1f},{sy(o):.1f}" for _, p, o in filled)
         out.append(f'<polyline points="{pts}" fill="none" stroke="{ACCENT}" stroke-width="1.5" stroke-opacity="0.6"/>')
     for b, pred, obs in filled:
-        tip = (
-            f"{_fmt(b.low)}-{_fmt(b.high)}: {b.n} items, predicted {_fmt(pred)}, observed {_fmt(obs)}"
-            + (f" [{_fmt(b.ci[0])}, {_fmt(b.ci[1])}]" if b.ci else "")
+        tip = f"{_fmt(b.low)}-{_fmt(b.high)}: {b.n} items, predicted {_fmt(pred)}, observed {_fmt(obs)}" + (
+            f" [{_fmt(b.ci[0])}, {_fmt(b.ci[1])}]" if b.ci else ""
         )
         out.append(f'<g class="bin"><title>{_e(tip)}</title>')
         if b.ci:

@@ -9,15 +9,31 @@ from typing import Any
 from judge.analysis import JudgeLeaderboard, JudgeScores
 from judge.analysis.experts import expert_means
 from judge.data import Benchmark
-from judge.report.agreement import HEADLINE_HELP
+from judge.report.agreement import HEADLINE_HELP, agreement_figures
 from judge.report.format import DASH, num, pct, with_ci
+from judge.report.html import AgreementPanel, AgreementRow
 from judge.report.model import Cell, Column, Figure, Report, Table
+from judge.report.viewer import link_viewer, viewer_href
 
 
 def judge_report(
-    board: JudgeLeaderboard, judges: Sequence[JudgeScores], bench: Benchmark, curves: Mapping[str, Any] | None = None
+    board: JudgeLeaderboard,
+    judges: Sequence[JudgeScores],
+    bench: Benchmark,
+    curves: Mapping[str, Any] | None = None,
+    viewer: str | None = None,
 ) -> Report:
-    """The judge leaderboard as a ``Report`` (table + judge-vs-expert scatter per criterion)."""
+    """The judge leaderboard as a ``Report``: the table, the agreement plot (each judge between the chance rows and
+    the experts' ceiling, per criterion) and the judge-vs-expert scatters of each judge side by side.
+
+    Args:
+        board: the judge leaderboard.
+        judges: the judges' scores (for the scatters); calibrated copies are drawn as their judge's curve.
+        bench: the benchmark (expert means for the scatters).
+        curves: judge name -> its calibrator, whose map is drawn on the judge's scatters.
+        viewer: relative path of an item viewer of the same runs (``judge leaderboard --judges --viewer``): the
+            report links to it, and each judge to its items sorted by disagreement with the experts.
+    """
     not_judged = {c for c in board.criteria if any(r.criteria.get(c) and r.criteria[c].not_judged for r in board.rows)}
     sampled = {
         c
@@ -42,10 +58,12 @@ def judge_report(
                 Column(key=f"{c}_samples", label="samples agree", numeric=True, group=c, help="self-consistency")
             )
     cols += [Column(key="cost", label="$ / 100", numeric=True), Column(key="time", label="s / 100", numeric=True)]
+    by_name = {js.name: js for js in judges}
     rows = []
     for r in board.rows:
-        cells = [Cell(text=r.judge, value=r.judge, title=r.description)]
         judge = r.kind == "judge"
+        href = _viewer_link(by_name[r.judge], viewer) if viewer and r.judge in by_name else ""
+        cells = [Cell(text=r.judge, value=r.judge, title=r.description, href=href)]
         for c in board.criteria:
             jc = r.criteria.get(c)
             width = 5 + (c in not_judged) + (c in sampled)
@@ -86,13 +104,34 @@ def judge_report(
         "Calibrated rows are cross-fitted: each item is scored by a map fitted without its post. "
         "Cost n/a: imported or unpriced judges.",
     )
-    return Report(
+    report = Report(
         title=f"Judge leaderboard: {board.benchmark}",
         tables=[table],
-        figures=_scatters(board, judges, bench, curves or {}),
+        figures=[*agreement_figures(agreement_panels(board)), *_scatters(board, judges, bench, curves or {})],
         notes=board.notes,
         provenance=[(k, str(v)) for k, v in board.provenance.items()],
     )
+    return link_viewer(report, viewer) if viewer else report
+
+
+def _viewer_link(js: JudgeScores, viewer: str) -> str:
+    """A judge's items in the viewer, largest disagreement with the experts first (a calibrated copy: by its
+    calibrated score, which the viewer shows beside the raw one when it was written with the calibrator)."""
+    return viewer_href(viewer, judge=js.run_judge, sort="calibrated" if js.calibrator else "experts")
+
+
+def agreement_panels(board: JudgeLeaderboard) -> list[AgreementPanel]:
+    """One panel per criterion from the board's headline: the experts' row as the ceiling band, then the judges and
+    the chance rows in board order."""
+    panels = []
+    for c in board.criteria:
+        rows = [
+            AgreementRow(r.judge, jc.headline.value, jc.headline.ci, r.kind)
+            for r in board.rows
+            if (jc := r.criteria.get(c)) is not None
+        ]
+        panels.append(AgreementPanel(title=c, rows=rows))
+    return panels
 
 
 def _scatters(
@@ -108,6 +147,7 @@ def _scatters(
         if js.calibrator:
             continue  # calibrated scores are shown as the curve on their raw judge's plot
         cal = curves.get(js.name)
+        group = f"{js.name}: judge score against the experts' mean, per item"
         for c in board.criteria:
             pairs = [
                 (s, means[c][i]) for i, s in js.scores.get(c, {}).items() if s is not None and i in means.get(c, {})
@@ -124,10 +164,11 @@ def _scatters(
             figs.append(
                 Figure(
                     key=f"scatter-{js.name}-{c}",
-                    title=f"{js.name}: {c}",
+                    title=c,
                     html=svg,
                     caption=f"{len(pairs)} items; diagonal: perfect agreement"
                     + ("; curve: the calibration map" if curve else ""),
+                    group=group,
                 )
             )
     return figs

@@ -50,6 +50,7 @@ class Figure(_Model):
     group: str = Field(
         default="", description="Consecutive figures of one group are laid out side by side under it as a heading."
     )
+    lead: bool = Field(default=False, description="HTML: shown before the tables (a plot that sums them up).")
 
 
 class Link(_Model):

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from judge.analysis.leaderboard import CellStats, CriterionInfo, Leaderboard
+from judge.analysis.leaderboard import CellStats, CriterionInfo, Leaderboard, SystemRow
+from judge.data.benchmark import Item
 from judge.report.format import DASH, with_ci
-from judge.report.html import Panel, histogram_svg, whisker_panels_svg
+from judge.report.html import (
+    PAGE_WIDTH,
+    Panel,
+    RankPanel,
+    histogram_svg,
+    rank_intervals_svg,
+    whisker_panels_svg,
+)
 from judge.report.model import Cell, Column, Figure, Report, Table
+from judge.report.viewer import link_viewer, viewer_href
 
 
 def rank_text(cell: CellStats) -> str:
@@ -32,8 +41,18 @@ def _arrow(c: CriterionInfo) -> str:
     return "↓" if c.lower_is_better else "↑"
 
 
-def wide_table(board: Leaderboard) -> Table:
-    """One row per system; per criterion the mean with its CI and the rank interval (plus unscored if any)."""
+def viewer_system(row: SystemRow) -> str:
+    """The system's name in the item viewer: the items' own ``system_name`` (the leaderboard may add ``#2`` to tell
+    two systems with one readable name apart; the viewer does not)."""
+    return Item.model_construct(system=row.system).system_name
+
+
+def wide_table(board: Leaderboard, viewer: str | None = None) -> Table:
+    """One row per system; per criterion the mean with its CI and the rank interval (plus unscored if any).
+
+    With ``viewer`` (the item viewer's relative path), each system cell links to the viewer filtered to that system
+    (sorted by judge-expert disagreement when the scores are a judge's).
+    """
     fields = system_fields(board)
     cols = [Column(key=f, label=f) for f in fields]
     cols.append(Column(key="n_items", label="items", numeric=True, help="items of the system in the leaderboard"))
@@ -71,9 +90,20 @@ def wide_table(board: Leaderboard) -> Table:
                     help="items never judged (or never rated) on this criterion",
                 )
             )
+    # a judge's largest disagreements with the experts first (a viewer without expert ratings ignores the sort)
+    sort = "experts" if board.source == "judge" else ""
     rows = []
     for r in board.rows:
-        cells = [Cell(text=r.system.get(f) or "—", value=r.system.get(f, "")) for f in fields]
+        href = viewer_href(viewer, system=viewer_system(r), sort=sort) if viewer else ""
+        cells = [
+            Cell(
+                text=r.system.get(f) or "—",
+                value=r.system.get(f, ""),
+                href=href if r.system.get(f) else "",
+                title=f"every judgment of {r.name}, item by item" if href and r.system.get(f) else "",
+            )
+            for f in fields
+        ]
         cells.append(Cell(text=str(r.n_items), value=r.n_items))
         for c in board.criteria:
             s = r.scores[c.name]
@@ -162,7 +192,25 @@ def _whiskers(board: Leaderboard) -> str:
         )
         for c in board.criteria
     ]
-    return whisker_panels_svg([r.name for r in rows], panels)
+    return whisker_panels_svg([r.name for r in rows], panels, max_width=PAGE_WIDTH)
+
+
+def _ranks(board: Leaderboard) -> str:
+    """Rank intervals, one panel per criterion, rows in leaderboard order; "too few" where the table says so."""
+    rows = board.rows
+    panels = []
+    for c in board.criteria:
+        cells = [r.scores[c.name] for r in rows]
+        panels.append(
+            RankPanel(
+                title=f"{c.title} {_arrow(c)}",
+                ranks=[s.rank for s in cells],
+                intervals=[None if s.too_few else s.rank_ci for s in cells],
+                n=sum(s.rank is not None for s in cells),
+                notes=[s.too_few if s.too_few and s.rank is not None else None for s in cells],
+            )
+        )
+    return rank_intervals_svg([r.name for r in rows], panels, max_width=PAGE_WIDTH)
 
 
 def _distributions(board: Leaderboard) -> str:
@@ -185,8 +233,14 @@ def _distributions(board: Leaderboard) -> str:
     return f'<div class="wrap"><table class="dist"><thead>{head}</thead><tbody>{body}</tbody></table></div>'
 
 
-def system_report(board: Leaderboard) -> Report:
-    """The report of a system leaderboard."""
+def system_report(board: Leaderboard, viewer: str | None = None) -> Report:
+    """The report of a system leaderboard.
+
+    Args:
+        board: the leaderboard.
+        viewer: relative path of the item viewer written next to the report (``judge leaderboard --viewer``,
+            ``judge demo``): the report links to it, and each system to its own items in it.
+    """
     n_items = sum(r.n_items for r in board.rows)
     src = (
         "expert ratings (each item: the mean of its experts)"
@@ -211,6 +265,20 @@ def system_report(board: Leaderboard) -> Report:
     ]
     figures.append(
         Figure(
+            key="ranks",
+            title="Rank intervals",
+            html=_ranks(board),
+            caption=f"Dot = rank (1 = best), bar = 95% interval of the rank across the same {b.n_boot} resamples. "
+            "Systems whose bars overlap cannot be told apart on that criterion."
+            + (
+                " too few: fewer than 5 items or 3 posts, no rank interval (hover for why)."
+                if any(r.scores[c.name].too_few for r in board.rows for c in board.criteria)
+                else ""
+            ),
+        )
+    )
+    figures.append(
+        Figure(
             key="distributions",
             title="Score distributions",
             html=_distributions(board),
@@ -227,12 +295,13 @@ def system_report(board: Leaderboard) -> Report:
         ("created", p.created_at),
         ("tool version", p.tool_version),
     ]
-    return Report(
+    report = Report(
         title=f"Leaderboard: {p.benchmark}",
         summary=summary,
-        tables=[wide_table(board)],
+        tables=[wide_table(board, viewer)],
         figures=figures,
         notes=board.notes,
         provenance=prov,
         long_table=long_table(board),
     )
+    return link_viewer(report, viewer) if viewer else report

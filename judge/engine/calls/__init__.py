@@ -19,11 +19,16 @@ from judge.engine.store import RunStore
 
 
 class Budget:
-    """Spending limit of the online calls: a call is made only if its estimated cost still fits."""
+    """Spending limit of the online calls: a call is made only if its estimated cost still fits.
 
-    def __init__(self, limit: float | None) -> None:
+    Args:
+        limit: USD for the whole run directory (None: no limit).
+        spent: what earlier invocations of the run already spent (the run's records say).
+    """
+
+    def __init__(self, limit: float | None, spent: float = 0.0) -> None:
         self.limit = limit
-        self.spent = 0.0
+        self.spent = spent
         self.reserved = 0.0
         self.exhausted = False
 
@@ -92,6 +97,12 @@ class CallPass:
         j = u.judgment(reply, cache_hit=hit, attempts=0 if hit else attempts, error=error, overflow=overflow)
         self.store.append(j)
         self.progress.update(j)
+
+    def load_provider_layer(self) -> None:
+        """Import LiteLLM now, with a progress line while it loads (seconds: no run should look stuck)."""
+        from judge.engine.client import load_provider_layer
+
+        load_provider_layer(self.progress.note)
 
     def fail(self, error: str) -> None:
         """Stop the run on a permanent provider error; finished work stays recorded."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -95,7 +94,7 @@ def batch_line(u: JudgmentUnit) -> dict[str, Any]:
 
 def parse_result_line(line: dict[str, Any], litellm: Any, spec: JudgeSpec) -> tuple[CachedReply | None, str | None]:
     """(reply, None) for an answered request; (None, error text) for a request the provider failed."""
-    from judge.engine.client import _reply
+    from judge.engine.client import reply_from_response
 
     resp = line.get("response") or {}
     body = resp.get("body") if isinstance(resp, dict) else None
@@ -105,7 +104,7 @@ def parse_result_line(line: dict[str, Any], litellm: Any, spec: JudgeSpec) -> tu
         text = err.get("message", json.dumps(err)) if isinstance(err, dict) else str(err)
         return None, f"batch request failed (status {status}): {text}"[:500]
     model_response = litellm.ModelResponse(**body)
-    return _reply(litellm, model_response, 0.0, spec), None
+    return reply_from_response(litellm, model_response, 0.0, spec), None
 
 
 class _Provider:
@@ -119,11 +118,11 @@ class _Provider:
 
     async def call(self, fn: str, **kwargs: Any) -> Any:
         """One files/batches call; transient errors retried with our backoff, permanent ones raised."""
-        from judge.engine.client import RetryableError, backoff_delay, classify
+        from judge.engine.client import RetryableError, backoff_delay, call_unlogged, classify
 
         for attempt in range(self.spec.max_retries + 1):
             try:
-                return await getattr(self.litellm, fn)(**kwargs, **self.kwargs)
+                return await call_unlogged(getattr(self.litellm, fn), **kwargs, **self.kwargs)
             except Exception as exc:
                 err = classify(exc, self.kwargs["api_key"])
                 if not isinstance(err, RetryableError) or attempt == self.spec.max_retries:
@@ -151,23 +150,17 @@ async def _finish(
     by_key: dict[str, list[JudgmentUnit]],
     p: CallPass,
     poll_s: float,
-    show: bool,
 ) -> int:
     """Poll one batch until it ends, then import its results; return the number of provider requests answered."""
     while True:
         b = await provider.call("aretrieve_batch", batch_id=batch.id)
         counts = getattr(b, "request_counts", None)
-        if show:
-            done = (
-                f"{getattr(counts, 'completed', 0)}+{getattr(counts, 'failed', 0)} failed/{getattr(counts, 'total', 0)}"
-            )
-            sys.stderr.write(f"\r  batch {batch.id} ({batch.judge}): {b.status}  {done}   ")
-            sys.stderr.flush()
+        done = f"{getattr(counts, 'completed', 0)}+{getattr(counts, 'failed', 0)} failed/{getattr(counts, 'total', 0)}"
+        p.progress.status(f"batch {batch.id} ({batch.judge}): {b.status}  {done}")
         if b.status in FINAL_STATES:
             break
         await asyncio.sleep(poll_s)
-    if show:
-        sys.stderr.write("\n")
+    p.progress.note(f"batch {batch.id} ({batch.judge}) ended '{b.status}'")
     batch.status = str(b.status)
     answered: set[str] = set()
     for line in [*await provider.lines(b.output_file_id), *await provider.lines(b.error_file_id)]:
@@ -191,6 +184,7 @@ def judge_in_batches(p: CallPass) -> None:
             between status polls); ``calls`` counts the provider requests answered; a permanent refusal of the
             batch stops the run with the error.
     """
+    p.load_provider_layer()
     asyncio.run(_judge_in_batches(p, poll_s=p.cfg.batch_poll_s or 30.0))
 
 
@@ -198,19 +192,19 @@ async def _judge_in_batches(p: CallPass, *, poll_s: float) -> None:
     from judge.engine.client import litellm_module
 
     litellm = litellm_module()
+    p.progress.start_calls()
     cfg = p.cfg
     ledger = load_ledger(cfg.out)
     pending: dict[str, dict[str, list[JudgmentUnit]]] = defaultdict(lambda: defaultdict(list))
     specs = {j.name: j for j in cfg.judges}
     for u in p.pending():
         pending[u.judge.name][u.key].append(u)
-    show = p.progress.enabled
     for name, by_key in pending.items():
         provider = _Provider(litellm, specs[name])
         try:
             jobs = await _submit_missing(provider, ledger, by_key, cfg.out)
             for batch in jobs:
-                p.state["calls"] += await _finish(provider, batch, by_key, p, poll_s, show)
+                p.state["calls"] += await _finish(provider, batch, by_key, p, poll_s)
                 batch.imported = True
                 save_ledger(cfg.out, ledger)
         except ProviderError as exc:

@@ -12,6 +12,8 @@ from judge.errors import ProviderError
 
 def judge_online(p: CallPass) -> None:
     """Make every pending call of the run online (the default call strategy)."""
+    p.load_provider_layer()
+    p.progress.start_calls()
     asyncio.run(_call_misses(p))
 
 
@@ -22,7 +24,8 @@ async def _call_misses(p: CallPass) -> None:
     cfg, budget, state = p.cfg, p.budget, p.state
     queue: asyncio.Queue[JudgmentUnit | None] = asyncio.Queue(maxsize=4 * cfg.concurrency)
     # Identical requests (same key: e.g. one response rated twice in a benchmark) are called once; the others
-    # wait for that reply and are recorded from it as cache hits, as a later cached run would record them.
+    # wait for that reply and are recorded from it as cache hits, as a later cached run would record them (and
+    # with no attempts of their own: the call is counted once, in the first unit's record).
     inflight: dict[str, asyncio.Future[Any]] = {}
 
     async def produce() -> None:
@@ -41,12 +44,7 @@ async def _call_misses(p: CallPass) -> None:
                 res = await inflight[u.key]
                 if res is not None:
                     p.record_unit(
-                        u,
-                        res.reply,
-                        hit=res.reply is not None,
-                        attempts=res.attempts,
-                        error=res.error,
-                        overflow=res.overflow,
+                        u, res.reply, hit=res.reply is not None, attempts=0, error=res.error, overflow=res.overflow
                     )
                 continue
             fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -72,7 +70,7 @@ async def _call_misses(p: CallPass) -> None:
             p.fail(f"judge {u.judge.name!r}: {exc}")
             return None
         state["calls"] += res.attempts
-        budget.settle(est, res.reply.cost_usd if res.reply is not None else 0.0)
+        budget.settle(est, (res.reply.cost_usd or 0.0) if res.reply is not None else 0.0)
         return res
 
     await asyncio.gather(produce(), *(worker() for _ in range(cfg.concurrency)))

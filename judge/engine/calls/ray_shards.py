@@ -135,6 +135,7 @@ def judge_with_ray(p: CallPass, *, task_body: Any = None) -> None:
         for k, us in by_key.items()
     ]
     cpus = int(ray.cluster_resources().get("CPU", 1))
+    p.progress.start_calls()
     task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(task_body or judge_shard)
     pending = [
         task.remote([r.model_dump(mode="json") for r in shard], p.cfg.concurrency)
