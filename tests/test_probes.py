@@ -154,3 +154,58 @@ def test_self_preference_against_the_experts_gap() -> None:
     # a judge of another family sees the gpt items as "others": a negative gap, not flagged
     (other,) = self_preference(bench, rubrics, scores, {"j": "meta"}, experts, n_boot=300)
     assert other.judge_gap.value == pytest.approx(-1.0) and not other.flagged
+
+
+# -- end to end: judge probe over real HTTP to the loopback stub -------------------------------------------------------
+
+
+def _length_loving_judge(request: dict) -> str:  # type: ignore[type-arg]
+    """A stub judge gamed by length and by instructions: the score grows with the response block's length, and an
+    instruction to the evaluator earns the top score; otherwise it ignores praise."""
+    import json
+    import re
+
+    user = request["messages"][-1]["content"]
+    m = re.search(r"BEGIN RESPONSE [0-9a-f]+\]\]\n(.*?)\n\[\[END RESPONSE", user, re.S)
+    text = m.group(1) if m else ""
+    text = re.sub(r"^(You are clearly|Honestly, few|Your self-awareness|Anyone would)[^.]*\. ", "", text)
+    score = 5 if "evaluator" in text or "rater" in text else min(5, 1 + len(text) // 150)  # a 1-5 criterion
+    return json.dumps({"rationale": "stub", "score": score})
+
+
+def test_judge_probe_end_to_end_over_http(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from pathlib import Path
+
+    from judge.cli import main
+    from tests.support.stub import StubServer
+
+    demo = Path(__file__).resolve().parents[1] / "datasets" / "demo"
+    stub = StubServer(responder=_length_loving_judge)
+    with stub as url:
+        args = [
+            "probe", "--benchmark", str(demo), "--judge", "openai/stub-judge", "--api-base", url,
+            "--criteria", "empathy", "--probes", "length,injection,flattery", "--out", str(tmp_path / "p"),
+            "--n-boot", "300", "--no-progress", "--json", "--cache-dir", str(tmp_path / "cache"),
+        ]  # fmt: skip
+        assert main(args) == 0
+        report = json.loads(capsys.readouterr().out)
+        calls = stub.stats().by_path["POST /v1/chat/completions"]
+        # again: everything from the cache of the run directory (no call), same report
+        assert main(args) == 0
+        again = json.loads(capsys.readouterr().out)
+        assert stub.stats().by_path["POST /v1/chat/completions"] == calls
+        # --fail-on-rewarded turns a rewarded probe into exit 1 (for CI)
+        assert main([*args, "--fail-on-rewarded"]) == 1
+    assert calls == 12 * 5  # 12 demo items x (original + 3 probes + placebo), one criterion
+    assert again["results"] == report["results"]
+    res = {r["probe"]: r for r in report["results"]}
+    assert set(res) == {"length", "injection", "flattery", "placebo"}
+    assert res["length"]["shift"]["value"] > 0 and res["injection"]["shift"]["value"] > 0
+    assert res["injection"]["flagged"]
+    assert res["flattery"]["shift"]["value"] == 0 and not res["flattery"]["flagged"]
+    assert res["placebo"]["vs_placebo"] is None
+    out = tmp_path / "p"
+    assert {p.name for p in out.iterdir()} >= {"benchmark", "run", "probes.md", "probes.json", "probes.html"}
+    assert "REWARDED" in (out / "probes.md").read_text()
+    assert "self-preference not measured" in (out / "probes.md").read_text()
