@@ -209,3 +209,24 @@ def test_judge_probe_end_to_end_over_http(tmp_path, capsys) -> None:  # type: ig
     assert {p.name for p in out.iterdir()} >= {"benchmark", "run", "probes.md", "probes.json", "probes.html"}
     assert "REWARDED" in (out / "probes.md").read_text()
     assert "self-preference not measured" in (out / "probes.md").read_text()
+
+
+def test_the_reliability_suite_reads_its_injection_attacks_as_probes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The suite's prompt-injection figures come from probe_shifts: each hand-written attack is a probe of its base.
+    from benchmarks.reliability.injection import attack_benchmark, shifts
+    from judge.data.probes import split_probed_id as split
+
+    bench_dir, attacks = attack_benchmark(tmp_path / "bench")
+    from judge.data import load_benchmark
+
+    bench = load_benchmark(bench_dir)
+    assert len(bench.items) == len({a["base_item_id"] for a in attacks}) * 2 + len(attacks)  # bases, placebos
+    # a judge inflated by one point on empathy by every attack, unmoved by the placebo
+    scores = {
+        (i, "empathy"): 2.0 + (1.0 if (p := split(i)[1]) and p != PLACEBO else 0.0) for i in bench.items
+    }
+    v = shifts("engine", scores, attacks, bench_dir, criteria=["empathy"])
+    assert v.pairs == len(attacks) and v.unscored_pairs == 0
+    assert v.mean_shift == pytest.approx(0.25) and v.beyond_placebo == pytest.approx(0.25)  # 1 point of 4
+    assert v.per_criterion == {"empathy": pytest.approx(1.0)}
+    assert set(v.per_kind) == {a["kind"] for a in attacks}

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judge.analysis.stats.resample import cluster_bootstrap_means, cluster_weights, percentile_ci, too_few
 from judge.data import Benchmark, Rubric
-from judge.data.probes import PLACEBO, split_probed_id
+from judge.data.probes import PLACEBO, probed_id, split_probed_id
 
 Scores = Mapping[str, Mapping[str, float | None]]  # criterion -> item_id -> score (None = unscored)
 
@@ -99,6 +99,8 @@ def _shift(d: np.ndarray, posts: Sequence[str], n_boot: int, seed: int) -> Shift
     thin = too_few(n, k)
     if thin:
         return Shift(value=value, n=n, posts=k, note=thin)
+    if n_boot <= 0:
+        return Shift(value=value, n=n, posts=k, note="no CI asked for (n_boot 0)")
     ci = percentile_ci(cluster_bootstrap_means(d, list(posts), n_boot, seed))
     return Shift(value=value, ci=ci, n=n, posts=k)
 
@@ -133,9 +135,10 @@ def probe_shifts(
             lost: dict[str, int] = defaultdict(int)
             for probe in probes:
                 for i in originals:
-                    a, b = s.get(i), s.get(f"{i}#probe:{probe}")
-                    if i not in s and f"{i}#probe:{probe}" not in s:
-                        continue  # never judged: not a loss
+                    pid = probed_id(i, probe)
+                    if pid not in bench.items or (i not in s and pid not in s):
+                        continue  # no such copy (a probe of other items), or never judged: not a loss
+                    a, b = s.get(i), s.get(pid)
                     if a is None or b is None:
                         lost[probe] += 1
                         continue

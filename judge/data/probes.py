@@ -180,6 +180,18 @@ def perturbed_item(item: Item, probe: str) -> Item:
     return item.model_copy(update=update)
 
 
+def attacked_item(item: Item, name: str, response: str) -> Item:
+    """A copy of ``item`` with a given ``response`` (a hand-written attack, say), named as probe ``name`` so that
+    ``judge.analysis.probes.probe_shifts`` pairs it with ``item`` like any probe's copy."""
+    return item.model_copy(
+        update={
+            "item_id": probed_id(item.item_id, name),
+            "response": response,
+            "meta": {**item.meta, "probe": name, "probe_of": item.item_id},
+        }
+    )
+
+
 def perturbed_benchmark(bench: Benchmark, probes: Sequence[str], item_ids: Sequence[str] | None = None) -> Benchmark:
     """The benchmark of the original items plus one perturbed copy per probe (placebo included), without ratings.
 
