@@ -171,7 +171,7 @@ def _synthetic_runs(tmp: Path) -> tuple[Path, Path, list[Path]]:
     from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item, save_benchmark
     from judge.data.rubric import Rubric, ScalePoint
     from judge.engine.judgment import Judgment
-    from judge.engine.store import RunManifest, RunStore, iter_records, summarise
+    from judge.engine.store import RunManifest, RunStore, summarise
 
     rubric = Rubric(
         name="empathy",
@@ -193,7 +193,8 @@ def _synthetic_runs(tmp: Path) -> tuple[Path, Path, list[Path]]:
     (tmp / "r").mkdir()
     (tmp / "r" / "empathy.yaml").write_text(yaml.safe_dump(rubric.model_dump(mode="json", exclude_defaults=True)))
     runs = []
-    for name, samples, noise, cost in (("steady", 3, 0.1, 0.002), ("noisy", 2, 0.6, 0.0)):
+    # the noisy judge's model has no known price: the engine records its calls' cost as None (unpriced)
+    for name, samples, noise, cost in (("steady", 3, 0.1, 0.002), ("noisy", 2, 0.6, None)):
         store = RunStore(tmp / name).open()
         store.write_manifest(
             RunManifest(judges={name: {"name": name, "model": f"x/{name}"}}, rubrics={"empathy": rubric.ref})
@@ -205,7 +206,7 @@ def _synthetic_runs(tmp: Path) -> tuple[Path, Path, list[Path]]:
                     Judgment(item_id=f"i{k}", criterion="empathy", judge=name, sample=s, score=score, cost_usd=cost)
                 )
         store.close()
-        store.write_summary(summarise(iter_records(tmp / name), tmp / name, model_calls=60 * samples))
+        store.write_summary(summarise(tmp / name, model_calls=60 * samples))
         runs.append(tmp / name)
     return bench, tmp / "r", runs
 

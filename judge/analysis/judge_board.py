@@ -80,17 +80,16 @@ def _per_100(js: JudgeScores) -> tuple[int | None, float | None, str | None, flo
     n = int(s["judgments"])
     live = n - int(s.get("cache_hits", 0))
     secs = 100 * float(s.get("latency_s_total", 0.0)) / live if live else None
-    cost = float(s.get("cost_usd", 0.0))
+    cost = float(s.get("cost_usd") or 0.0)
     if live == 0:
         return n, None, "every judgment came from the cache: nothing was spent in this run", None
+    secs_100 = round(secs, 2) if secs is not None else None
+    if s.get("unpriced_calls"):  # the engine records calls of a model with no known price as unpriced
+        return n, None, f"unpriced: {s['unpriced_calls']} call(s) of a model with no known price", secs_100
     if cost == 0.0:
-        return (
-            n,
-            None,
-            "unpriced: the model has no price in LiteLLM's cost map (or it runs locally)",
-            round(secs, 2) if secs else None,
-        )
-    return n, round(100 * cost / n, 6), None, round(secs, 2) if secs is not None else None
+        why = "free: the embedded local judge" if s.get("cost") == "free (local)" else "nothing was spent"
+        return n, None, why, secs_100
+    return n, round(100 * cost / n, 6), None, secs_100
 
 
 def _cell(ja: JudgeAgreement) -> JudgeCriterion:

@@ -432,6 +432,7 @@ def summarise(
             "unscored": dict(judge_unscored[name]),
             "cost_usd": round(money[name], 6),
             "cost": cost_text(money[name], c["unpriced_calls"], local=local.get(name, False)),
+            "unpriced_calls": c["unpriced_calls"],
             "latency_s_total": round(latency[name], 3),
             "cache_hits": c["cache_hits"],
         }
