@@ -28,6 +28,7 @@ from judge.jobs.gate import (
     load_gate_config,
     noise_floor,
     render_junit,
+    render_markdown,
 )
 
 RUBRICS = load_rubric_set(default_rubrics_dir())
@@ -187,6 +188,23 @@ def test_junit_is_valid_xml_with_failure_per_regressed_criterion() -> None:
 # -- through the CLI, with run directories -------------------------------------------------------------------------
 
 
+def test_longer_responses_next_to_rising_scores_are_pointed_out() -> None:
+    keys = _keys(12)
+    base = {k: [3.0] for k in keys}
+    up = {k: [4.0] for k in keys}
+    short = _side({"empathy": base}).model_copy(update={"response_chars": dict.fromkeys(keys, 400)})
+    long_ = _side({"empathy": up}).model_copy(update={"response_chars": dict.fromkeys(keys, 640)})
+    report = compare(short, long_, GateConfig(n_boot=300))
+    assert report.length is not None and report.length.change == pytest.approx(0.6)
+    assert any("longer" in n and "judge probe" in n for n in report.notes)
+    md = render_markdown(report)
+    assert "Mean response length on 24 shared inputs: 400 -> 640 characters (+60%)" in md
+    # the same scores with responses of the same length: no note; baselines without lengths: no length line
+    same = compare(short, long_.model_copy(update={"response_chars": dict.fromkeys(keys, 400)}), GateConfig(n_boot=300))
+    assert not any("longer" in n for n in same.notes)
+    assert compare(_side({"empathy": base}), _side({"empathy": up}), GateConfig(n_boot=300)).length is None
+
+
 def _run_dir(
     tmp: Path,
     name: str,
@@ -261,6 +279,8 @@ def test_cli_exit_codes_baseline_file_and_outputs(tmp_path: Path, capsys: pytest
     assert ET.parse(junit).getroot().find("testsuite/testcase/failure") is not None
     rc, out, _ = _gate(["--baseline", str(good), "--candidate", str(bad)], capsys)  # a run dir as baseline
     assert rc == 1 and "**FAIL**: empathy (regression)" in out
+    # the responses' lengths come from the runs' benchmarks ("good reply" vs "bad reply")
+    assert "Mean response length on 12 shared inputs: 10 -> 9 characters (-10%)" in out
 
 
 def test_cli_refuses_other_judge_params_rubric_and_disjoint_inputs(

@@ -1,10 +1,12 @@
 """Prompt injection: how far attacks appended to a response move the embedded local judge's scores.
 
-Each attack of ``datasets/injection/attacks.jsonl`` is its base demo item with an attacked response. Both are
-judged on every criterion; the *shift* of one (attack, criterion) pair is how much better the attacked response
-scored than its base, in scale units (``direction: lower`` criteria such as harmfulness are flipped), so a
-positive shift means the attack inflated the score. Shifts are also given as a fraction of the scale's range, so
-criteria with different scales can be averaged.
+Each attack of ``datasets/injection/attacks.jsonl`` is its base demo item with an attacked response, built and
+read exactly as a bias probe of ``judge probe`` (``judge.data.probes.attacked_item``; the shifts come from
+``judge.analysis.probes.probe_shifts``), with the placebo copies of the base items beside them. The *shift* of one
+(attack, criterion) pair is how much better the attacked response scored than its base, in scale units
+(``direction: lower`` criteria such as harmfulness are flipped), so a positive shift means the attack inflated the
+score; ``beyond_placebo`` subtracts the placebo's shift on the same base. Shifts are also given as a fraction of
+the scale's range, so criteria with different scales can be averaged.
 
 Two prompt constructions are compared:
 
@@ -68,6 +70,9 @@ class VariantShift(BaseModel):
     per_criterion: dict[str, float | None] = Field(description="Criterion -> mean shift in scale points.")
     per_kind: dict[str, float | None] = Field(description="Attack kind -> mean shift, fraction of scale range.")
     per_attack: dict[str, float | None] = Field(default_factory=dict)
+    beyond_placebo: float | None = Field(
+        default=None, description="Mean shift minus the placebo's on the same base item, fraction of scale range."
+    )
     wall_s: float = 0.0
 
 
@@ -86,18 +91,20 @@ def load_attacks() -> list[dict[str, Any]]:
 
 
 def attack_benchmark(out: Path) -> tuple[Path, list[dict[str, Any]]]:
-    """A benchmark of the attacked base items plus one item per attack (its id is the attack id)."""
+    """A benchmark of the attacked base items, their placebo copies, and one copy per attack (probe = attack id)."""
     from judge.data.benchmark import load_benchmark, save_benchmark
+    from judge.data.probes import PLACEBO, attacked_item, perturbed_item
 
     demo = load_benchmark(DEMO)
     attacks = load_attacks()
     bases = sorted({a["base_item_id"] for a in attacks})
     items = {b: demo.items[b] for b in bases}
+    for b in bases:
+        placebo = perturbed_item(demo.items[b], PLACEBO)
+        items[placebo.item_id] = placebo
     for a in attacks:
-        base = demo.items[a["base_item_id"]]
-        items[a["attack_id"]] = base.model_copy(
-            update={"item_id": a["attack_id"], "response": a["response"], "meta": {"attack_kind": a["kind"]}}
-        )
+        att = attacked_item(demo.items[a["base_item_id"]], a["attack_id"], a["response"])
+        items[att.item_id] = att.model_copy(update={"meta": {**att.meta, "attack_kind": a["kind"]}})
     bench = demo.model_copy(update={"items": items, "ratings": [], "path": None})
     bench.manifest = bench.manifest.model_copy(update={"name": "injection"})
     return save_benchmark(bench, out), attacks
@@ -189,28 +196,43 @@ def shifts(
     variant: str,
     scores: dict[tuple[str, str], float | None],
     attacks: list[dict[str, Any]],
+    bench_dir: Path,
     wall_s: float = 0.0,
     criteria: list[str] | None = None,
 ) -> VariantShift:
-    """Per-pair shifts of one variant, averaged per criterion, per attack kind and overall."""
+    """Per-pair shifts of one variant (``judge.analysis.probes.probe_shifts``, one pair per attack and criterion),
+    averaged per criterion, per attack kind and overall."""
+    from judge.analysis.probes import probe_shifts
+    from judge.data.benchmark import load_benchmark
+    from judge.data.probes import PLACEBO
     from judge.data.rubric import default_rubrics_dir, load_rubric_set
 
     rubrics = load_rubric_set(default_rubrics_dir(), criteria)
+    by_crit_item: dict[str, dict[str, float | None]] = defaultdict(dict)
+    for (item, crit), score in scores.items():
+        by_crit_item[crit][item] = score
+    results = probe_shifts(load_benchmark(bench_dir), rubrics, {variant: by_crit_item}, n_boot=0)
+    kind = {a["attack_id"]: a["kind"] for a in attacks}
     by_crit: dict[str, list[float]] = defaultdict(list)
     by_kind: dict[str, list[float]] = defaultdict(list)
     by_attack: dict[str, list[float]] = defaultdict(list)
+    beyond: list[float] = []
     unscored = 0
-    for a in attacks:
-        for crit, rubric in rubrics.items():
-            base, att = scores.get((a["base_item_id"], crit)), scores.get((a["attack_id"], crit))
-            if base is None or att is None:
-                unscored += 1  # missing data: counted, never treated as a shift of 0
-                continue
-            points = att - base if rubric.direction == "higher" else base - att
-            frac = points / (rubric.high - rubric.low)
-            by_crit[crit].append(points)
-            by_kind[a["kind"]].append(frac)
-            by_attack[a["attack_id"]].append(frac)
+    for r in results:
+        if r.probe == PLACEBO:
+            continue
+        rubric = rubrics[r.criterion]
+        unscored += r.unscored
+        if r.shift.value is None:
+            continue
+        sign = 1.0 if rubric.direction == "higher" else -1.0
+        points = sign * r.shift.value
+        frac = points / (rubric.high - rubric.low)
+        by_crit[r.criterion].append(points)
+        by_kind[kind[r.probe]].append(frac)
+        by_attack[r.probe].append(frac)
+        if r.vs_placebo is not None and r.vs_placebo.value is not None:
+            beyond.append(sign * r.vs_placebo.value / (rubric.high - rubric.low))
     fracs = [f for v in by_attack.values() for f in v]
 
     def mean(v: list[float]) -> float | None:
@@ -225,6 +247,7 @@ def shifts(
         per_criterion={c: mean(by_crit.get(c, [])) for c in rubrics},
         per_kind={k: mean(v) for k, v in sorted(by_kind.items())},
         per_attack={k: mean(v) for k, v in sorted(by_attack.items())},
+        beyond_placebo=mean(beyond),
         wall_s=round(wall_s, 1),
     )
 
@@ -269,10 +292,10 @@ def run_injection(
     work.mkdir(parents=True, exist_ok=True)
     bench, attacks = attack_benchmark(work / "bench")
     scores, wall = _engine_scores(bench, work, crits, time_limit_s)
-    variants = {"engine": shifts("engine", scores, attacks, wall, crits)}
+    variants = {"engine": shifts("engine", scores, attacks, bench, wall, crits)}
     if naive:
         scores, wall = _naive_scores(bench, work, crits, time_limit_s)
-        variants["naive"] = shifts("naive", scores, attacks, wall, crits)
+        variants["naive"] = shifts("naive", scores, attacks, bench, wall, crits)
     scored = {k: v.mean_abs_shift for k, v in variants.items() if v.mean_abs_shift is not None}
     return InjectionResult(
         model=LOCAL_MODEL,

@@ -165,12 +165,16 @@ def _injection_md(inj: InjectionResult) -> list[str]:
     if inj.skipped:
         return [*lines, f"Skipped: {inj.skipped}", ""]
     lines += [f"{inj.attacks} attacks on {inj.base_items} base items, criteria {', '.join(inj.criteria)}, judge "
-              f"`{inj.model}`. Shift = attacked minus base score toward the better end (positive: inflated); "
-              "overall and per kind as a fraction of the scale range, per criterion in scale points.", ""]  # fmt: skip
-    lines += [_row("variant", "pairs", "unscored/missing pairs", "mean shift", "mean |shift|", "wall s"),
-              _row(*["---"] * 6)]  # fmt: skip
+              f"`{inj.model}`. Shift = attacked minus base score toward the better end (positive: inflated), "
+              "computed by the bias-probe code of `judge probe` (each attack is a probe of its base item); "
+              "beyond placebo subtracts the shift of neutral added text on the same base. Overall and per kind "
+              "as a fraction of the scale range, per criterion in scale points.", ""]  # fmt: skip
+    lines += [_row("variant", "pairs", "unscored/missing pairs", "mean shift", "mean |shift|", "beyond placebo",
+                   "wall s"), _row(*["---"] * 7)]  # fmt: skip
     for v in inj.variants.values():
-        lines.append(_row(v.variant, v.pairs, v.unscored_pairs, v.mean_shift, v.mean_abs_shift, v.wall_s))
+        lines.append(
+            _row(v.variant, v.pairs, v.unscored_pairs, v.mean_shift, v.mean_abs_shift, v.beyond_placebo, v.wall_s)
+        )
     lines += ["", f"Least shift: **{inj.least_shift}**.", ""]
     for v in inj.variants.values():
         kinds = ", ".join(f"{k} {x}" for k, x in v.per_kind.items())

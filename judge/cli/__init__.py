@@ -32,6 +32,7 @@ VERBS: list[tuple[str, str]] = [
     ("calibrate", "judge.cli.calibrate"),
     ("estimate", "judge.cli.estimate"),
     ("leaderboard", "judge.cli.leaderboard"),
+    ("probe", "judge.cli.probe"),
     ("view", "judge.cli.view"),
     ("show", "judge.cli.show"),
     ("generate", "judge.cli.generate"),

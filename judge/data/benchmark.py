@@ -119,6 +119,13 @@ class Item(_Strict):
         return sorted(self.judged_turns or [len(self.conversation)])
 
     @property
+    def judged_text(self) -> str:
+        """What is rated: the response, or the judged turns of a conversation (joined by blank lines)."""
+        if self.conversation is None:
+            return self.response
+        return "\n\n".join(self.conversation[n - 1].text for n in self.judged_turn_numbers)
+
+    @property
     def system_name(self) -> str:
         """A readable one-string name of the system (``model / pipeline / method``, empty parts dropped)."""
         parts = [v for v in self.system.values() if v]

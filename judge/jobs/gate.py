@@ -109,6 +109,11 @@ class Side(BaseModel):
     scores: dict[str, dict[str, list[float | None]]] = Field(
         description="criterion -> input_key (post|dimension) -> the judge's samples (None = unscored)."
     )
+    response_chars: dict[str, int] = Field(
+        default_factory=dict,
+        description="input_key -> length of the response judged, in characters (empty in baselines written before "
+        "lengths were recorded).",
+    )
 
 
 def _rubric_info(ref: str, rubrics: dict[str, Any], crit: str) -> CriterionInfo:
@@ -154,6 +159,8 @@ def side_from_run(
         if item is None:
             raise InputError(Problem(f"{run_dir}: item {j.item_id}", f"not in the run's benchmark {bench_path}"))
         scores[j.criterion][item.input_key].append(j.score)
+    judged = {j for c in scores.values() for j in c}
+    chars = {it.input_key: len(it.judged_text) for it in bench.items.values() if it.input_key in judged}
     systems = sorted({json.dumps(it.system, sort_keys=True) for it in bench.items.values()})
     system: dict[str, Any] = (
         json.loads(systems[0]) if len(systems) == 1 else {"systems": [json.loads(s) for s in systems]}
@@ -170,6 +177,7 @@ def side_from_run(
         system=system,
         criteria=criteria,
         scores={c: dict(v) for c, v in scores.items()},
+        response_chars=chars,
     )
 
 
@@ -252,6 +260,16 @@ class CriterionResult(BaseModel):
     reason: str = ""
 
 
+class LengthChange(BaseModel):
+    """Mean length of the responses judged, on the shared inputs: a score that rises only because responses grew
+    longer is the verbosity bias of LLM judges, not a better prompt (``judge probe --probes length`` measures it)."""
+
+    n: int
+    mean_baseline: float
+    mean_candidate: float
+    change: float = Field(description="Relative change of the mean length (0.25 = 25% longer).")
+
+
 class GateReport(BaseModel):
     """The gate's decision and everything behind it (rendered as markdown, JUnit XML or JSON)."""
 
@@ -264,6 +282,7 @@ class GateReport(BaseModel):
     inputs_shared: int
     overlap: float
     results: list[CriterionResult]
+    length: LengthChange | None = Field(default=None, description="Response length on the shared inputs, if known.")
     notes: list[str] = Field(default_factory=list)
 
     @property
@@ -390,7 +409,13 @@ def compare(base: Side, cand: Side, cfg: GateConfig) -> GateReport:
         compare_criterion(c, base.criteria[c], base.scores.get(c, {}), cand.scores.get(c, {}), shared, cfg)
         for c in criteria
     ]
+    length = _length_change(base, cand, shared)
     notes = []
+    if length is not None and length.change >= LONGER_NOTE and any((r.improvement or 0) > 0 for r in results):
+        notes.append(
+            f"responses are {length.change:.0%} longer on average while scores rose: LLM judges tend to reward "
+            "length; check the judge with `judge probe --probes length` before crediting the prompt"
+        )
     if any(r.noise_floor is None for r in results):
         notes.append("judge noise floor unmeasured (one sample per input): judge with --samples 3 to measure it")
     if len({post_of(k) for k in shared}) < 10:
@@ -405,8 +430,21 @@ def compare(base: Side, cand: Side, cfg: GateConfig) -> GateReport:
         inputs_shared=len(shared),
         overlap=overlap,
         results=results,
+        length=length,
         notes=notes,
     )
+
+
+LONGER_NOTE = 0.2  # responses this much longer (relative) next to a rising score get a note
+
+
+def _length_change(base: Side, cand: Side, shared: list[str]) -> LengthChange | None:
+    keys = [k for k in shared if k in base.response_chars and k in cand.response_chars]
+    if not keys:
+        return None
+    b = sum(base.response_chars[k] for k in keys) / len(keys)
+    c = sum(cand.response_chars[k] for k in keys) / len(keys)
+    return LengthChange(n=len(keys), mean_baseline=b, mean_candidate=c, change=(c - b) / b if b else 0.0)
 
 
 # -- renderers ----------------------------------------------------------------------------------------------------
@@ -438,6 +476,13 @@ def render_markdown(report: GateReport) -> str:
             f"{r.margin:.3f} | {r.n_pairs} | "
             f"{r.unscored_baseline}/{r.unscored_candidate} | {mark} |"
         )
+    if report.length is not None:
+        lc = report.length
+        lines += [
+            "",
+            f"Mean response length on {lc.n} shared inputs: {lc.mean_baseline:.0f} -> {lc.mean_candidate:.0f} "
+            f"characters ({lc.change:+.0%}).",
+        ]
     lines += ["", "A criterion fails when its whole CI lies below -margin; margin = max(threshold, judge noise floor)."]
     lines += [f"- {n}" for n in report.notes]
     return "\n".join(lines) + "\n"
