@@ -355,3 +355,39 @@ def test_resort_gpt4_sits_between_chance_and_the_ceiling(
     # GPT-4 answered "not harmful" to every item: on harmfulness it is a constant judge, exactly at chance
     harm = report["criteria"]["harmfulness"]["judges"]["gpt-4-1106-preview"]["headline"]
     assert harm["value"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_analysis_refuses_a_run_of_other_items(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A run records the content hash of the benchmark it judged; joining it by item id to another benchmark (same
+    # ids, other responses) would compare scores of texts the judge never read.
+    from judge.cli import main
+    from judge.data import Benchmark, BenchmarkManifest, ExpertRating, Item, default_rubrics_dir, save_benchmark
+    from judge.engine import Judgment, RunManifest, RunStore
+    from judge.engine.store import benchmark_record
+
+    def bench(word: str) -> Benchmark:
+        items = {f"i{k}": Item(item_id=f"i{k}", post_id=f"p{k}", post="p", response=f"{word} {k}") for k in range(8)}
+        ratings = [ExpertRating(item_id=i, rater=r, criterion="empathy", value=3.0) for i in items for r in "ab"]
+        return Benchmark(manifest=BenchmarkManifest(name=word), items=items, ratings=ratings)
+
+    judged = bench("judged")
+    judged.path = save_benchmark(judged, tmp_path / "judged")
+    other = save_benchmark(bench("other"), tmp_path / "other")
+    from judge.data import load_rubric_set
+
+    ref = load_rubric_set(default_rubrics_dir())["empathy"].ref
+    store = RunStore(tmp_path / "run").open()
+    store.write_manifest(
+        RunManifest(
+            benchmark=benchmark_record(judged), judges={"j": {"name": "j", "model": "x"}}, rubrics={"empathy": ref}
+        )
+    )
+    for i in judged.items:
+        store.append(Judgment(item_id=i, criterion="empathy", judge="j", score=3.0, rubric=ref))
+    store.close()
+    args = ["agree", "--criteria", "empathy", "--run", str(tmp_path / "run"), "--n-boot", "100"]
+    assert main([*args, "--benchmark", str(tmp_path / "judged")]) == 0
+    capsys.readouterr()
+    assert main([*args, "--benchmark", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "content hash" in err and "pass the benchmark the run judged" in err

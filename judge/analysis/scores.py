@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric
-from judge.engine.store import RunManifest, load_run_manifest, load_run_scores, read_summary
+from judge.engine.store import RunManifest, check_run_benchmark, load_run_manifest, load_run_scores, read_summary
 from judge.errors import InputError, Problem, StaleArtifact, UsageError
 
 if TYPE_CHECKING:
@@ -100,8 +100,13 @@ def pick_judge(judges: Iterable[str], wanted: str | None, run_dir: str | Path) -
     return names[0]
 
 
-def read_judges(run_dir: str | Path, rubrics: Mapping[str, Rubric], judge: str | None = None) -> list[JudgeScores]:
-    """Every judge of a run (or the one named), checked against the loaded rubrics."""
+def read_judges(
+    run_dir: str | Path, rubrics: Mapping[str, Rubric], judge: str | None = None, bench: Benchmark | None = None
+) -> list[JudgeScores]:
+    """Every judge of a run (or the one named), checked against the loaded rubrics and, when given, against the
+    benchmark (a run that judged other items is refused rather than joined by item id)."""
+    if bench is not None:
+        check_run_benchmark(run_dir, bench)
     manifest = load_run_manifest(run_dir)
     by_judge = load_run_scores(run_dir)
     if not by_judge:
@@ -122,11 +127,13 @@ def read_judges(run_dir: str | Path, rubrics: Mapping[str, Rubric], judge: str |
     ]
 
 
-def read_runs(run_dirs: Sequence[str | Path], rubrics: Mapping[str, Rubric]) -> list[JudgeScores]:
+def read_runs(
+    run_dirs: Sequence[str | Path], rubrics: Mapping[str, Rubric], bench: Benchmark | None = None
+) -> list[JudgeScores]:
     """The judges of several runs; the same judge name in two runs is an error (which one would be meant?)."""
     out: list[JudgeScores] = []
     for d in run_dirs:
-        for js in read_judges(d, rubrics):
+        for js in read_judges(d, rubrics, bench=bench):
             if any(o.name == js.name for o in out):
                 raise InputError(
                     Problem(
@@ -215,7 +222,7 @@ def judges_with_calibrators(
     out: list[JudgeScores] = []
     curves: dict[str, Calibrator] = {}
     used = set()
-    for js in read_runs(run_dirs, rubrics):
+    for js in read_runs(run_dirs, rubrics, bench):
         out.append(js)
         match = match_calibrator(js, cals)
         if match is not None:

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from judge.analysis.calibration import fit_calibrator
     from judge.analysis.inputs import load_inputs
     from judge.analysis.scores import check_rubrics, pick_judge
-    from judge.engine.store import load_run_manifest, load_run_scores
+    from judge.engine.store import check_run_benchmark, load_run_manifest, load_run_scores
     from judge.report import write_report
     from judge.report.calibration import calibration_document, render_calibration
 
@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     spec = manifest.judges.get(judge, {})
     inp = load_inputs(args.benchmark, args.rubrics, exclude_raters=args.exclude_rater, levels=args.level)
     bench, rubrics = inp.bench, inp.rubrics
+    check_run_benchmark(args.run, bench)
     rated = {r.criterion for r in bench.ratings}
     criteria, skipped = _criteria(args, all_scores[judge], rubrics, rated, dict(inp.levels))
     check_rubrics(args.run, manifest, rubrics, criteria=criteria)

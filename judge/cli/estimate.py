@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0.5 <= args.confidence < 1:
         raise UsageError(f"--confidence must be in [0.5, 1), got {args.confidence}")
     inp = load_inputs(args.benchmark, args.rubrics, criteria=[args.criterion], exclude_raters=args.exclude_rater)
-    found = read_judges(args.run, inp.selected, args.judge)
+    found = read_judges(args.run, inp.selected, args.judge, bench=inp.bench)
     if len(found) > 1:
         raise UsageError(f"--run {args.run} has several judges ({', '.join(j.name for j in found)}); pick --judge")
     scores = found[0].scores.get(args.criterion)

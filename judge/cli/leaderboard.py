@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if args.run:
         from judge.analysis.scores import calibrated, load_calibrators, read_judges
 
-        found = read_judges(args.run[0], rubrics, args.judge)
+        found = read_judges(args.run[0], rubrics, args.judge, bench=inp.bench)
         if len(found) > 1:
             raise UsageError(
                 f"--run {args.run[0]} has {len(found)} judges ({', '.join(j.name for j in found)}); "
