@@ -40,3 +40,15 @@ def test_demo_with_expert_benchmark_prints_agreement(resort_bench: Path, tmp_pat
     assert "experts (ceiling)" in out and "openai/stub-judge" in out
     data = json.loads((tmp_path / "d" / "agreement.json").read_text())
     assert data["criteria"]["empathy"]["judges"]["openai/stub-judge"]["n_items"] == 30
+
+
+def test_demo_exits_1_when_judgments_failed_for_a_provider_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.stub import Faults
+
+    with StubServer(faults=Faults(http_500=1.0)) as url:
+        rc = main(["demo", "--judge", "openai/stub-judge", "--api-base", url, "--out", str(tmp_path / "demo"),
+                   "--no-progress", "--criteria", "empathy", "--limit", "2"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 1 and "api_error" in err

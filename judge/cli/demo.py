@@ -62,9 +62,13 @@ def run(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
         command=["judge", *sys.argv[1:]],
     )
+    # As for `judge run`: judgments that failed for a provider reason, or too many unscored, fail the demo.
+    code = 1 if r.summary.problems else 0
+    for problem in r.summary.problems:
+        print(f"error: {problem}", file=sys.stderr)
     if args.json:
         print_json(result_json(r))
-        return 0
+        return code
     print()
     print(render_table(build_report(r.leaderboard).tables[0]))
     print()
@@ -75,4 +79,4 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(render_agreement_table(r.agreement))
     print(f"report: {', '.join(str(p) for p in r.files.values())}")
-    return 0
+    return code

@@ -20,6 +20,7 @@ from judge.data.rubric import default_rubrics_dir, load_rubric_set
 from judge.engine.judge_spec import resolve_judges
 from judge.engine.runner import RunConfig, run_judging
 from judge.engine.store import RunSummary, load_run_scores
+from judge.errors import RunIncomplete
 from judge.report import system_report, write_report
 from judge.report.items import build_item_view
 from judge.report.viewer import VIEWER_FILE, write_viewer
@@ -79,6 +80,9 @@ def run_demo(
     )
     summary = run_judging(cfg)
     scores = load_run_scores(run_dir).get(spec.name, {})
+    if summary.problems and not any(s is not None for by_item in scores.values() for s in by_item.values()):
+        # Nothing to rank: say why (a provider failure is exit 1, not bad input), and keep what was recorded.
+        raise RunIncomplete("; ".join(summary.problems) + f"; the records are in {run_dir}: run again to retry")
     board = system_leaderboard(bench, rubric_set, scores, judge=spec.name, command=" ".join(cfg.command))
     viewer = write_viewer(build_item_view(bench, rubric_set, [run_dir]), out / VIEWER_FILE)
     report = system_report(board, viewer=VIEWER_FILE)  # links the viewer, and each system to its items there
