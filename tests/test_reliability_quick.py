@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from benchmarks.reliability import run_suite
-from benchmarks.reliability.crash import _generate_result
+from benchmarks.reliability.crash import generate_result
 
 
 @pytest.mark.slow
@@ -91,10 +91,10 @@ def test_generate_comparison_can_fail(
 ) -> None:
     ref = _gen_dir(tmp_path / "ref", [("a", "x"), ("b", "y")], [("a", "x"), ("b", "y")])
     run = _gen_dir(tmp_path / "run", rows, records)
-    r = _generate_result(run, ref, {"a", "b"}, 0, 2, 3, calls=30, bound=31, ref_calls=28, points=[0, 1], wall_s=1.0)
+    r = generate_result(run, ref, {"a", "b"}, 0, 2, 3, calls=30, bound=31, ref_calls=28, points=[0, 1], wall_s=1.0)
     assert (r.identical, r.duplicates, r.missing, r.failed_records) == (identical, duplicates, missing, failed)
     assert r.within_bound and r.judgments == 2 and r.unit == "items"
-    over = _generate_result(run, ref, {"a", "b"}, 0, 2, 3, calls=32, bound=31, ref_calls=28, points=[], wall_s=1.0)
+    over = generate_result(run, ref, {"a", "b"}, 0, 2, 3, calls=32, bound=31, ref_calls=28, points=[], wall_s=1.0)
     assert not over.within_bound
-    failed_exit = _generate_result(ref, ref, {"a", "b"}, 1, 0, 1, calls=0, bound=0, ref_calls=0, points=[], wall_s=0)
+    failed_exit = generate_result(ref, ref, {"a", "b"}, 1, 0, 1, calls=0, bound=0, ref_calls=0, points=[], wall_s=0)
     assert not failed_exit.identical  # the last run must also exit 0 (every item generated)

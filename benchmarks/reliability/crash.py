@@ -241,11 +241,11 @@ def run_generate_crash_resume(
         final = subprocess.run(final_cmd, env=env, cwd=ROOT, capture_output=True, text=True)
         restarts += 1
         calls = _chat_calls(stub) - ref_calls
-    return _generate_result(out, ref, expected, final.returncode, delivered, restarts, calls, bound, ref_calls,
+    return generate_result(out, ref, expected, final.returncode, delivered, restarts, calls, bound, ref_calls,
                             points, time.monotonic() - t0)  # fmt: skip
 
 
-def _generate_result(
+def generate_result(
     out: Path,
     ref: Path,
     expected: set[str],
