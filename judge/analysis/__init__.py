@@ -8,8 +8,9 @@ in ``judge.analysis.stats``.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from judge.lazy import load_attribute
 
 if TYPE_CHECKING:
     from judge.analysis.agreement import (
@@ -47,6 +48,11 @@ if TYPE_CHECKING:
         ppi_mean as ppi_mean,
         system_estimates as system_estimates,
     )
+    from judge.analysis.probes import (
+        ProbeReport as ProbeReport,
+        probe_shifts as probe_shifts,
+        self_preference as self_preference,
+    )
     from judge.analysis.scores import (
         JudgeScores as JudgeScores,
         calibrated as calibrated,
@@ -62,6 +68,9 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it; imported on first use, so importing the stage stays cheap
 _WHERE = {
+    "ProbeReport": "judge.analysis.probes",
+    "probe_shifts": "judge.analysis.probes",
+    "self_preference": "judge.analysis.probes",
     "calibrated": "judge.analysis.scores",
     "check_rubrics": "judge.analysis.scores",
     "cross_fitted": "judge.analysis.scores",
@@ -99,6 +108,4 @@ __all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return load_attribute(__name__, _WHERE, name)

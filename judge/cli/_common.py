@@ -88,3 +88,22 @@ def bounded(
 
     parse.__name__ = kind.__name__  # argparse names the type in some messages
     return parse
+
+
+def add_judge_options(p: argparse.ArgumentParser, *, several: str = "repeat for a panel") -> None:
+    """``--judge`` (repeatable), ``--api-base`` and ``--api-key-env``: how the verbs that call judges name them."""
+    p.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="MODEL|FILE.toml",
+        help=f"LiteLLM model string, 'local', or a judge config file; {several} (default: local)",
+    )
+    p.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)")
+    p.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        help="environment variable holding the key for the MODEL judges (e.g. a server given by --api-base; "
+        "default: the provider's usual variable, none for --api-base). The key itself is never written anywhere",
+    )
+

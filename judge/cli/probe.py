@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from judge.cli._common import add_parser, bounded, print_json
+from judge.cli._common import add_judge_options, add_parser, bounded, print_json
 
 
 def _probe_help() -> str:
@@ -41,15 +41,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--benchmark", required=True, help="benchmark directory (items.jsonl)")
     p.add_argument("--rubrics", help="rubric file or directory (default: the bundled rubrics/resort)")
-    p.add_argument(
-        "--judge",
-        action="append",
-        default=[],
-        metavar="MODEL|FILE.toml",
-        help="LiteLLM model string, 'local', or a judge config file; repeat for several (default: local)",
-    )
-    p.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)")
-    p.add_argument("--api-key-env", metavar="NAME", help="environment variable holding the key for the MODEL judges")
+    add_judge_options(p, several="repeat for several")
     p.add_argument(
         "--probes",
         default="length,flattery,positivity,injection",

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from judge.cli._common import add_parser, bounded, print_json
+from judge.cli._common import add_judge_options, add_parser, bounded, print_json
 from judge.engine.store import DEFAULT_MAX_UNSCORED
 
 
@@ -44,20 +44,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--benchmark", required=True, help="benchmark directory (items.jsonl)")
     p.add_argument("--rubrics", help="rubric file or directory (default: the bundled rubrics/resort)")
-    p.add_argument(
-        "--judge",
-        action="append",
-        default=[],
-        metavar="MODEL|FILE.toml",
-        help="LiteLLM model string, 'local', or a judge config file; repeat for a panel (default: local)",
-    )
-    p.add_argument("--api-base", help="base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama)")
-    p.add_argument(
-        "--api-key-env",
-        metavar="NAME",
-        help="environment variable holding the key for the MODEL judges (e.g. a server given by --api-base; "
-        "default: the provider's usual variable, none for --api-base). The key itself is never written anywhere",
-    )
+    add_judge_options(p)
     p.add_argument("--criteria", nargs="+", help="only these criteria (default: all in the rubric set)")
     p.add_argument(
         "--samples",

@@ -9,8 +9,9 @@ model or computes a statistic.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from judge.lazy import load_attribute
 
 if TYPE_CHECKING:
     from judge.data.benchmark import (
@@ -43,6 +44,10 @@ if TYPE_CHECKING:
     from judge.data.importers.table import (
         TableMapping as TableMapping,
     )
+    from judge.data.probes import (
+        PROBES as PROBES,
+        perturbed_benchmark as perturbed_benchmark,
+    )
     from judge.data.ratings import (
         parse_rating as parse_rating,
         rating_problems as rating_problems,
@@ -72,6 +77,8 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it; imported on first use, so importing the stage stays cheap
 _WHERE = {
+    "PROBES": "judge.data.probes",
+    "perturbed_benchmark": "judge.data.probes",
     "default_rubrics_dir": "judge.data.rubric",
     "Dimension": "judge.data.rubric",
     "find_criterion_name": "judge.data.rubric",
@@ -118,6 +125,4 @@ __all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return load_attribute(__name__, _WHERE, name)

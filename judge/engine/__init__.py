@@ -7,8 +7,9 @@ batch APIs, Ray) under the runner, the run store, response generation and the im
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from judge.lazy import load_attribute
 
 if TYPE_CHECKING:
     from judge.engine.answer import (
@@ -148,6 +149,4 @@ __all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return load_attribute(__name__, _WHERE, name)

@@ -1,13 +1,14 @@
 """Stage 5, jobs: what a user runs end to end, composed from the stages below.
 
-The demo (``judge demo``), the prompt regression gate for CI (``judge gate``) and the pytest fixture
-(``reappraisal_judge``).
+The demo (``judge demo``), the prompt regression gate for CI (``judge gate``), bias probes (``judge probe``)
+and the pytest fixture (``reappraisal_judge``).
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from judge.lazy import load_attribute
 
 if TYPE_CHECKING:
     from judge.jobs.demo import (
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
         load_side as load_side,
         write_baseline as write_baseline,
     )
+    from judge.jobs.probe import (
+        ProbeConfig as ProbeConfig,
+        run_probes as run_probes,
+    )
     from judge.jobs.pytest_plugin import (
         ReappraisalJudge as ReappraisalJudge,
         UnscoredJudgment as UnscoredJudgment,
@@ -29,6 +34,8 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it; imported on first use, so importing the stage stays cheap
 _WHERE = {
+    "ProbeConfig": "judge.jobs.probe",
+    "run_probes": "judge.jobs.probe",
     "DemoResult": "judge.jobs.demo",
     "run_demo": "judge.jobs.demo",
     "compare": "judge.jobs.gate",
@@ -45,6 +52,4 @@ __all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return load_attribute(__name__, _WHERE, name)

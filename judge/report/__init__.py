@@ -11,8 +11,9 @@ Example::
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from judge.lazy import load_attribute
 
 if TYPE_CHECKING:
     from judge.report.agreement import (
@@ -54,6 +55,9 @@ if TYPE_CHECKING:
         render_overview as render_overview,
         run_overview as run_overview,
     )
+    from judge.report.probes import (
+        probe_document as probe_document,
+    )
     from judge.report.system import (
         system_report as system_report,
     )
@@ -71,6 +75,7 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it; imported on first use, so importing the stage stays cheap
 _WHERE = {
+    "probe_document": "judge.report.probes",
     "agreement_document": "judge.report.agreement",
     "render_agreement_table": "judge.report.agreement",
     "calibration_document": "judge.report.calibration",
@@ -106,6 +111,4 @@ __all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return load_attribute(__name__, _WHERE, name)

@@ -12,8 +12,9 @@ Names load on first use (``judge.analysis.stats.resample`` needs only numpy; the
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from judge.lazy import load_attribute
 
 if TYPE_CHECKING:
     from judge.analysis.stats.alpha import AlphaResult as AlphaResult, bootstrap_alpha as bootstrap_alpha
@@ -86,6 +87,4 @@ __all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return load_attribute(__name__, _WHERE, name)
