@@ -93,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
     from judge.analysis.leaderboard import system_leaderboard
     from judge.errors import UsageError
     from judge.report import parse_formats, system_report, write_report
-    from judge.report.markdown import render_table
 
     formats = parse_formats(args.format)
     if args.n_boot < 1:
@@ -141,16 +140,7 @@ def run(args: argparse.Namespace) -> int:
     viewer = _viewer(args, inp)
     report = system_report(board, viewer=viewer)
     paths = write_report(board, Path(args.out), formats, report=report)
-    if viewer:
-        paths["viewer"] = Path(args.out) / viewer
-    if args.json:
-        print_json({"files": {k: str(v) for k, v in paths.items()}, "leaderboard": board.model_dump(mode="json")})
-        return 0
-    print(render_table(report.tables[0]))
-    for note in board.notes:
-        print(f"note: {note}")
-    print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    return 0
+    return _print(args, board, report, paths, viewer)
 
 
 def _run_judges(args: argparse.Namespace, inp: Any, formats: Any, command: str) -> int:
@@ -159,7 +149,6 @@ def _run_judges(args: argparse.Namespace, inp: Any, formats: Any, command: str) 
     from judge.errors import UsageError
     from judge.report import write_report
     from judge.report.judges import judge_report
-    from judge.report.markdown import render_table
 
     if not args.run:
         raise UsageError("--judges needs at least one --run")
@@ -183,6 +172,13 @@ def _run_judges(args: argparse.Namespace, inp: Any, formats: Any, command: str) 
     viewer = _viewer(args, inp)
     report = judge_report(board, judges, inp.bench, curves, viewer=viewer)
     paths = write_report(board, Path(args.out), formats, report=report, stem="judges")
+    return _print(args, board, report, paths, viewer)
+
+
+def _print(args: argparse.Namespace, board: Any, report: Any, paths: dict[str, Path], viewer: str | None) -> int:
+    """What both leaderboards print: the files and the board as JSON, or the table, its notes and the files."""
+    from judge.report.markdown import render_table
+
     if viewer:
         paths["viewer"] = Path(args.out) / viewer
     if args.json:
