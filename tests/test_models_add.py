@@ -1,4 +1,4 @@
-"""User models (``judge models add``): the user's own GGUF file as ``local/<name>``.
+"""``judge models add``: the user's own GGUF file as ``local/<name>``.
 
 Small fake files starting with the GGUF magic bytes stand in for models (nothing is loaded in llama.cpp here);
 one test registers the real 0.5B file (skipped when its part packages are not installed). Every test gets its own
@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from judge.cli import main
 from judge.engine.judge_spec import judge_from_model
 from judge.engine.local import models as lm, user_models as um
 from judge.engine.local.models import LocalModel, ModelFileError, get_model, model_path, model_status
@@ -240,6 +243,80 @@ def test_identity_is_the_user_file_hash(tmp_path: Path, model_dir: Path) -> None
     before = spec.identity_hash()
     add_user_model(_gguf(tmp_path / "b.gguf", BODY + b"b"), "mine", replace=True)
     assert judge_from_model("local/mine").identity_hash() != before  # two files never share cached answers
+
+
+# -- the CLI ---------------------------------------------------------------------------------------------------
+
+
+def test_cli_add_list_remove(tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = _gguf(tmp_path / "m.gguf")
+    assert main(["models", "add", str(f), "--name", "mine", "--n-ctx", "2048", "--description", "tiny"]) == 0
+    out = capsys.readouterr()
+    assert "local/mine: added" in out.out and "--judge local/mine" in out.out
+    assert "mine: hash" in out.err  # progress on stderr
+
+    assert main(["models", "--json"]) == 0
+    listed = {m["name"]: m for m in json.loads(capsys.readouterr().out)["models"]}
+    assert listed["mine"]["source"] == "user" and listed["qwen2.5-1.5b"]["source"] == "built-in"
+    assert (listed["mine"]["state"], listed["mine"]["path"], listed["mine"]["n_ctx"]) == ("ready", str(f), 2048)
+    assert listed["mine"]["sha256"] == hashlib.sha256(BODY).hexdigest()
+
+    assert main(["models"]) == 0
+    text = capsys.readouterr().out
+    assert "local/mine (user): ready" in text and hashlib.sha256(BODY).hexdigest()[:12] in text
+    assert f"path: {f}" in text
+
+    assert main(["models", "add", str(f), "--name", "mine"]) == 2
+    assert "pass --replace" in capsys.readouterr().err
+    assert main(["models", "add", str(f), "--name", "mine", "--replace"]) == 0
+    capsys.readouterr()
+
+    assert main(["models", "remove", "qwen2.5-0.5b"]) == 2
+    assert "built-in model" in capsys.readouterr().err
+    assert main(["models", "remove", "mine"]) == 0
+    assert "left where it is" in capsys.readouterr().out
+    assert main(["models", "remove", "mine"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Mine", "error: --name: 'Mine' is not a valid model name: expected lowercase letters"),
+        ("qwen2.5-1.5b", "error: --name: 'qwen2.5-1.5b' is a built-in model; choose another name"),
+    ],
+)
+def test_cli_bad_name_exits_2_with_one_message(
+    name: str, message: str, tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "add", str(_gguf(tmp_path / "m.gguf")), "--name", name]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_cli_bad_n_ctx_exits_2(tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["models", "add", str(_gguf(tmp_path / "m.gguf")), "--name", "m", "--n-ctx", "0"])
+    assert exc.value.code == 2 and "--n-ctx: must be an integer >= 1, got 0" in capsys.readouterr().err
+
+
+def test_cli_not_gguf_exits_2_without_traceback(tmp_path: Path, model_dir: Path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    env = {**os.environ, "JUDGE_MODEL_DIR": str(model_dir), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-m", "judge", "models", "add", str(bad), "--name", "m"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {bad}: not a GGUF model file: it starts with b'hell', expected b'GGUF'"
+
+
+def test_help_shows_add(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["models", "--help"])
+    assert "judge models add" in capsys.readouterr().out
 
 
 # -- the real 0.5B file ----------------------------------------------------------------------------------------

