@@ -149,10 +149,18 @@ def test_remove(tmp_path: Path, model_dir: Path) -> None:
         remove_user_model("mine")
 
 
-@pytest.mark.parametrize("name", ["qwen2.5-0.5b", "local/qwen2.5-1.5b", "qwen2.5-coder-1.5b-instruct-q4_k_m"])
-def test_built_ins_cannot_be_removed(name: str, model_dir: Path) -> None:
-    with pytest.raises(UsageError, match=r"is a built-in model .* cannot be removed"):
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("qwen2.5-0.5b", "is a built-in model and"),
+        ("local/qwen2.5-1.5b", "is a built-in model and"),
+        ("qwen2.5-coder-1.5b-instruct-q4_k_m", "is a built-in model (an alias of 'qwen2.5-1.5b') and"),
+    ],
+)
+def test_built_ins_cannot_be_removed(name: str, what: str, model_dir: Path) -> None:
+    with pytest.raises(UsageError) as exc:
         remove_user_model(name)
+    assert str(exc.value) == (f"{name!r} {what} cannot be removed; only models added with `judge models add` can")
 
 
 def test_file_must_exist_and_be_gguf(tmp_path: Path, model_dir: Path) -> None:

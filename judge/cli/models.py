@@ -56,9 +56,13 @@ def register(sub: Any) -> None:
         "--name", required=True, help="model name, used as local/NAME: lowercase letters, digits, '.', '_', '-'"
     )
     ap.add_argument(
-        "--n-ctx", type=bounded(int, 1), default=4096, help="context window used when loading (default 4096)"
+        "--n-ctx",
+        type=bounded(int, 1),
+        default=4096,
+        metavar="N",
+        help="context window used when loading (default 4096)",
     )
-    ap.add_argument("--description", default="", help="one line shown by `judge models`")
+    ap.add_argument("--description", default="", metavar="TEXT", help="one line shown by `judge models`")
     ap.add_argument("--replace", action="store_true", help="replace the model already added under NAME")
     ap.set_defaults(func=run_add)
     rp = ms.add_parser("remove", help="forget a model added with `judge models add` (the file is left alone)")

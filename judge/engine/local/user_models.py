@@ -263,9 +263,9 @@ def remove_user_model(name: str, directory: Path | None = None) -> UserModelReco
     key = model_key(name)
     builtin = builtin_model(key)
     if builtin is not None:
+        alias = "" if builtin.name == key else f" (an alias of {builtin.name!r})"
         raise UsageError(
-            f"{name!r} is a built-in model ({builtin.name}) and cannot be removed; only models added with "
-            f"`judge models add` can"
+            f"{name!r} is a built-in model{alias} and cannot be removed; only models added with `judge models add` can"
         )
     registry = load_registry(directory)
     old = registry.get(key)
