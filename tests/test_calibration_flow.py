@@ -13,12 +13,38 @@ from tests.support.stub import StubServer
 
 def test_run_with_calibrator(resort_bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with StubServer() as url:
-        base = ["run", "--benchmark", str(resort_bench), "--rated-only", "--judge", "openai/stub-judge",
-                "--api-base", url, "--criteria", "empathy", "--no-progress", "--json"]
+        base = [
+            "run",
+            "--benchmark",
+            str(resort_bench),
+            "--rated-only",
+            "--judge",
+            "openai/stub-judge",
+            "--api-base",
+            url,
+            "--criteria",
+            "empathy",
+            "--no-progress",
+            "--json",
+        ]
         assert main([*base, "--out", str(tmp_path / "r1")]) == 0
         cal = tmp_path / "cal.json"
-        assert main(["calibrate", "--benchmark", str(resort_bench), "--run", str(tmp_path / "r1"),
-                     "--out", str(cal), "--n-boot", "100"]) == 0
+        assert (
+            main(
+                [
+                    "calibrate",
+                    "--benchmark",
+                    str(resort_bench),
+                    "--run",
+                    str(tmp_path / "r1"),
+                    "--out",
+                    str(cal),
+                    "--n-boot",
+                    "100",
+                ]
+            )
+            == 0
+        )
         capsys.readouterr()
         assert main([*base, "--out", str(tmp_path / "r2"), "--calibrator", str(cal)]) == 0
         out = json.loads(capsys.readouterr().out)

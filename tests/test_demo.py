@@ -14,8 +14,16 @@ from tests.support.stub import StubServer
 
 def test_demo_writes_report_and_second_run_is_cached(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with StubServer() as url:
-        args = ["demo", "--judge", "openai/stub-judge", "--api-base", url, "--out", str(tmp_path / "demo"),
-                "--no-progress"]
+        args = [
+            "demo",
+            "--judge",
+            "openai/stub-judge",
+            "--api-base",
+            url,
+            "--out",
+            str(tmp_path / "demo"),
+            "--no-progress",
+        ]
         assert main([*args, "--json"]) == 0
         first = json.loads(capsys.readouterr().out)
         assert main(args) == 0
@@ -30,11 +38,28 @@ def test_demo_writes_report_and_second_run_is_cached(tmp_path: Path, capsys: pyt
     assert "0 model calls" in text and "demo-careful" in text and "unscored" in text
 
 
-def test_demo_with_expert_benchmark_prints_agreement(resort_bench: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_with_expert_benchmark_prints_agreement(
+    resort_bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with StubServer() as url:
-        rc = main(["demo", "--judge", "openai/stub-judge", "--api-base", url, "--benchmark", str(resort_bench),
-                   "--limit", "30", "--criteria", "empathy", "--out", str(tmp_path / "d"), "--no-progress"])
+        rc = main(
+            [
+                "demo",
+                "--judge",
+                "openai/stub-judge",
+                "--api-base",
+                url,
+                "--benchmark",
+                str(resort_bench),
+                "--limit",
+                "30",
+                "--criteria",
+                "empathy",
+                "--out",
+                str(tmp_path / "d"),
+                "--no-progress",
+            ]
+        )
     out = capsys.readouterr().out
     assert rc == 0
     assert "experts (ceiling)" in out and "openai/stub-judge" in out

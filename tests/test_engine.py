@@ -46,15 +46,30 @@ def _scores(run_dir: Path) -> dict:
     return {(j.judge, j.item_id, j.criterion, j.sample): (j.score, j.unscored_reason) for j in iter_records(run_dir)}
 
 
-def test_faults_become_retries_or_unscored_and_rerun_is_all_cache(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    script = ["http_429_retry_after", "http_500", "http_503", "reset", "truncated_body", "invalid_json",
-              "timeout", "refusal", "off_scale", "empty", "length", "missing_field"]
+def test_faults_become_retries_or_unscored_and_rerun_is_all_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = [
+        "http_429_retry_after",
+        "http_500",
+        "http_503",
+        "reset",
+        "truncated_body",
+        "invalid_json",
+        "timeout",
+        "refusal",
+        "off_scale",
+        "empty",
+        "length",
+        "missing_field",
+    ]
     stub = StubServer(faults=Faults(script=script, retry_after_s=1, hold_s=5), record=500)
     with stub as url:
         judges = _judges_file(tmp_path, url)
-        rc, s = _run(["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r1"),
-                      "--concurrency", "4"], capsys)
+        rc, s = _run(
+            ["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r1"), "--concurrency", "4"],
+            capsys,
+        )
         # 5 of 48 unscored is more than the default --max-unscored (10%): recorded, but the exit code says so
         assert rc == 1 and len(s["problems"]) == 1 and "--max-unscored" in s["problems"][0], s
         stats = stub.stats()
@@ -77,33 +92,63 @@ def test_faults_become_retries_or_unscored_and_rerun_is_all_cache(tmp_path: Path
                 assert json.dumps(render_messages(rubric, item)[0], sort_keys=True) in sent
         # an identical command on a fresh run directory: served entirely from the cache, same answers
         before = stub.stats().requests_total
-        rc, s2 = _run(["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r2"),
-                       "--max-unscored", "0.2"], capsys)
+        rc, s2 = _run(
+            ["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r2"), "--max-unscored", "0.2"],
+            capsys,
+        )
         assert rc == 0 and s2["model_calls"] == 0 and s2["cache_hits"] == N_DEMO
         assert stub.stats().requests_total == before
         assert _scores(tmp_path / "r1") == _scores(tmp_path / "r2")
         # re-running into the finished directory does nothing at all
-        rc, s3 = _run(["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r1"),
-                       "--max-unscored", "0.2"], capsys)
+        rc, s3 = _run(
+            ["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r1"), "--max-unscored", "0.2"],
+            capsys,
+        )
         assert rc == 0 and s3["model_calls"] == 0 and s3["judgments"] == N_DEMO
         # --no-cache asks again (fresh answers) and still records them
-        rc, s4 = _run(["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r4"),
-                       "--no-cache", "--criteria", "empathy"], capsys)
+        rc, s4 = _run(
+            [
+                "--benchmark",
+                str(DEMO),
+                "--judge",
+                str(judges),
+                "--out",
+                str(tmp_path / "r4"),
+                "--no-cache",
+                "--criteria",
+                "empathy",
+            ],
+            capsys,
+        )
         assert rc == 0 and s4["model_calls"] == 12 and s4["cache_hits"] == 0
 
 
 def test_api_errors_after_retries_are_unscored_not_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with StubServer(faults=Faults(http_500=1.0)) as url:
         judges = _judges_file(tmp_path, url, max_retries=1)
-        rc, s = _run(["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r"),
-                      "--criteria", "empathy", "--limit", "3"], capsys)
+        rc, s = _run(
+            [
+                "--benchmark",
+                str(DEMO),
+                "--judge",
+                str(judges),
+                "--out",
+                str(tmp_path / "r"),
+                "--criteria",
+                "empathy",
+                "--limit",
+                "3",
+            ],
+            capsys,
+        )
     assert rc == 1  # recorded, but a run the provider failed is not a result (test_trust: the retry on re-run)
     assert s["unscored"] == {"api_error": 3} and s["scored"] == 0
     assert all(j.score is None and "InternalServerError" in (j.detail or "") for j in iter_records(tmp_path / "r"))
 
 
-def test_permanent_error_fails_fast_and_key_is_never_shown(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permanent_error_fails_fast_and_key_is_never_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "sk-test-SECRET-0123456789abcdef"
     monkeypatch.setenv("STUB_KEY", secret)
 
@@ -114,8 +159,20 @@ def test_permanent_error_fails_fast_and_key_is_never_shown(tmp_path: Path, capsy
     stub.add_route("POST", "/v1/chat/completions", deny)
     with stub as url:
         judges = _judges_file(tmp_path, url, api_key_env="STUB_KEY")
-        rc = main(["run", "--no-progress", "--benchmark", str(DEMO), "--judge", str(judges),
-                   "--out", str(tmp_path / "r"), "--concurrency", "2"])
+        rc = main(
+            [
+                "run",
+                "--no-progress",
+                "--benchmark",
+                str(DEMO),
+                "--judge",
+                str(judges),
+                "--out",
+                str(tmp_path / "r"),
+                "--concurrency",
+                "2",
+            ]
+        )
         calls = stub.stats().by_path.get("POST /v1/chat/completions", 0)
         hits = stub.stats().watch_hits
     err = capsys.readouterr().err
@@ -131,8 +188,18 @@ def test_permanent_error_fails_fast_and_key_is_never_shown(tmp_path: Path, capsy
 def test_budget_stops_before_overspending_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # gpt-4o-mini has a price in LiteLLM's bundled cost map, so estimates and costs are real numbers.
     with StubServer() as url:
-        args = ["--benchmark", str(DEMO), "--judge", "openai/gpt-4o-mini", "--api-base", url, "--criteria",
-                "empathy", "--concurrency", "1"]
+        args = [
+            "--benchmark",
+            str(DEMO),
+            "--judge",
+            "openai/gpt-4o-mini",
+            "--api-base",
+            url,
+            "--criteria",
+            "empathy",
+            "--concurrency",
+            "1",
+        ]
         rc, _ = _run([*args, "--out", str(tmp_path / "r"), "--budget", "0.0015"], capsys)
         err = capsys.readouterr().err
         assert rc == 1
@@ -146,11 +213,27 @@ def test_budget_stops_before_overspending_and_resumes(tmp_path: Path, capsys: py
     del err
 
 
-def test_samples_are_aggregated_and_self_consistency_reported(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_samples_are_aggregated_and_self_consistency_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with StubServer() as url:
-        rc, s = _run(["--benchmark", str(DEMO), "--judge", "openai/stub-judge", "--api-base", url, "--criteria",
-                      "empathy", "--samples", "3", "--out", str(tmp_path / "r")], capsys)
+        rc, s = _run(
+            [
+                "--benchmark",
+                str(DEMO),
+                "--judge",
+                "openai/stub-judge",
+                "--api-base",
+                url,
+                "--criteria",
+                "empathy",
+                "--samples",
+                "3",
+                "--out",
+                str(tmp_path / "r"),
+            ],
+            capsys,
+        )
     assert rc == 0 and s["judgments"] == 36
     sc = s["self_consistency"]["openai/stub-judge"]["empathy"]
     assert sc["items"] == 12 and sc["all_agree_rate"] == 1.0  # the stub answers by message content
@@ -160,17 +243,46 @@ def test_samples_are_aggregated_and_self_consistency_reported(tmp_path: Path,
 
 def test_run_dir_of_another_run_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with StubServer() as url:
-        base = ["--benchmark", str(DEMO), "--judge", "openai/stub-judge", "--api-base", url, "--criteria", "empathy",
-                "--limit", "2", "--out", str(tmp_path / "r")]
+        base = [
+            "--benchmark",
+            str(DEMO),
+            "--judge",
+            "openai/stub-judge",
+            "--api-base",
+            url,
+            "--criteria",
+            "empathy",
+            "--limit",
+            "2",
+            "--out",
+            str(tmp_path / "r"),
+        ]
         assert _run(base, capsys)[0] == 0
         rc = main(["run", "--no-progress", *base, "--temperature", "0.9"])
     assert rc == 2 and "holds a different run" in capsys.readouterr().err
 
 
 def _cmd(url: str, out: Path, cache: Path) -> list[str]:
-    return [sys.executable, "-m", "judge", "run", "--benchmark", str(DEMO), "--judge", "openai/stub-judge",
-            "--api-base", url, "--out", str(out), "--cache-dir", str(cache), "--concurrency", "4", "--no-progress",
-            "--json"]
+    return [
+        sys.executable,
+        "-m",
+        "judge",
+        "run",
+        "--benchmark",
+        str(DEMO),
+        "--judge",
+        "openai/stub-judge",
+        "--api-base",
+        url,
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(cache),
+        "--concurrency",
+        "4",
+        "--no-progress",
+        "--json",
+    ]
 
 
 @pytest.mark.slow
@@ -186,8 +298,9 @@ def test_kill_9_and_resume_equals_uninterrupted_run(tmp_path: Path) -> None:
             before = len(iter_records(tmp_path / "r"))
             if before >= N_DEMO:
                 break
-            p = subprocess.Popen(_cmd(url, tmp_path / "r", tmp_path / "c"), env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+            p = subprocess.Popen(
+                _cmd(url, tmp_path / "r", tmp_path / "c"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and len(iter_records(tmp_path / "r")) < before + 5:
                 if p.poll() is not None:
@@ -210,8 +323,10 @@ def test_kill_9_and_resume_equals_uninterrupted_run(tmp_path: Path) -> None:
 
 def test_cached_run_does_not_import_litellm(tmp_path: Path) -> None:
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    probe = ("import sys; from judge.cli import main; rc = main(sys.argv[1:]); "
-             "print('LITELLM' if 'litellm' in sys.modules else 'NO-LITELLM', file=sys.stderr); sys.exit(rc)")
+    probe = (
+        "import sys; from judge.cli import main; rc = main(sys.argv[1:]); "
+        "print('LITELLM' if 'litellm' in sys.modules else 'NO-LITELLM', file=sys.stderr); sys.exit(rc)"
+    )
     with StubServer() as url:
         args = _cmd(url, tmp_path / "a", tmp_path / "c")[3:]
         first = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True)
@@ -227,8 +342,9 @@ def test_all_criteria_in_one_call(tmp_path: Path, capsys: pytest.CaptureFixture[
     stub = StubServer(record=100)
     with stub as url:
         judges = _judges_file(tmp_path, url, criteria_per_call="all")
-        rc, s = _run(["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r"),
-                      "--limit", "5"], capsys)
+        rc, s = _run(
+            ["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r"), "--limit", "5"], capsys
+        )
         assert rc == 0
         # one call per item carries every criterion; each criterion is recorded and read from its own entry
         assert s["model_calls"] == 5 and s["judgments"] == 20 and s["scored"] == 20
@@ -236,8 +352,9 @@ def test_all_criteria_in_one_call(tmp_path: Path, capsys: pytest.CaptureFixture[
         props = body["response_format"]["schema"]["properties"]
         assert set(props) == {"alignment_with_standards", "empathy", "factuality", "harmfulness"}
         assert props["empathy"]["properties"]["rationale"]["maxLength"] > 0
-        rc, s2 = _run(["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r2"),
-                       "--limit", "5"], capsys)
+        rc, s2 = _run(
+            ["--benchmark", str(DEMO), "--judge", str(judges), "--out", str(tmp_path / "r2"), "--limit", "5"], capsys
+        )
     assert rc == 0 and s2["model_calls"] == 0 and s2["cache_hits"] == 20
     assert _scores(tmp_path / "r") == _scores(tmp_path / "r2")
     records = iter_records(tmp_path / "r")

@@ -222,9 +222,7 @@ def test_the_reliability_suite_reads_its_injection_attacks_as_probes(tmp_path) -
     bench = load_benchmark(bench_dir)
     assert len(bench.items) == len({a["base_item_id"] for a in attacks}) * 2 + len(attacks)  # bases, placebos
     # a judge inflated by one point on empathy by every attack, unmoved by the placebo
-    scores = {
-        (i, "empathy"): 2.0 + (1.0 if (p := split(i)[1]) and p != PLACEBO else 0.0) for i in bench.items
-    }
+    scores = {(i, "empathy"): 2.0 + (1.0 if (p := split(i)[1]) and p != PLACEBO else 0.0) for i in bench.items}
     v = shifts("engine", scores, attacks, bench_dir, criteria=["empathy"])
     assert v.pairs == len(attacks) and v.unscored_pairs == 0
     assert v.mean_shift == pytest.approx(0.25) and v.beyond_placebo == pytest.approx(0.25)  # 1 point of 4

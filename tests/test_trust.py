@@ -22,6 +22,7 @@ from judge.cli import main
 from judge.data import load_benchmark, load_rubric_set
 from judge.data.rubric import default_rubrics_dir
 from judge.engine import Cache, CachedReply, JudgeSpec, RunConfig, iter_records, plan_units
+from judge.engine.judgment import RECORD_VERSION
 from judge.engine.local.models import get_model
 from judge.engine.store import RECORDS, read_summary
 from tests.support.batch_stub import add_batch_routes
@@ -648,7 +649,7 @@ def test_records_keep_the_seed_sent_and_old_records_still_load(
     assert rc == 0 and sent == [7, 7, 8, 8]
     records = iter_records(tmp_path / "r")
     assert sorted(j.seed for j in records) == [7, 7, 8, 8] and all(j.seed == 7 + j.sample for j in records)
-    assert {j.record_version for j in records} == {2}
+    assert {j.record_version for j in records} == {RECORD_VERSION}
     # a record written before version 2 (no seed, a float cost) is still read
     old = {"record_version": 1, "item_id": "x", "criterion": "empathy", "judge": "old", "score": 3.0, "cost_usd": 0.0}
     with (tmp_path / "r" / RECORDS).open("a") as fh:

@@ -106,4 +106,3 @@ def add_judge_options(p: argparse.ArgumentParser, *, several: str = "repeat for 
         help="environment variable holding the key for the MODEL judges (e.g. a server given by --api-base; "
         "default: the provider's usual variable, none for --api-base). The key itself is never written anywhere",
     )
-

@@ -38,7 +38,6 @@ def run(args: argparse.Namespace) -> int:
     from judge.data.rubric import default_rubrics_dir, load_rubric_set
     from judge.engine.judge_spec import resolve_judges
     from judge.engine.plan import RunConfig, plan_units
-    from judge.engine.prompt import prompt_hash
     from judge.errors import UsageError
 
     rubrics = load_rubric_set(args.rubrics or default_rubrics_dir())
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         "item_id": item_id,
         "criterion": criterion,
         "all_criteria_in_one_call": unit.group is not None,
-        "prompt_hash": prompt_hash(unit.rubric),
+        "prompt_hash": unit.prompt_hash,
         "cache_key": unit.key,
         "flags": unit.flags,
         "messages": unit.messages,

@@ -228,14 +228,16 @@ def format_summary(s: dict[str, Any]) -> str:
 def _check_calibrator(path: str, judges: Any, rubrics: Any) -> Any:
     """Load a calibrator and refuse it now (before paying for calls) if it does not fit the judge."""
     from judge.analysis.calibration import Calibrator
-    from judge.engine.prompt import prompt_hash
+    from judge.engine.plan import judge_prompt_hash
     from judge.errors import UsageError
 
     cal = Calibrator.load(path)
     if len(judges) != 1:
         raise UsageError("--calibrator applies to one judge; run each judge of a panel separately")
     spec = judges[0]
-    cal.check_compatible(spec.model, spec.params, {c: r.ref for c, r in rubrics.items()}, prompt_hash(rubrics.values()))
+    cal.check_compatible(
+        spec.model, spec.params, {c: r.ref for c, r in rubrics.items()}, judge_prompt_hash(spec, list(rubrics.values()))
+    )
     return cal
 
 

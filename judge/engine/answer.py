@@ -68,3 +68,12 @@ def answer_model(rubric: Rubric) -> type[BaseModel]:
     )
     _MODELS[rubric.content_hash] = model
     return model
+
+
+def choice_answer_schema(rubric: Rubric) -> dict[str, Any]:
+    """JSON Schema of an answer that is one value of the scale and nothing else (score-only answers).
+
+    The embedded judge reads this as "score the choices" (``judge.engine.local.provider.choice_schema``): it
+    returns every choice's probability instead of sampling one.
+    """
+    return {"enum": rubric.answer_choices()}

@@ -38,6 +38,12 @@ class CachedReply(BaseModel):
     tokens_out: int = 0
     cost_usd: float | None = Field(default=0.0, description="USD; None when the model has no known price.")
     latency_s: float = 0.0
+    choice_probs: dict[str, float] | None = Field(
+        default=None, description="Exact probability of each answer choice (the embedded judge's score-only answers)."
+    )
+    logprobs: list[dict[str, Any]] | None = Field(
+        default=None, description="Token log-probabilities of the answer (OpenAI's logprobs.content), when asked for."
+    )
 
 
 def default_cache_dir() -> Path:

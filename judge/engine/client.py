@@ -247,6 +247,11 @@ async def call_judge(
     }
     if seed is not None:
         kwargs["seed"] = seed
+    if spec.expected_scores and not spec.is_local:  # the embedded judge returns exact answer probabilities
+        from judge.engine.judge_spec import TOP_LOGPROBS
+
+        kwargs["logprobs"] = True
+        kwargs["top_logprobs"] = TOP_LOGPROBS
     if response_format is not None:
         kwargs["response_format"] = response_format
     if spec.api_base:
@@ -366,7 +371,10 @@ def reply_from_response(litellm: Any, resp: Any, latency: float, spec: JudgeSpec
     usage = getattr(resp, "usage", None)
     tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
     tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+    extra = getattr(choice.message, "provider_specific_fields", None) or {}
     return CachedReply(
+        choice_probs=extra.get("choice_probs"),
+        logprobs=_token_logprobs(choice),
         content=choice.message.content,
         finish_reason=getattr(choice, "finish_reason", None),
         tokens_in=tokens_in,
@@ -374,6 +382,21 @@ def reply_from_response(litellm: Any, resp: Any, latency: float, spec: JudgeSpec
         cost_usd=_cost(litellm, resp, spec, tokens_in, tokens_out),
         latency_s=round(latency, 4),
     )
+
+
+def _token_logprobs(choice: Any) -> list[dict[str, Any]] | None:
+    """The answer's tokens with their top alternatives (OpenAI's ``logprobs.content``), trimmed to what the
+    distribution needs (token text and log-probability), or None."""
+    lp = getattr(choice, "logprobs", None)
+    content = lp.get("content") if isinstance(lp, dict) else getattr(lp, "content", None)
+    if not content:
+        return None
+    out = []
+    for entry in content:
+        e = entry if isinstance(entry, dict) else entry.model_dump()
+        tops = [{"token": t.get("token", ""), "logprob": t.get("logprob")} for t in e.get("top_logprobs") or []]
+        out.append({"token": e.get("token", ""), "logprob": e.get("logprob"), "top_logprobs": tops})
+    return out
 
 
 def _cost(litellm: Any, resp: Any, spec: JudgeSpec, tokens_in: int, tokens_out: int) -> float | None:

@@ -41,6 +41,7 @@ from judge.fileio import read_document, validated
 ResponseFormatMode = Literal["auto", "json_schema", "json_object", "none"]
 
 DEFAULT_LOCAL = "local/qwen2.5-1.5b"
+TOP_LOGPROBS = 20  # alternatives per token asked of a provider for expected scores (OpenAI's maximum)
 
 
 RoutingStrategy = Literal[
@@ -87,6 +88,24 @@ class JudgeSpec(BaseModel):
         default_factory=list, description="A pool: several deployments of this model behind a LiteLLM Router."
     )
     routing_strategy: RoutingStrategy = "simple-shuffle"
+    scoring: Literal["auto", "answer", "expected"] = Field(
+        default="auto",
+        description="Which score a judgment records: 'answer', the value the judge wrote; 'expected', the mean of "
+        "the scale under the judge's own probabilities (judge.engine.distribution; the mode for a nominal "
+        "criterion), read from logprobs, which are then requested; 'auto': 'expected' for the embedded judge, "
+        "'answer' otherwise. The answer and the distribution are recorded either way.",
+    )
+    prompt_style: Literal["auto", "standard", "compact"] = Field(
+        default="auto",
+        description="'standard': the instructions and a JSON answer with a rationale; 'compact': a score-only "
+        "answer to a short question per criterion after a prefix shared by the item's criteria (made for small "
+        "models, judge.engine.prompt); 'auto': 'compact' for the embedded judge, 'standard' otherwise.",
+    )
+    prompt_variant: str | None = Field(
+        default=None,
+        description="How a compact prompt describes the criteria: a key of judge.engine.prompt.COMPACT_VARIANTS "
+        "(default: the variant chosen on held-out posts, reports/validity/).",
+    )
     input_price_per_mtok: float | None = Field(
         default=None,
         ge=0,
@@ -95,6 +114,14 @@ class JudgeSpec(BaseModel):
     output_price_per_mtok: float | None = Field(
         default=None, ge=0, description="USD per million completion tokens (set both prices, or neither)."
     )
+
+    @model_validator(mode="after")
+    def _known_variant(self) -> JudgeSpec:
+        from judge.engine.prompt import COMPACT_VARIANTS
+
+        if self.prompt_variant is not None and self.prompt_variant not in COMPACT_VARIANTS:
+            raise ValueError(f"prompt_variant {self.prompt_variant!r}: expected one of {sorted(COMPACT_VARIANTS)}")
+        return self
 
     @model_validator(mode="after")
     def _both_prices(self) -> JudgeSpec:
@@ -123,6 +150,16 @@ class JudgeSpec(BaseModel):
         return key
 
     @property
+    def expected_scores(self) -> bool:
+        """True when judgments record the expected score (``scoring``)."""
+        return self.scoring == "expected" or (self.scoring == "auto" and self.is_local)
+
+    @property
+    def compact_prompt(self) -> bool:
+        """True when the judge is sent compact, score-only prompts (``prompt_style``)."""
+        return self.prompt_style == "compact" or (self.prompt_style == "auto" and self.is_local)
+
+    @property
     def all_criteria_in_one_call(self) -> bool:
         # Measured on the demo with the embedded 1.5B model: in one call it anchored every criterion on its first
         # verdict (all 1s or all 5s per item), so 'auto' keeps one call per criterion.
@@ -136,7 +173,10 @@ class JudgeSpec(BaseModel):
         the base URL the environment points the provider at (``OPENAI_BASE_URL`` and the like, which LiteLLM
         follows).
         """
-        return {"model": self.model, "params": dict(sorted(self.params.items())), "endpoint": self.endpoint()}
+        out = {"model": self.model, "params": dict(sorted(self.params.items())), "endpoint": self.endpoint()}
+        if self.expected_scores and not self.is_local:
+            out["logprobs"] = TOP_LOGPROBS  # the request asks for them: another answer than without
+        return out
 
     def endpoint(self) -> Any:
         """Where the answers come from (see ``identity``)."""

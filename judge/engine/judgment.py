@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from judge.data import Rubric
+    from judge.engine.cache import CachedReply
 
-RECORD_VERSION = 2  # 2: ``seed`` (the seed sent), ``cost_usd`` None for a call of an unpriced model
+RECORD_VERSION = 3  # 2: ``seed``, ``cost_usd`` None when unpriced; 3: ``answer_score``, ``distribution``, ``scored_by``
 
 UnscoredReason = Literal[
     "parse_failure",  # no score could be read from the answer
@@ -42,7 +43,20 @@ class Judgment(BaseModel):
     judge: str = Field(description="Judge name (its config name, or the model string).")
     sample: int = Field(default=0, ge=0, description="Sample index (each has its own seed).")
     seed: int | None = Field(default=None, description="The seed sent with the request (None: none, or unknown).")
-    score: float | None = Field(default=None, description="The parsed score on the rubric's scale; None if unscored.")
+    score: float | None = Field(
+        default=None,
+        description="The score the analysis uses (``scored_by`` says which): the answer, or the expected score "
+        "under the judge's distribution; None if unscored.",
+    )
+    scored_by: Literal["answer", "expected", "mode"] | None = Field(
+        default=None,
+        description="Where ``score`` comes from: the value answered, the expected score, or the distribution's "
+        "mode (expected scoring of a nominal criterion).",
+    )
+    answer_score: float | None = Field(default=None, description="The value the judge answered (parsed).")
+    distribution: dict[str, float] | None = Field(
+        default=None, description="Scale value -> probability, from the judge's token probabilities (when known)."
+    )
     unscored_reason: UnscoredReason | None = None
     detail: str | None = Field(default=None, description="Human-readable detail for an unscored judgment.")
     rationale: str | None = None
@@ -80,6 +94,8 @@ def judgment_from_answer(
     finish_reason: str | None = None,
     group: list[Rubric] | None = None,
     usage: dict[str, Any] | None = None,
+    reply: CachedReply | None = None,
+    expected: bool = False,
 ) -> Judgment:
     """The judgment of an answer that arrived: parsed exactly as every answer is (live, cached or imported).
 
@@ -89,6 +105,9 @@ def judgment_from_answer(
         rubric: the criterion read from the answer.
         group: the rubrics of a combined answer (every criterion in one call), if it is one.
         usage: tokens, cost and latency of the call.
+        reply: the reply, whose answer probabilities or token logprobs give the distribution over the scale.
+        expected: record the expected score (the mode for a nominal criterion) as ``score`` when the distribution
+            is known; otherwise the answer is the score.
     """
     from judge.engine.parse import parse_answer, parse_multi_answer
 
@@ -96,15 +115,38 @@ def judgment_from_answer(
         parsed = parse_multi_answer(content, group, finish_reason=finish_reason)[rubric.name]
     else:
         parsed = parse_answer(content, rubric, finish_reason=finish_reason)
+    flags = [*meta.get("flags", []), f"parsed:{parsed.method}"]
+    dist = _distribution(reply, content, rubric) if parsed.score is not None and group is None else None
+    score = parsed.score
+    scored_by: Literal["answer", "expected", "mode"] | None = "answer" if parsed.score is not None else None
+    if dist is not None and expected:
+        score, scored_by = (dist.mode(), "mode") if rubric.level == "nominal" else (dist.expected(), "expected")
+    elif expected and parsed.score is not None:
+        flags.append("no_distribution")  # scored by its answer: the provider gave no usable probabilities
     return Judgment(
-        **{**meta, "flags": [*meta.get("flags", []), f"parsed:{parsed.method}"]},
-        score=parsed.score,
+        **{**meta, "flags": flags},
+        score=score,
+        scored_by=scored_by,
+        answer_score=parsed.score,
+        distribution=dist.probs if dist is not None else None,
         unscored_reason=parsed.unscored_reason,
         detail=parsed.detail,
         rationale=parsed.rationale,
         raw_output=content,
         **(usage or {}),
     )
+
+
+def _distribution(reply: CachedReply | None, content: str | None, rubric: Rubric) -> Any:
+    from judge.engine.distribution import from_choice_probs, from_token_logprobs
+
+    if reply is None:
+        return None
+    if reply.choice_probs:
+        return from_choice_probs(reply.choice_probs, rubric)
+    if reply.logprobs:
+        return from_token_logprobs(content, reply.logprobs, rubric)
+    return None
 
 
 def unanswered_judgment(meta: dict[str, Any], *, error: str | None, overflow: bool = False) -> Judgment:

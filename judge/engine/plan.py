@@ -15,11 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from judge.data import Benchmark, Item, Rubric
-from judge.engine.answer import multi_answer_schema, single_answer_schema
+from judge.engine.answer import choice_answer_schema, multi_answer_schema, single_answer_schema
 from judge.engine.cache import CachedReply, cache_key
 from judge.engine.judge_spec import JudgeSpec
 from judge.engine.judgment import Judgment, judgment_from_answer, unanswered_judgment
-from judge.engine.prompt import prompt_hash, render_messages, render_multi_messages
+from judge.engine.prompt import (
+    DEFAULT_COMPACT_VARIANT,
+    compact_prompt_hash,
+    prompt_hash,
+    render_compact_messages,
+    render_messages,
+    render_multi_messages,
+)
 from judge.engine.store import DEFAULT_MAX_UNSCORED
 from judge.errors import UsageError
 
@@ -100,6 +107,7 @@ class JudgmentUnit:
     seed: int
     key: str
     group: list[Rubric] | None = None
+    prompt_hash: str = ""
 
     @property
     def judgment_key(self) -> JudgmentKey:
@@ -124,7 +132,7 @@ class JudgmentUnit:
             seed=self.seed,
             model=self.judge.model,
             rubric=self.rubric.ref,
-            prompt_hash=prompt_hash(self.rubric),  # hashed once per framing (judge.engine.prompt)
+            prompt_hash=self.prompt_hash or judge_prompt_hash(self.judge, self.rubric),
             cache_key=self.key,
             cache_hit=cache_hit,
             attempts=attempts,
@@ -139,6 +147,8 @@ class JudgmentUnit:
             self.rubric,
             finish_reason=reply.finish_reason,
             group=self.group,
+            reply=reply,
+            expected=self.judge.expected_scores,
             usage=dict(
                 tokens_in=reply.tokens_in,
                 tokens_out=reply.tokens_out,
@@ -148,11 +158,50 @@ class JudgmentUnit:
         )
 
 
+def judge_prompt_hash(judge: JudgeSpec, rubrics: Rubric | list[Rubric]) -> str:
+    """The prompt hash of the templates this judge is sent (standard or compact) under the rubrics' framing."""
+    if judge.compact_prompt:
+        return compact_prompt_hash(rubrics, judge.prompt_variant or DEFAULT_COMPACT_VARIANT)
+    return prompt_hash(rubrics)
+
+
+def run_prompt_hash(judges: list[JudgeSpec], rubrics: list[Rubric]) -> str:
+    """The prompt hash of a run: its judges' (``a+b`` when judges use different templates)."""
+    hashes = sorted({judge_prompt_hash(j, rubrics) for j in judges}) or [prompt_hash(rubrics)]
+    return "+".join(hashes)
+
+
 def response_formats(judge: JudgeSpec, rubrics: dict[str, Rubric]) -> dict[str, dict[str, Any] | None]:
     """criterion -> the response format this judge is sent for it."""
     from judge.engine.client import response_format_for
 
+    if judge.compact_prompt:
+        if not judge.is_local:
+            return dict.fromkeys(rubrics)  # a score-only answer in plain text (logprobs when expected scores)
+        return {
+            c: {"type": "json_schema", "json_schema": {"name": f"{c}_value", "schema": choice_answer_schema(r)}}
+            for c, r in rubrics.items()
+        }
     return {c: response_format_for(judge, single_answer_schema(r), f"{c}_answer") for c, r in rubrics.items()}
+
+
+def render_for(
+    judge: JudgeSpec, rubric: Rubric, item: Item, max_post_chars: int | None, criteria: list[Rubric] | None = None
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The messages this judge is sent for ``item`` on ``rubric`` (standard or compact prompt), and flags.
+
+    Args:
+        criteria: every criterion of the run (a compact prompt describes them all); default: ``rubric`` alone.
+    """
+    if not judge.compact_prompt:
+        return render_messages(rubric, item, max_post_chars=max_post_chars)
+    variant = judge.prompt_variant or DEFAULT_COMPACT_VARIANT
+    messages, flags = render_compact_messages(
+        rubric, item, criteria=criteria, max_post_chars=max_post_chars, variant=variant
+    )
+    if not judge.is_local:  # hosted APIs do not continue an assistant prefill: the question ends the prompt
+        messages = messages[:-1]
+    return messages, flags
 
 
 def _unit(
@@ -167,6 +216,7 @@ def _unit(
     identity: dict[str, Any] | None = None,
 ) -> JudgmentUnit:
     messages, flags = rendered
+    phash = judge_prompt_hash(judge, group or rubric)
     key = cache_key(
         model_identity=identity or judge.identity(),
         messages=messages,
@@ -175,7 +225,7 @@ def _unit(
         sample=sample,
         seed=seed,
     )
-    return JudgmentUnit(judge, item, rubric, sample, messages, flags, response_format, seed, key, group)
+    return JudgmentUnit(judge, item, rubric, sample, messages, flags, response_format, seed, key, group, phash)
 
 
 def _max_post_chars(judge: JudgeSpec, given: int | None) -> int | None:
@@ -183,7 +233,14 @@ def _max_post_chars(judge: JudgeSpec, given: int | None) -> int | None:
 
 
 def plan_unit(
-    judge: JudgeSpec, rubric: Rubric, item: Item, *, sample: int = 0, seed: int = 0, max_post_chars: int | None = None
+    judge: JudgeSpec,
+    rubric: Rubric,
+    item: Item,
+    *,
+    sample: int = 0,
+    seed: int = 0,
+    max_post_chars: int | None = None,
+    criteria: list[Rubric] | None = None,
 ) -> JudgmentUnit:
     """The unit judging ``item`` on ``rubric`` alone (one call per criterion), exactly as ``judge run`` plans it,
     so both share cache entries.
@@ -191,35 +248,42 @@ def plan_unit(
     Args:
         seed: the seed sent for this sample (a run sends ``--seed + sample``).
         max_post_chars: cut longer posts (default: the embedded judge's limit for local judges, none otherwise).
+        criteria: every criterion of the run, when ``rubric`` is one of several (a compact prompt names them all).
     """
-    rendered = render_messages(rubric, item, max_post_chars=_max_post_chars(judge, max_post_chars))
+    rendered = render_for(judge, rubric, item, _max_post_chars(judge, max_post_chars), criteria)
     rf = response_formats(judge, {rubric.name: rubric})[rubric.name]
     return _unit(judge, rubric, item, rendered, rf, sample, seed)
 
 
 def plan_units(cfg: RunConfig, done: set[JudgmentKey]) -> Iterator[JudgmentUnit]:
-    """Every unit of the run not in ``done``, judge by judge.
-
-    Criterion-major order within a judge: consecutive calls share the criterion's system prompt, which a local
-    model then evaluates once (judge/engine/local/provider.py); for hosted judges the order makes no difference.
-    """
+    """Every unit of the run not in ``done``, judge by judge, in the order that lets a local model reuse the most
+    of its previous prompt (``_order``; for hosted judges the order makes no difference)."""
     ids = cfg.selected_ids()
     for judge in cfg.judges:
         max_chars = _max_post_chars(judge, cfg.max_post_chars)
-        if judge.all_criteria_in_one_call and len(cfg.rubrics) > 1:
+        if judge.all_criteria_in_one_call and len(cfg.rubrics) > 1 and not judge.compact_prompt:
             yield from _multi_units(cfg, judge, ids, done, max_chars)
             continue
         formats = response_formats(judge, cfg.rubrics)
         identity = judge.identity()  # once per judge, not per unit
-        for crit, rubric in cfg.rubrics.items():
-            for item_id in ids:
-                item = cfg.benchmark.items[item_id]
-                rendered = render_messages(rubric, item, max_post_chars=max_chars)
-                for sample in range(cfg.samples):
-                    if (judge.name, item_id, crit, sample) not in done:
-                        yield _unit(
-                            judge, rubric, item, rendered, formats[crit], sample, cfg.seed + sample, None, identity
-                        )
+        for crit, item_id in _order(judge, list(cfg.rubrics), ids):
+            rubric = cfg.rubrics[crit]
+            item = cfg.benchmark.items[item_id]
+            rendered = render_for(judge, rubric, item, max_chars, list(cfg.rubrics.values()))
+            for sample in range(cfg.samples):
+                if (judge.name, item_id, crit, sample) not in done:
+                    yield _unit(judge, rubric, item, rendered, formats[crit], sample, cfg.seed + sample, None, identity)
+
+
+def _order(judge: JudgeSpec, criteria: list[str], ids: list[str]) -> Iterator[tuple[str, str]]:
+    """(criterion, item) pairs in the order that lets a local model reuse the most of its last prompt.
+
+    Standard prompts share the criterion's system message: criterion-major. Compact prompts share the item's
+    message across criteria: item-major (the embedded judge then evaluates each item once).
+    """
+    if judge.compact_prompt:
+        return ((c, i) for i in ids for c in criteria)
+    return ((c, i) for c in criteria for i in ids)
 
 
 def _multi_units(

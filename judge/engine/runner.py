@@ -28,9 +28,8 @@ from judge.engine.cache import Cache
 from judge.engine.calls import Budget, CallPass, strategy_for
 from judge.engine.judge_spec import JudgeSpec
 from judge.engine.judgment import TRANSIENT_REASONS
-from judge.engine.plan import JudgmentKey, JudgmentUnit, RunConfig, plan_units
+from judge.engine.plan import JudgmentKey, JudgmentUnit, RunConfig, plan_units, run_prompt_hash
 from judge.engine.progress import Progress
-from judge.engine.prompt import prompt_hash
 from judge.engine.store import (
     RunManifest,
     RunStore,
@@ -56,7 +55,7 @@ def _manifest(cfg: RunConfig) -> RunManifest:
         rubrics={c: r.ref for c, r in cfg.rubrics.items()},
         aggregation={c: r.aggregation for c, r in cfg.rubrics.items()},
         levels={c: r.level for c, r in cfg.rubrics.items()},
-        prompt_hash=prompt_hash(cfg.rubrics.values()),
+        prompt_hash=run_prompt_hash(cfg.judges, list(cfg.rubrics.values())),
         samples=cfg.samples,
         items=len(cfg.item_ids) if cfg.item_ids is not None else len(cfg.benchmark.items),
     )

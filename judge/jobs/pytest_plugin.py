@@ -116,13 +116,13 @@ class ReappraisalJudge:
             return j.score
         if self.calibrator is None:
             raise pytest.UsageError("calibrated=True needs --judge-calibrator FILE")
-        from judge.engine.prompt import prompt_hash
+        from judge.engine.plan import judge_prompt_hash
 
         self.calibrator.check_compatible(
             self.spec.model,
             self.spec.params,
             {criterion: self._rubric(criterion).ref},
-            prompt_hash(self._rubric(criterion)),
+            judge_prompt_hash(self.spec, self._rubric(criterion)),
         )
         return self.calibrator.apply(criterion, j.score)
 

@@ -32,7 +32,9 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import math
 import random
+import re
 import signal
 import socket
 import struct
@@ -442,7 +444,26 @@ def _tokens(text: str) -> int:
     return len(text) // 4 + 1  # a rough, deterministic stand-in for a tokenizer
 
 
+_TOKEN = re.compile(r"\d|[^\d]+")
+
+
+def stub_logprobs(content: str, top: int) -> dict[str, Any]:
+    """OpenAI-style ``logprobs`` for ``content``: tokens are single digits and the runs between them; a digit's
+    alternatives are itself (p 0.6) and its neighbours (0.2 each), so expected scores are predictable in tests."""
+    entries = []
+    for tok in _TOKEN.findall(content):
+        alts = [(tok, 1.0)]
+        if tok.isdigit():
+            d = int(tok)
+            alts = [(tok, 0.6)] + [(str(n), 0.2) for n in (d - 1, d + 1) if 0 <= n <= 9]
+        tops = [{"token": t, "logprob": math.log(p), "bytes": None} for t, p in alts[: max(1, top)]]
+        entries.append({"token": tok, "logprob": math.log(alts[0][1]), "bytes": None, "top_logprobs": tops})
+    return {"content": entries, "refusal": None}
+
+
 def _completion(server: StubServer, request: dict[str, Any], choices: list[tuple[str, str]]) -> dict[str, Any]:
+    want = bool(request.get("logprobs"))
+    top = int(request.get("top_logprobs") or 0)
     prompt = sum(_tokens(str(m.get("content", ""))) for m in request.get("messages", []) if isinstance(m, dict))
     completion = sum(_tokens(c) for c, _ in choices)
     return {
@@ -456,7 +477,7 @@ def _completion(server: StubServer, request: dict[str, Any], choices: list[tuple
                 "index": i,
                 "message": {"role": "assistant", "content": content, "refusal": None},
                 "finish_reason": finish,
-                "logprobs": None,
+                "logprobs": stub_logprobs(content, top) if want else None,
             }
             for i, (content, finish) in enumerate(choices)
         ],

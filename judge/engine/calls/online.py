@@ -27,6 +27,9 @@ async def _call_misses(p: CallPass) -> None:
     # wait for that reply and are recorded from it as cache hits, as a later cached run would record them (and
     # with no attempts of their own: the call is counted once, in the first unit's record).
     inflight: dict[str, asyncio.Future[Any]] = {}
+    # The embedded model runs one call at a time anyway; taking the calls in the planned order (asyncio's lock is
+    # first come, first served) keeps an item's criteria together, so its shared prompt is evaluated once.
+    local_turn = asyncio.Lock()
 
     async def produce() -> None:
         for u in p.pending():
@@ -64,7 +67,11 @@ async def _call_misses(p: CallPass) -> None:
             state["stop"] = "budget"
             return None
         try:
-            res = await call_judge(u.judge, u.messages, u.response_format, u.seed)
+            if u.judge.is_local:
+                async with local_turn:
+                    res = await call_judge(u.judge, u.messages, u.response_format, u.seed)
+            else:
+                res = await call_judge(u.judge, u.messages, u.response_format, u.seed)
         except ProviderError as exc:
             budget.settle(est, 0.0)
             p.fail(f"judge {u.judge.name!r}: {exc}")

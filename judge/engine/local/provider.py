@@ -32,6 +32,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import asyncio
 import atexit
+import json
 import logging
 import threading
 import time
@@ -73,6 +74,8 @@ class LocalEngine:
         self.lock = threading.Lock()
         self._prefixes: dict[str, list[int]] = {}
         self._formatter: Any = None
+        self._formatters: tuple[Any, Any] | None = None
+        self._cached_segments: list[list[int]] = []  # what the KV cache holds, piece by piece (score_choices)
 
     def chat(
         self,
@@ -85,6 +88,7 @@ class LocalEngine:
     ) -> dict[str, Any]:
         """Run one chat completion; returns llama.cpp's OpenAI-shaped dict. Thread-safe, deterministic."""
         with self.lock:
+            self._cached_segments = []  # generation leaves the KV cache in a state score_choices cannot name
             self._start_from_system_prefix(messages)
             self.llama.set_seed(seed)
             out: dict[str, Any] = self.llama.create_chat_completion(
@@ -95,6 +99,138 @@ class LocalEngine:
                 response_format=response_format,
             )
             return out
+
+    def score_choices(self, messages: list[dict[str, Any]], choices: list[str]) -> tuple[dict[str, float], int]:
+        """The model's probability of each complete answer in ``choices``, read from its logits (no sampling).
+
+        The prompt is the chat of ``messages``; a final ``assistant`` message is a prefill the answer continues
+        (e.g. ``"Empathy:"``, the answers then being ``" 1"`` ... ``" 5"``). Answers that span several tokens
+        (``" 10"`` is ``" "``, ``"1"``, ``"0"`` for Qwen) are scored through a trie: an answer's probability is
+        the product of its tokens' probabilities, times the probability of stopping there when a longer answer
+        continues it (``"1"`` is a complete answer only if ``"0"`` does not follow).
+
+        The prompt is evaluated message by message (``_evaluate_segments``): the system message once per process,
+        an item's message once for all of its criteria, only the question and prefill per call.
+
+        Returns:
+            (answer -> probability, not normalised: the rest went to other text), prompt tokens.
+        """
+        import numpy as np
+
+        with self.lock:
+            segments = self._segments(messages)
+            self._evaluate_segments(segments)
+            base = self.llama.n_tokens
+            prefill = segments[-1] if segments else []
+            trie: dict[tuple[int, ...], set[int]] = {}
+            paths: dict[str, tuple[int, ...]] = {}
+            for choice in choices:
+                path = tuple(self._continuation(prefill, choice))
+                paths[choice] = path
+                for i in range(len(path)):
+                    trie.setdefault(path[:i], set()).add(path[i])
+            logprob: dict[tuple[int, ...], np.ndarray] = {}
+            for node in sorted(trie, key=len):  # parents before children
+                if node:
+                    self._ctx_truncate(base)
+                    self.llama.eval(list(node))
+                logprob[node] = _log_softmax(self._last_logits())
+            self._ctx_truncate(base)
+            probs: dict[str, float] = {}
+            for choice, path in paths.items():
+                lp = sum(float(logprob[path[:i]][path[i]]) for i in range(len(path)))
+                longer = trie.get(path, set())  # tokens that continue this answer into a longer one
+                stop = 1.0 - sum(float(np.exp(logprob[path][t])) for t in longer) if longer else 1.0
+                probs[choice] = float(np.exp(lp)) * max(0.0, stop)
+            return probs, base
+
+    # -- deterministic prompt evaluation ------------------------------------------------------------------------
+
+    def _segments(self, messages: list[dict[str, Any]]) -> list[list[int]]:
+        """The prompt's tokens cut at message boundaries, each piece tokenized on its own.
+
+        Cutting is canonical (it depends on the messages only), so a piece is always evaluated from the same
+        position after the same tokens: reusing the KV cache of an earlier call then gives bit-identical logits to a
+        fresh evaluation, and an answer does not depend on what ran before (see ``_start_from_system_prefix``).
+        """
+        from llama_cpp import llama_chat_format
+
+        if self._formatters is None:
+            template = self.llama.metadata["tokenizer.chat_template"]
+            self._formatters = (
+                llama_chat_format.Jinja2ChatFormatter(template=template, eos_token="", bos_token=""),
+                llama_chat_format.Jinja2ChatFormatter(
+                    template=template, eos_token="", bos_token="", add_generation_prompt=False
+                ),
+            )
+        with_prompt, without = self._formatters
+        prefill = ""
+        chat = list(messages)
+        if chat and chat[-1].get("role") == "assistant":
+            prefill = str(chat.pop().get("content") or "")
+        texts = [without(messages=chat[: i + 1]).prompt for i in range(len(chat) - 1)]  # type: ignore[arg-type]
+        full = with_prompt(messages=chat)  # type: ignore[arg-type]
+        texts.append(full.prompt)
+        pieces: list[str] = []
+        done = ""
+        for text in texts:
+            if not text.startswith(done):  # a template that rewrites earlier turns: one piece
+                pieces, done = [], ""
+                break
+            pieces.append(text[len(done) :])
+            done = text
+        if not pieces:
+            pieces = [full.prompt]
+        pieces.append(prefill)
+        segments = []
+        for i, piece in enumerate(pieces):
+            bos = i == 0 and not full.added_special
+            segments.append(list(self.llama.tokenize(piece.encode("utf-8"), add_bos=bos, special=True)))
+        return segments
+
+    def _continuation(self, prefill: list[int], choice: str) -> list[int]:
+        """The tokens of ``choice`` as the model would write them after the prefill (tokenized together, so a
+        leading space merges as the model's own tokenizer would merge it)."""
+        text = self.llama.detokenize(prefill).decode("utf-8", errors="replace") + choice
+        together = list(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        if together[: len(prefill)] == prefill:
+            return together[len(prefill) :]
+        return list(self.llama.tokenize(choice.encode("utf-8"), add_bos=False, special=False))
+
+    def _evaluate_segments(self, segments: list[list[int]]) -> None:
+        """Bring the KV cache to exactly ``segments``, keeping the longest run of whole segments already there."""
+        llama = self.llama
+        total = sum(len(seg) for seg in segments) + 4  # + the longest answer path, a few tokens
+        if total > llama.n_ctx():
+            raise ValueError(f"Requested tokens ({total}) exceed context window of {llama.n_ctx()}")
+        pos = 0
+        keep = 0
+        # The last non-empty piece is always evaluated again: its logits are the ones read next.
+        last = max((i for i, seg in enumerate(segments) if seg), default=0)
+        for seg, cached in zip(segments[:last], self._cached_segments, strict=False):
+            if seg != cached or llama.n_tokens < pos + len(seg):
+                break
+            pos += len(seg)
+            keep += 1
+        self._ctx_truncate(pos)
+        self._cached_segments = self._cached_segments[:keep]
+        for seg in segments[keep:]:
+            if seg:
+                llama.eval(seg)
+            self._cached_segments.append(seg)
+        if not llama.n_tokens:
+            raise ValueError("local provider: empty prompt")
+
+    def _ctx_truncate(self, n: int) -> None:
+        if n == 0:
+            self.llama.reset()
+        self.llama._ctx.kv_cache_seq_rm(-1, n, -1)
+        self.llama.n_tokens = n
+
+    def _last_logits(self) -> Any:
+        import numpy as np
+
+        return np.ctypeslib.as_array(self.llama._ctx.get_logits(), shape=(self.llama.n_vocab(),)).copy()
 
     def _start_from_system_prefix(self, messages: list[dict[str, Any]]) -> None:
         """Put the KV cache in a canonical state: exactly the tokens of the system prompt, evaluated on their own.
@@ -148,6 +284,14 @@ class LocalEngine:
             )
         result = self._formatter(messages=messages)
         return list(self.llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
+
+
+def _log_softmax(logits: Any) -> Any:
+    import numpy as np
+
+    x = logits.astype(np.float64)
+    x -= x.max()
+    return x - np.log(np.exp(x).sum())
 
 
 _ENGINES: dict[str, LocalEngine] = {}
@@ -239,6 +383,8 @@ def _to_model_response(out: dict[str, Any], model_name: str, model_response: Mod
             message=Message(role="assistant", content=choice["message"].get("content") or ""),
         )
     ]
+    if "choice_probs" in out:  # read by judge.engine.client.reply_from_response
+        model_response.choices[0].message.provider_specific_fields = {"choice_probs": out["choice_probs"]}
     prompt = int(usage.get("prompt_tokens", 0))
     completion = int(usage.get("completion_tokens", 0))
     model_response.usage = Usage(  # type: ignore[attr-defined]
@@ -256,9 +402,59 @@ def _context_error(exc: ValueError, model_name: str) -> Exception:
     return exc
 
 
+def choice_schema(response_format: Any) -> list[Any] | None:
+    """The answers of a response format whose whole answer is one value of a list (a JSON Schema that is just an
+    ``enum``, as ``judge.engine.answer.choice_answer_schema`` writes it), else None."""
+    if not isinstance(response_format, dict):
+        return None
+    schema = response_format.get("schema")
+    if response_format.get("type") == "json_schema":
+        spec = response_format.get("json_schema") or {}
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+    if isinstance(schema, dict) and set(schema) == {"enum"} and isinstance(schema["enum"], list) and schema["enum"]:
+        return list(schema["enum"])
+    return None
+
+
+def choice_text(choice: Any) -> str:
+    """How an answer choice is written after the prefill: a space, then the value (``7``, ``0.5``, ``Yes``)."""
+    return " " + (choice if isinstance(choice, str) else json.dumps(choice))
+
+
+def score_completion(engine: LocalEngine, messages: list[dict[str, Any]], choices: list[Any]) -> dict[str, Any]:
+    """A completion whose answer is the most probable of ``choices``, with the probability of every choice.
+
+    The OpenAI-shaped dict carries ``choice_probs`` (answer text -> probability) beside the message: the engine
+    turns it into the judgment's distribution over the scale (``judge.engine.distribution``).
+    """
+    texts = {choice_text(c).strip(): choice_text(c) for c in choices}
+    start = time.perf_counter()
+    probs, prompt_tokens = engine.score_choices(messages, list(texts.values()))
+    by_answer = {answer: probs[text] for answer, text in texts.items()}
+    best = max(by_answer, key=lambda a: by_answer[a])
+    return {
+        "id": f"chatcmpl-local-{uuid.uuid4().hex}",
+        "created": int(time.time()),
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": best}}],
+        "choice_probs": by_answer,
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 1},
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def run_completion(model: str, messages: list[dict[str, Any]], optional_params: dict[str, Any]) -> dict[str, Any]:
-    """Call a local model with OpenAI-style parameters (used by the provider and by the benchmark)."""
+    """Call a local model with OpenAI-style parameters (used by the provider and by the benchmark).
+
+    A response format that is a bare ``enum`` is not sampled: the answer is the most probable choice and the
+    reply carries every choice's probability (``score_completion``).
+    """
     engine = load_engine(model)
+    choices = choice_schema(optional_params.get("response_format"))
+    if choices is not None:
+        try:
+            return score_completion(engine, messages, choices)
+        except ValueError as exc:
+            raise _context_error(exc, engine.model.name) from exc
     seed = optional_params.get("seed")
     max_tokens = optional_params.get("max_tokens") or optional_params.get("max_completion_tokens")
     temperature = optional_params.get("temperature")
