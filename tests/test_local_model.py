@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from judge.data.rubric import Rubric
+from judge.data.rubric import Rubric, load_rubric_set
 from judge.engine.answer import single_answer_schema
 from judge.engine.local import models as lm
 from judge.engine.local.models import LocalModel, ModelFileError, Part
@@ -420,3 +420,70 @@ def test_unknown_local_model_is_a_permanent_bad_request() -> None:
     assert sum(e["provider"] == "local" for e in litellm.custom_provider_map) == 1
     with pytest.raises(litellm.BadRequestError, match=r"unknown local model 'gpt-5'.*qwen2.5-1.5b"):
         litellm.completion(model="local/gpt-5", messages=[{"role": "user", "content": "hi"}], num_retries=0)
+
+
+# -- expected scores: the compact prompt, every answer's probability, one item evaluation for all criteria -------
+
+
+def _compact(rubrics: list[Rubric], rubric: Rubric, post: str, reply: str) -> list[dict[str, str]]:
+    from judge.data.benchmark import Item
+    from judge.engine.prompt import render_compact_messages
+
+    item = Item(item_id="t", post_id="t", post=post, response=reply)
+    return render_compact_messages(rubric, item, criteria=rubrics)[0]
+
+
+@pytest.mark.local_model
+def test_answer_probabilities_do_not_depend_on_what_ran_before(local_llm: str) -> None:
+    """Reusing an item's evaluation across criteria must give the very numbers of a fresh evaluation."""
+    from judge.engine.local.provider import choice_text, load_engine
+
+    engine = load_engine(local_llm)
+    rubrics = load_rubric_set(Path(__file__).resolve().parents[1] / "rubrics" / "resort")
+    crits = list(rubrics.values())
+    align, empathy = rubrics["alignment_with_standards"], rubrics["empathy"]
+    post, good, bad = PAIRS[0]
+    ten = [choice_text(c) for c in align.answer_choices()]
+    five = [choice_text(c) for c in empathy.answer_choices()]
+    a1, _ = engine.score_choices(_compact(crits, align, post, good), ten)
+    e1, _ = engine.score_choices(_compact(crits, empathy, post, good), five)  # reuses the item's evaluation
+    engine.score_choices(_compact(crits, empathy, post, bad), five)  # another item in between
+    with engine.lock:  # a fresh state: nothing reused
+        engine.llama.reset()
+        engine._cached_segments = []
+    e2, _ = engine.score_choices(_compact(crits, empathy, post, good), five)
+    a2, _ = engine.score_choices(_compact(crits, align, post, good), ten)
+    assert e1 == e2 and a1 == a2
+    # Every answer of the 1-10 scale is scored, the two-token " 10" included, and the mass is a probability.
+    assert set(a1) == set(ten) and a1[" 10"] > 0
+    assert 0.5 < sum(a1.values()) <= 1.0 + 1e-9 and 0.5 < sum(e1.values()) <= 1.0 + 1e-9
+
+
+@pytest.mark.local_model
+def test_run_with_the_embedded_judge_records_expected_scores(local_llm: str, tmp_path: Path) -> None:
+    """The real path: ``judge run`` planning, LiteLLM, the provider, the distribution in the record."""
+    from judge.data import load_benchmark
+    from judge.engine import RunConfig, iter_records, run_judging
+    from judge.engine.judge_spec import judge_from_model
+
+    root = Path(__file__).resolve().parents[1]
+    rubrics = load_rubric_set(root / "rubrics" / "resort")
+    bench = load_benchmark(root / "datasets" / "demo", known_criteria=rubrics)
+    ids = [i for i in bench.items if i.endswith(("careful", "dismissive"))][:2]
+    cfg = RunConfig(
+        benchmark=bench, rubrics=rubrics, judges=[judge_from_model("local")], out=tmp_path / "run", item_ids=ids
+    )
+    summary = run_judging(cfg)
+    records = iter_records(tmp_path / "run")
+    assert len(records) == 2 * len(rubrics) and summary.model_calls == len(records)
+    for j in records:
+        assert j.distribution is not None and abs(sum(j.distribution.values()) - 1) < 1e-9
+        expected = sum(float(v) * p for v, p in j.distribution.items())
+        if rubrics[j.criterion].level == "nominal":
+            assert j.scored_by == "mode"
+        else:
+            assert j.scored_by == "expected" and j.score == pytest.approx(expected)
+        assert "compact_prompt" in j.flags and j.tokens_in > 0
+    by = {(j.item_id, j.criterion): j.score for j in records}
+    careful, dismissive = sorted(ids)
+    assert by[(careful, "empathy")] > by[(dismissive, "empathy")]

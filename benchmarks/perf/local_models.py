@@ -116,6 +116,71 @@ def time_variant(engine: LocalEngine, rubrics: list[Rubric], items: list[Item], 
     }
 
 
+def _compact_messages(rubrics: list[Rubric], item: Item) -> list[tuple[Messages, list[str]]]:
+    from judge.engine.local.provider import choice_text
+    from judge.engine.prompt import render_compact_messages
+
+    return [
+        (render_compact_messages(r, item, criteria=rubrics)[0], [choice_text(c) for c in r.answer_choices()])
+        for r in rubrics
+    ]
+
+
+def _to_system_only(engine: LocalEngine) -> None:
+    """Forget everything but the system message (which every call of a run shares)."""
+    engine._cached_segments = engine._cached_segments[:1]
+
+
+def time_compact(engine: LocalEngine, rubrics: list[Rubric], items: list[Item]) -> dict[str, Any]:
+    """The embedded judge as ``judge run`` uses it: compact prompts, every answer's probability read at once.
+
+    Per item, three timings from the same state (the system message evaluated, nothing of the item):
+    ``prompt_once`` evaluates the item's prompt for one criterion; ``branching`` judges every criterion, the
+    item evaluated once and each criterion branching from it; ``no_branching`` judges every criterion with the
+    item evaluated again for each. The issue's goal: branching <= 1.5 x prompt_once.
+    """
+    engine.llama.reset()
+    engine._cached_segments = []
+    first = _compact_messages(rubrics, items[0])[0]
+    engine.score_choices(*first)  # the system message, once per process as in a run
+    once = branching = no_branching = 0.0
+    p_tokens = p_ms = 0.0
+    for item in items:
+        calls = _compact_messages(rubrics, item)
+        _to_system_only(engine)
+        t = time.perf_counter()
+        engine.score_choices(*calls[0])
+        once += time.perf_counter() - t
+        _to_system_only(engine)
+        _reset_perf(engine)
+        t = time.perf_counter()
+        for msgs, choices in calls:
+            engine.score_choices(msgs, choices)
+        branching += time.perf_counter() - t
+        perf = _perf(engine)
+        p_tokens += perf.n_p_eval
+        p_ms += perf.t_p_eval_ms
+        t = time.perf_counter()
+        for msgs, choices in calls:
+            _to_system_only(engine)
+            engine.score_choices(msgs, choices)
+        no_branching += time.perf_counter() - t
+    n = len(items)
+    return {
+        "items": n,
+        "calls": n * len(rubrics),
+        "seconds_per_item": branching / n,
+        "prompt_once_seconds_per_item": once / n,
+        "no_branching_seconds_per_item": no_branching / n,
+        "branching_over_prompt_once": branching / once if once else None,
+        "no_branching_over_prompt_once": no_branching / once if once else None,
+        "prompt_tokens_per_s": p_tokens / (p_ms / 1000) if p_ms else None,
+        "generation_tokens_per_s": None,
+        "prompt_tokens_evaluated_per_item": p_tokens / n,
+        "generated_tokens_per_item": 0.0,
+    }
+
+
 def bench_model(name: str) -> dict[str, Any]:
     start = time.perf_counter()
     path = model_path(name)  # assembles + verifies on first use; instant when the stamp matches
@@ -129,7 +194,10 @@ def bench_model(name: str) -> dict[str, Any]:
         "size_bytes": get_model(name).size,
         "prepare_seconds": prepare_s,
         "load_seconds": engine.load_seconds,
-        "variants": {v: time_variant(engine, rubrics, items, fn) for v, fn in VARIANTS.items()},
+        "variants": {
+            "compact_branching (judge run's way)": time_compact(engine, rubrics, items),
+            **{v: time_variant(engine, rubrics, items, fn) for v, fn in VARIANTS.items()},
+        },
     }
 
 
@@ -153,12 +221,23 @@ def render_md(report: dict[str, Any]) -> str:
     ]
     for m in report["models"]:
         for v, r in m["variants"].items():
+            gen = r["generation_tokens_per_s"]
             lines.append(
                 f"| `{m['model']}` | {m['load_seconds']:.1f} | {v} | {r['calls'] / r['items']:.0f} | "
                 f"{r['seconds_per_item']:.1f} | {r['prompt_tokens_evaluated_per_item']:.0f} | "
                 f"{r['generated_tokens_per_item']:.0f} | {r['prompt_tokens_per_s']:.0f} | "
-                f"{r['generation_tokens_per_s']:.1f} |"
+                f"{'-' if gen is None else f'{gen:.1f}'} |"
             )
+    lines += ["", "Compact prompts, every criterion of an item (the issue's goal: at most 1.5 x one prompt):", ""]
+    for m in report["models"]:
+        for r in m["variants"].values():
+            if r.get("branching_over_prompt_once") is not None:
+                lines.append(
+                    f"- `{m['model']}`: one criterion's prompt {r['prompt_once_seconds_per_item']:.2f} s; all "
+                    f"{r['calls'] // r['items']} criteria branching from the item {r['seconds_per_item']:.2f} s "
+                    f"(**{r['branching_over_prompt_once']:.2f}x**); the item evaluated again per criterion "
+                    f"{r['no_branching_seconds_per_item']:.2f} s ({r['no_branching_over_prompt_once']:.2f}x)."
+                )
     lines += ["", "Load time is from a verified file already in the cache (assembly is a one-off, ~10 s).", ""]
     return "\n".join(lines)
 

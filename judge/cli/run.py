@@ -78,6 +78,22 @@ def register(sub: Any) -> None:
         help="'one': a call per criterion; 'all': every criterion in one call (fewer tokens, but small models "
         "judge the criteria less independently); 'auto' (default): 'one'",
     )
+    p.add_argument(
+        "--scoring",
+        choices=["auto", "answer", "expected"],
+        default="auto",
+        help="the score recorded: 'answer', the value the judge wrote; 'expected', the mean of the scale under the "
+        "judge's token probabilities (asks the provider for logprobs; the mode for a nominal criterion); 'auto' "
+        "(default): expected for the embedded judge, answer otherwise. Both are recorded either way",
+    )
+    p.add_argument(
+        "--prompt-style",
+        choices=["auto", "standard", "compact"],
+        default="auto",
+        help="'standard': instructions and a JSON answer with a rationale; 'compact': a score-only answer after a "
+        "prefix shared by the item's criteria (made for small models); 'auto' (default): compact for the embedded "
+        "judge, standard otherwise",
+    )
     sel = p.add_argument_group("item selection")
     sel.add_argument("--rated-only", action="store_true", help="only items that have expert ratings")
     sel.add_argument(
@@ -160,7 +176,13 @@ def run(args: argparse.Namespace) -> int:
     temperature = args.temperature if args.temperature is not None else (0.7 if args.samples > 1 else 0.0)
     params = {"temperature": temperature, "max_tokens": args.max_tokens}
     judges = [
-        j if j.criteria_per_call != "auto" else j.model_copy(update={"criteria_per_call": args.criteria_per_call})
+        j.model_copy(
+            update={
+                k: getattr(args, k)
+                for k in ("criteria_per_call", "scoring", "prompt_style")
+                if getattr(j, k) == "auto"  # a judge config's own setting wins
+            }
+        )
         for j in resolve_judges(args.judge, args.api_base, params, args.api_key_env)
     ]
     cfg = RunConfig(

@@ -361,22 +361,21 @@ _COMPACT_ITEM = """\
 {response}
 [[END %(response_marker)s {nonce}]]"""
 
-_COMPACT_ASK = """\
-{dimension}Rate %(response_phrase)s on "{title}" ({choices}). Answer with the value only."""
-
-COMPACT_VARIANTS: dict[str, str] = {
-    # Each criterion as its rubric states it: question, guidance, every scale point with its anchor.
-    "rubric": """\
+_CRITERION = """\
 Criterion "{title}": {question}
 {guidance}Scale:
 {scale}
-""",
-    # The question and the scale's anchors only (shorter: no guidance).
-    "brief": """\
-Criterion "{title}": {question}
-Scale:
-{scale}
-""",
+"""
+
+# How the criterion to rate now is asked, after the item. Both variants describe every criterion in full in the
+# system message (question, guidance, each scale point with its anchor); they differ in the per-criterion message.
+COMPACT_VARIANTS: dict[str, str] = {
+    # The criterion's title and the range of its scale only (the fewest tokens per criterion).
+    "rubric": """\
+{dimension}Rate %(response_phrase)s on "{title}" ({choices}). Answer with the {what} only.""",
+    # The criterion's question repeated next to the answer (a small model attends most to what it read last).
+    "rubric_question": """\
+{dimension}Rate %(response_phrase)s on "{title}": {question} ({choices}). Answer with the {what} only.""",
 }
 DEFAULT_COMPACT_VARIANT = "rubric"
 
@@ -384,18 +383,20 @@ DEFAULT_COMPACT_VARIANT = "rubric"
 def _choices_text(rubric: Rubric) -> str:
     choices = [str(c) for c in rubric.answer_choices()]
     numeric = rubric.answer.kind != "label"
-    return f"{choices[0]} to {choices[-1]}" if numeric and len(choices) > 2 else ", ".join(choices)
+    if numeric:
+        return f"{choices[0]} to {choices[-1]}" if len(choices) > 2 else " or ".join(choices)
+    return "one of: " + ", ".join(f'"{c}"' for c in choices)
 
 
-def compact_system_message(rubrics: Rubric | Iterable[Rubric], variant: str = DEFAULT_COMPACT_VARIANT) -> str:
+def compact_system_message(rubrics: Rubric | Iterable[Rubric]) -> str:
     """The system message of compact prompts: the set's framing, the data rules and every criterion judged."""
     group = [rubrics] if isinstance(rubrics, Rubric) else list(rubrics)
     framing = framing_of(group)
-    key = "compact:" + variant + ":" + "|".join(r.ref for r in group) + f"@{framing.content_hash}"
+    key = "compact:" + "|".join(r.ref for r in group) + f"@{framing.content_hash}"
     cached = _SYSTEM_CACHE.get(key)
     if cached is None:
         criteria = "\n".join(
-            COMPACT_VARIANTS[variant].format(
+            _CRITERION.format(
                 title=r.title,
                 question=r.question,
                 guidance=f"{r.guidance.strip()}\n" if r.guidance.strip() else "",
@@ -424,17 +425,21 @@ def render_compact_messages(
     Args:
         criteria: every criterion the run judges (the system message describes them all, so it is shared by all
             of an item's calls); default: ``rubric`` alone.
-        variant: a key of ``COMPACT_VARIANTS`` (how the criteria are described).
+        variant: a key of ``COMPACT_VARIANTS`` (how the criterion to rate now is asked).
     """
     framed = _framed(rubric.framing)
     post, response, flags = _blocks(framed, item, max_post_chars)
     slots = framed.slots
     item_text = (_COMPACT_ITEM % slots).format(nonce=_nonce(post, response), post=post, response=response)
-    ask = (_COMPACT_ASK % slots).format(
-        dimension=dimension_block(rubric, item), title=rubric.title, choices=_choices_text(rubric)
+    ask = (COMPACT_VARIANTS[variant] % slots).format(
+        dimension=dimension_block(rubric, item),
+        title=rubric.title,
+        question=rubric.question,
+        choices=_choices_text(rubric),
+        what="label" if rubric.answer.kind == "label" else "value",
     )
     messages = [
-        {"role": "system", "content": compact_system_message(criteria or [rubric], variant)},
+        {"role": "system", "content": compact_system_message(criteria or [rubric])},
         {"role": "user", "content": item_text},
         {"role": "user", "content": ask},
         {"role": "assistant", "content": f"{rubric.title}:"},
@@ -446,5 +451,5 @@ def compact_prompt_hash(rubrics: Rubric | Iterable[Rubric] = (), variant: str = 
     """The prompt hash of compact prompts under the rubrics' framing (recorded in runs, checked by calibrators)."""
     framing = rubrics.framing if isinstance(rubrics, Rubric) else framing_of(rubrics)
     slots = _framed(framing).slots
-    text = COMPACT_VERSION + _COMPACT_SYSTEM % slots + _COMPACT_ITEM % slots + _COMPACT_ASK % slots
-    return "c" + hashlib.sha256((text + COMPACT_VARIANTS[variant]).encode()).hexdigest()[:15]
+    text = COMPACT_VERSION + _COMPACT_SYSTEM % slots + _CRITERION + _COMPACT_ITEM % slots + COMPACT_VARIANTS[variant]
+    return "c" + hashlib.sha256(text.encode()).hexdigest()[:15]

@@ -17,7 +17,7 @@ from judge.analysis.agreement import AgreementReport, agreement_report
 from judge.analysis.leaderboard import Leaderboard, system_leaderboard
 from judge.data.benchmark import default_demo_dir, load_benchmark
 from judge.data.rubric import default_rubrics_dir, load_rubric_set
-from judge.engine.judge_spec import resolve_judges
+from judge.engine.judge_spec import JudgeSpec, resolve_judges
 from judge.engine.runner import RunConfig, run_judging
 from judge.engine.store import RunSummary, load_run_scores
 from judge.errors import RunIncomplete
@@ -84,6 +84,7 @@ def run_demo(
         # Nothing to rank: say why (a provider failure is exit 1, not bad input), and keep what was recorded.
         raise RunIncomplete("; ".join(summary.problems) + f"; the records are in {run_dir}: run again to retry")
     board = system_leaderboard(bench, rubric_set, scores, judge=spec.name, command=" ".join(cfg.command))
+    board.notes.insert(0, judge_note(spec))
     viewer = write_viewer(build_item_view(bench, rubric_set, [run_dir]), out / VIEWER_FILE)
     report = system_report(board, viewer=VIEWER_FILE)  # links the viewer, and each system to its items there
     files = write_report(board, out, ("md", "html", "json", "csv"), report=report)
@@ -99,6 +100,30 @@ def run_demo(
         files["agreement"] = out / "agreement.json"
     return DemoResult(
         summary=summary, leaderboard=board, files=files, agreement=agreement, wall_s=time.monotonic() - t0
+    )
+
+
+VALIDITY_REPORT = "reports/validity/validity.md"
+
+
+def judge_note(spec: JudgeSpec) -> str:
+    """What scored the report, and where that judge's agreement with experts is measured."""
+    how = (
+        f"{'compact score-only' if spec.compact_prompt else 'standard'} prompts, "
+        f"{'expected scores from its token probabilities' if spec.expected_scores else 'the values it answered'}"
+    )
+    if spec.is_local:
+        from judge.engine.local.models import get_model
+
+        model = get_model(spec.model)
+        return (
+            f"Scored by the embedded judge {spec.model} ({model.description}; {how}). A 1.5B model is far from a "
+            f"psychologist: its agreement with RESORT's clinical psychologists, beside GPT-4's and chance, is measured "
+            f"in {VALIDITY_REPORT} (python -m benchmarks.validity). Read these scores as a demonstration of the tool."
+        )
+    return (
+        f"Scored by {spec.name} ({spec.model}; {how}). Its agreement with experts is not measured by this report: "
+        "run judge agree on an expert-rated benchmark before trusting it."
     )
 
 

@@ -123,12 +123,12 @@ class LocalEngine:
             base = self.llama.n_tokens
             prefill = segments[-1] if segments else []
             trie: dict[tuple[int, ...], set[int]] = {}
-            paths: dict[str, tuple[int, ...]] = {}
+            paths: dict[str, list[tuple[int, ...]]] = {}
             for choice in choices:
-                path = tuple(self._continuation(prefill, choice))
-                paths[choice] = path
-                for i in range(len(path)):
-                    trie.setdefault(path[:i], set()).add(path[i])
+                paths[choice] = self._spellings(prefill, choice)
+                for path in paths[choice]:
+                    for i in range(len(path)):
+                        trie.setdefault(path[:i], set()).add(path[i])
             logprob: dict[tuple[int, ...], np.ndarray] = {}
             for node in sorted(trie, key=len):  # parents before children
                 if node:
@@ -137,11 +137,14 @@ class LocalEngine:
                 logprob[node] = _log_softmax(self._last_logits())
             self._ctx_truncate(base)
             probs: dict[str, float] = {}
-            for choice, path in paths.items():
-                lp = sum(float(logprob[path[:i]][path[i]]) for i in range(len(path)))
-                longer = trie.get(path, set())  # tokens that continue this answer into a longer one
-                stop = 1.0 - sum(float(np.exp(logprob[path][t])) for t in longer) if longer else 1.0
-                probs[choice] = float(np.exp(lp)) * max(0.0, stop)
+            for choice, spellings in paths.items():
+                total = 0.0
+                for path in spellings:
+                    lp = sum(float(logprob[path[:i]][path[i]]) for i in range(len(path)))
+                    longer = trie.get(path, set())  # tokens that continue this answer into a longer one
+                    stop = 1.0 - sum(float(np.exp(logprob[path][t])) for t in longer) if longer else 1.0
+                    total += float(np.exp(lp)) * max(0.0, stop)
+                probs[choice] = total
             return probs, base
 
     # -- deterministic prompt evaluation ------------------------------------------------------------------------
@@ -188,14 +191,27 @@ class LocalEngine:
             segments.append(list(self.llama.tokenize(piece.encode("utf-8"), add_bos=bos, special=True)))
         return segments
 
-    def _continuation(self, prefill: list[int], choice: str) -> list[int]:
-        """The tokens of ``choice`` as the model would write them after the prefill (tokenized together, so a
-        leading space merges as the model's own tokenizer would merge it)."""
+    def _spellings(self, prefill: list[int], choice: str) -> list[tuple[int, ...]]:
+        """The token sequences that write ``choice`` after the prefill: as the tokenizer would cut it (tokenized
+        together with the prefill, so a leading space merges as it would), and, for an answer with a leading space,
+        the space as a token of its own followed by the word (small models often take that path: ``" "`` then
+        ``"Not"`` instead of ``" Not"``; counting only one spelling would lose that probability)."""
+        tokenize = self.llama.tokenize
         text = self.llama.detokenize(prefill).decode("utf-8", errors="replace") + choice
-        together = list(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        together = list(tokenize(text.encode("utf-8"), add_bos=False, special=False))
         if together[: len(prefill)] == prefill:
-            return together[len(prefill) :]
-        return list(self.llama.tokenize(choice.encode("utf-8"), add_bos=False, special=False))
+            canonical = tuple(together[len(prefill) :])
+        else:
+            canonical = tuple(tokenize(choice.encode("utf-8"), add_bos=False, special=False))
+        out = [canonical]
+        word = choice.lstrip(" ")
+        if word != choice and word:
+            split = tuple(tokenize(b" ", add_bos=False, special=False)) + tuple(
+                tokenize(word.encode("utf-8"), add_bos=False, special=False)
+            )
+            if split != canonical:
+                out.append(split)
+        return out
 
     def _evaluate_segments(self, segments: list[list[int]]) -> None:
         """Bring the KV cache to exactly ``segments``, keeping the longest run of whole segments already there."""

@@ -1,0 +1,205 @@
+"""Run the validity benchmark: ``python -m benchmarks.validity --benchmark bench/resort --reference-run runs/gpt4``.
+
+See ``benchmarks/validity/__init__.py`` for what is measured. Writes ``reports/validity/validity.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import argparse
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.validity import Scores, cross_fitted_choice, histogram, select_items, spearman
+from judge.analysis.agreement import agreement_report
+from judge.analysis.experts import expert_means
+from judge.analysis.scores import read_judges
+from judge.data import Benchmark
+from judge.data.benchmark import load_benchmark
+from judge.data.rubric import default_rubrics_dir, load_rubric_set
+from judge.engine.cache import default_cache_dir
+from judge.engine.judge_spec import judge_from_model
+from judge.engine.plan import RunConfig
+from judge.engine.prompt import COMPACT_VARIANTS, DEFAULT_COMPACT_VARIANT
+from judge.engine.runner import run_judging
+from judge.engine.store import iter_records
+from judge.fileio import write_json, write_text
+
+OUT = Path(__file__).resolve().parents[2] / "reports" / "validity"
+
+
+def subset(bench: Benchmark, ids: list[str]) -> Benchmark:
+    keep = set(ids)
+    return bench.model_copy(
+        update={
+            "items": {i: it for i, it in bench.items.items() if i in keep},
+            "ratings": [r for r in bench.ratings if r.item_id in keep],
+        }
+    )
+
+
+def run_variant(
+    bench: Benchmark, rubrics: dict[str, Any], ids: list[str], model: str, variant: str, runs: Path
+) -> tuple[dict[str, dict[str, Scores]], dict[str, Any]]:
+    """Judge the items with one prompt variant; returns scoring -> criterion -> item -> score, and timing."""
+    spec = judge_from_model(model).model_copy(update={"prompt_variant": variant, "name": f"{model}:{variant}"})
+    out = runs / f"{model.replace('/', '_')}-{variant}"
+    t0 = time.monotonic()
+    summary = run_judging(
+        RunConfig(benchmark=bench, rubrics=rubrics, judges=[spec], out=out, item_ids=ids, concurrency=4)
+    )
+    seconds = time.monotonic() - t0
+    by: dict[str, dict[str, Scores]] = {"answer": {}, "expected": {}}
+    for j in iter_records(out):
+        if j.item_id not in set(ids):
+            continue
+        by["answer"].setdefault(j.criterion, {})[j.item_id] = j.answer_score
+        by["expected"].setdefault(j.criterion, {})[j.item_id] = j.score if j.distribution else None
+    calls = int(getattr(summary, "model_calls", 0) or 0)
+    return by, {"seconds": round(seconds, 1), "model_calls": calls, "items": len(ids), "run": str(out)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.validity", description=__doc__)
+    ap.add_argument("--benchmark", required=True, help="an expert-rated benchmark (e.g. judge import resort ...)")
+    ap.add_argument("--reference-run", help="a run of a reference judge on it (e.g. GPT-4's imported judgments)")
+    ap.add_argument("--judge", default="local/qwen2.5-1.5b", help="the judge measured (default: the embedded one)")
+    ap.add_argument("--variants", default=",".join(COMPACT_VARIANTS), help="compact prompt variants to compare")
+    ap.add_argument("--criteria", default="alignment_with_standards,empathy", help="criteria reported")
+    ap.add_argument("--items", type=int, default=60, help="stratified items (0: every rated item)")
+    ap.add_argument("--folds", type=int, default=5, help="post folds of the cross-fitted choice")
+    ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--runs", type=Path, default=default_cache_dir() / "validity-runs", help="where runs are kept")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+
+    rubrics = load_rubric_set(default_rubrics_dir())
+    bench = load_benchmark(args.benchmark, known_criteria=rubrics)
+    criteria = [c for c in args.criteria.split(",") if c]
+    ids = select_items(bench, criteria, args.items or None)
+    sub = subset(bench, ids)
+    truth = {c: expert_means(sub).get(c, {}) for c in criteria}
+    print(f"{len(ids)} items from {len({bench.items[i].post_id for i in ids})} posts", flush=True)
+
+    judges: dict[str, dict[str, Scores]] = {}
+    timing: dict[str, Any] = {}
+    variants = [v for v in args.variants.split(",") if v]
+    for variant in variants:
+        by, timing[variant] = run_variant(bench, rubrics, ids, args.judge, variant, args.runs)
+        print(f"variant {variant}: {timing[variant]}", flush=True)
+        for scoring, scores in by.items():
+            judges[f"embedded {variant} / {scoring}"] = scores
+    reference = None
+    if args.reference_run:
+        (ref,) = read_judges(args.reference_run, rubrics)[:1]
+        reference = f"reference: {ref.name}"
+        judges[reference] = {c: {i: s for i, s in ref.scores.get(c, {}).items() if i in set(ids)} for c in criteria}
+    chosen: dict[str, Any] = {}
+    for c in criteria:
+        candidates = {name: scores.get(c, {}) for name, scores in judges.items() if name.startswith("embedded")}
+        chosen[c] = cross_fitted_choice(sub, candidates, truth[c], ids, k=args.folds)
+    judges["embedded, cross-fitted choice (held out)"] = {c: chosen[c].pop("held_out_scores") for c in criteria}
+    report = agreement_report(sub, rubrics, judges=judges, n_boot=args.n_boot, criteria=criteria)
+
+    length = {i: float(len(bench.items[i].response)) for i in ids}
+    rows: dict[str, Any] = {}
+    for c in criteria:
+        ca = report.criteria[c]
+        points = [p.value for p in rubrics[c].scale]
+        crit_rows = {
+            "experts (ceiling)": {"headline": ca.experts.headline.model_dump(), "n_items": ca.experts.headline.n}
+        }
+        for name, ja in ca.judges.items():
+            vals = [v for v in judges.get(name, {}).get(c, {}).values() if v is not None]
+            crit_rows[name] = {
+                "headline": ja.headline.model_dump(),
+                "spearman": ja.spearman.model_dump() if ja.spearman else None,
+                "bias": ja.bias.model_dump() if ja.bias else None,
+                "n_items": ja.n_items,
+                "unscored": ja.unscored,
+                "scale_use": histogram(vals, points) if vals else None,
+                "kind": ja.kind,
+            }
+        crit_rows["response length (characters)"] = {"spearman": {"value": spearman(*_pair(length, truth[c]))}}
+        rows[c] = crit_rows
+    result = {
+        "benchmark": bench.name,
+        "judge": args.judge,
+        "items": len(ids),
+        "posts": len({bench.items[i].post_id for i in ids}),
+        "criteria": criteria,
+        "variants": {v: COMPACT_VARIANTS[v] for v in variants},
+        "shipped_variant": DEFAULT_COMPACT_VARIANT,
+        "timing": timing,
+        "selection": chosen,
+        "rows": rows,
+        "machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg(), "python": platform.python_version()},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "validity.json", result)
+    write_text(args.out / "validity.md", render(result))
+    print(render(result))
+    return 0
+
+
+def _pair(x: dict[str, float], y: dict[str, float]) -> tuple[list[float], list[float]]:
+    keys = [k for k in x if k in y]
+    return [x[k] for k in keys], [y[k] for k in keys]
+
+
+def _fmt(est: dict[str, Any] | None) -> str:
+    if not est or est.get("value") is None:
+        return "-"
+    ci = est.get("ci")
+    return f"{est['value']:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
+def render(r: dict[str, Any]) -> str:
+    lines = [
+        "# Validity of the embedded judge against the psychologists",
+        "",
+        f"Benchmark `{r['benchmark']}`: {r['items']} expert-rated items from {r['posts']} posts, chosen by",
+        "`benchmarks.validity.select_items` (round-robin over post x appraisal dimension, fixed seed). Judge:",
+        f"`{r['judge']}`, compact prompts (`judge.engine.prompt`), variants {', '.join(r['variants'])}; the shipped",
+        f"default is `{r['shipped_variant']}`. *answer* is the value the judge wrote (its argmax); *expected* the mean",
+        "of the scale under its probabilities. Headline: pairwise kappa over judge-expert pairs (`judge agree`),",
+        "95% CI over posts; the experts' own figure is the ceiling, the chance rows are 0 by construction.",
+        "Reproduce: `python -m benchmarks.validity --benchmark bench/resort --reference-run runs/gpt4`.",
+        "",
+    ]
+    for c in r["criteria"]:
+        lines += [f"## {c}", "", "| judge | headline [95% CI] | Spearman [95% CI] | bias | items | scale use |"]
+        lines += ["| :--- | ---: | ---: | ---: | ---: | :--- |"]
+        for name, row in r["rows"][c].items():
+            use = row.get("scale_use")
+            use_text = " ".join(f"{k}:{v}" for k, v in use.items() if v) if use else ""
+            bias = row.get("bias")
+            lines.append(
+                f"| {name} | {_fmt(row.get('headline'))} | {_fmt(row.get('spearman'))} | "
+                f"{_fmt(bias) if bias else '-'} | {row.get('n_items', '-')} | {use_text} |"
+            )
+        sel = r["selection"][c]
+        lines += [
+            "",
+            f"Cross-fitted choice among variant x scoring ({len(sel['folds'])} folds of whole posts): chosen "
+            + ", ".join(f"{k} in {v} folds" for k, v in sel["chosen_counts"].items())
+            + f"; held-out Spearman {_fmt({'value': sel['held_out_spearman']})}, against"
+            f" {_fmt({'value': sel['in_sample_best']['spearman']})} in-sample for the best candidate"
+            f" ({sel['in_sample_best']['candidate']}): the gap is the optimism of choosing on the same items.",
+            "",
+        ]
+    lines += ["## Time", ""]
+    for v, t in r["timing"].items():
+        per = t["seconds"] / max(1, t["items"])
+        lines.append(f"- {v}: {t['seconds']} s for {t['items']} items ({per:.1f} s per item, every criterion).")
+    lines += ["", f"Machine: {r['machine']}.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
