@@ -26,7 +26,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, NotRequired
+from typing import TYPE_CHECKING, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -109,6 +109,19 @@ class Sample(TypedDict):
     raw: NotRequired[str | None]
 
 
+def _with_distribution(rationale: str | None, j: Any) -> str | None:
+    """The rationale, followed by what the judge's probabilities say when it has them (the embedded judge writes
+    no rationale: this is what a reader can see of why it scored what it did)."""
+    if not j.distribution or j.score is None:
+        return rationale
+    probs = ", ".join(
+        f"{v}: {p:.2f}" for v, p in sorted(j.distribution.items(), key=lambda kv: float(kv[0])) if p >= 0.01
+    )
+    answered = f"answered {j.answer_score:g}; " if j.answer_score is not None else ""
+    note = f"{answered}{j.scored_by} score {j.score:.2f} from its probabilities ({probs})"
+    return f"{rationale}\n{note}" if rationale else note
+
+
 class JudgeCell(TypedDict):
     score: float | None  # aggregated over the scored samples (None when none is scored)
     samples: list[Sample]
@@ -185,7 +198,7 @@ class _Run:
                 continue
             if j.score is None:
                 reasons[j.unscored_reason or "unknown"] += 1
-            sample: Sample = {"score": j.score, "rationale": j.rationale}
+            sample: Sample = {"score": j.score, "rationale": _with_distribution(j.rationale, j)}
             if j.score is None:
                 sample["reason"] = j.unscored_reason or "unknown"
                 sample["detail"] = j.detail
