@@ -55,13 +55,42 @@ LLAMA_INSTALL_HINT = "the local judge needs llama-cpp-python; install with: pip 
 
 
 def default_threads() -> int:
-    """Threads for llama.cpp: the cores this process may use (``$JUDGE_LOCAL_THREADS`` overrides)."""
+    """Threads for llama.cpp: the cores this process may use that are not busy with other work right now
+    (``$JUDGE_LOCAL_THREADS`` overrides).
+
+    llama.cpp's threads wait for each other at every layer, so one thread that shares its core with another busy
+    process slows all of them: on 2 cores with one core busy elsewhere, 2 threads ran several times slower than 1.
+    The busy cores are read from ``/proc/stat`` over a tenth of a second when the model loads.
+    """
     if env := os.environ.get("JUDGE_LOCAL_THREADS"):
         return max(1, int(env))
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+    busy = _busy_cores()
+    return max(1, cores - int(busy + 0.25)) if busy is not None else cores
+
+
+def _busy_cores(interval: float = 0.1) -> float | None:
+    """How many cores other processes keep busy (from /proc/stat), or None where it cannot be read."""
+
+    def sample() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as fh:
+                fields = [int(x) for x in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields), idle
+
+    a = sample()
+    time.sleep(interval)
+    b = sample()
+    if a is None or b is None or b[0] <= a[0]:
+        return None
+    total, idle = b[0] - a[0], b[1] - a[1]
+    return (os.cpu_count() or 1) * (1 - idle / total)
 
 
 class LocalEngine:
