@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from judge.engine.local import user_models as _user_models  # noqa: F401  (connects MODELS to the user's registry)
 from judge.engine.local.models import (
     DEFAULT_MODEL,
     MODELS,

@@ -138,6 +138,9 @@ class ModelTable(MutableMapping[str, LocalModel]):
 
     def __init__(self, builtins: dict[str, LocalModel]) -> None:
         self.builtins = builtins
+        # Where the user's models are read from: set by judge.engine.local.user_models when it is imported (the
+        # package's face imports it), so this module does not import it back.
+        self.user_source: Callable[[], dict[str, LocalModel]] = dict
 
     def user(self) -> dict[str, LocalModel]:
         """The user's models, from ``models.json`` in ``cache_dir()``.
@@ -145,9 +148,7 @@ class ModelTable(MutableMapping[str, LocalModel]):
         Raises:
             InputError: the registry file is unreadable or malformed (naming the file).
         """
-        from judge.engine.local.user_models import user_models
-
-        return user_models()
+        return self.user_source()
 
     def __getitem__(self, key: str) -> LocalModel:
         if key in self.builtins:

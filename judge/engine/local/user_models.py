@@ -24,6 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from judge.engine.local.models import (
+    MODELS,
     LocalModel,
     Progress,
     _hash_file,
@@ -150,6 +151,9 @@ def user_models(directory: Path | None = None) -> dict[str, LocalModel]:
         hit = (key, {r.name: r.to_local_model() for r in load_registry(directory).models})
         _CACHE[path] = hit
     return hit[1]
+
+
+MODELS.user_source = user_models  # get_model and MODELS find the user's models through this
 
 
 def check_name(name: str) -> None:
