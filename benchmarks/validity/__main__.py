@@ -76,7 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--runs", type=Path, default=default_cache_dir() / "validity-runs", help="where runs are kept")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--render", action="store_true", help="only write validity.md again from validity.json")
     args = ap.parse_args(argv)
+    if args.render:
+        import json
+
+        write_text(args.out / "validity.md", render(json.loads((args.out / "validity.json").read_text())))
+        return 0
 
     rubrics = load_rubric_set(default_rubrics_dir())
     bench = load_benchmark(args.benchmark, known_criteria=rubrics)
@@ -195,8 +201,12 @@ def render(r: dict[str, Any]) -> str:
         ]
     lines += ["## Time", ""]
     for v, t in r["timing"].items():
-        per = t["seconds"] / max(1, t["items"])
-        lines.append(f"- {v}: {t['seconds']} s for {t['items']} items ({per:.1f} s per item, every criterion).")
+        per = t["seconds"] / max(1, t["model_calls"])
+        lines.append(
+            f"- {v}: {t['seconds']} s for {t['model_calls']} model calls ({per:.1f} s per call; the other judgments "
+            "of its items came from the reply cache)."
+        )
+    lines.append("(Speed is measured on its own in reports/perf/local_models.md; these runs shared the machine.)")
     lines += ["", f"Machine: {r['machine']}.", ""]
     return "\n".join(lines)
 
