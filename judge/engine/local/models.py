@@ -105,7 +105,7 @@ BUILTIN_MODELS: dict[str, LocalModel] = {
         LocalModel(
             name="qwen2.5-1.5b",
             aliases=["qwen2.5-coder-1.5b-instruct-q4_k_m"],
-            description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (default; ~4 s per judgment on 2 cores)",
+            description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (default; ~11 s per item, all four criteria, on 2 cores)",
             filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             size=1_117_320_768,
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
