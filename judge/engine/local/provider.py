@@ -59,7 +59,7 @@ def default_threads() -> int:
     (``$JUDGE_LOCAL_THREADS`` overrides).
 
     llama.cpp's threads wait for each other at every layer, so one thread that shares its core with another busy
-    process slows all of them: on 2 cores with one core busy elsewhere, 2 threads ran several times slower than 1.
+    process slows all of them (the demo once took 27 minutes instead of 13.5 with other work on the 2 cores).
     The busy cores are read from ``/proc/stat`` over a tenth of a second when the model loads.
     """
     if env := os.environ.get("JUDGE_LOCAL_THREADS"):
