@@ -76,7 +76,8 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
     return None if math.isnan(rho) else rho
 
 
-def _paired(scores: Scores, truth: Mapping[str, float], ids: Sequence[str]) -> tuple[list[float], list[float]]:
+def paired(scores: Scores, truth: Mapping[str, float], ids: Sequence[str]) -> tuple[list[float], list[float]]:
+    """(scores, truth) over the ids that have both."""
     xs, ys = [], []
     for i in ids:
         s = scores.get(i)
@@ -114,12 +115,12 @@ def cross_fitted_choice(
     picks = []
     for fold in post_folds(bench, ids, k, seed):
         train = [i for i in ids if i not in set(fold)]
-        fits = {name: spearman(*_paired(s, truth, train)) for name, s in candidates.items()}
+        fits = {name: spearman(*paired(s, truth, train)) for name, s in candidates.items()}
         best = max(sorted(fits), key=lambda n: -2.0 if fits[n] is None else float(fits[n] or 0.0))
         picks.append({"held_out_items": len(fold), "chosen": best, "train_spearman": fits[best]})
         for i in fold:
             held[i] = candidates[best].get(i)
-    overall = {name: spearman(*_paired(s, truth, ids)) for name, s in candidates.items()}
+    overall = {name: spearman(*paired(s, truth, ids)) for name, s in candidates.items()}
     best_all = max(sorted(overall), key=lambda n: -2.0 if overall[n] is None else float(overall[n] or 0.0))
     counts: dict[str, int] = defaultdict(int)
     for p in picks:
@@ -128,7 +129,7 @@ def cross_fitted_choice(
         "folds": picks,
         "chosen_counts": dict(counts),
         "held_out_scores": held,
-        "held_out_spearman": spearman(*_paired(held, truth, ids)),
+        "held_out_spearman": spearman(*paired(held, truth, ids)),
         "in_sample": overall,
         "in_sample_best": {"candidate": best_all, "spearman": overall[best_all]},
     }

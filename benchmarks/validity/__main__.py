@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.validity import Scores, cross_fitted_choice, histogram, select_items, spearman
+from benchmarks.validity import Scores, cross_fitted_choice, histogram, paired, select_items, spearman
 from judge.analysis.agreement import agreement_report
 from judge.analysis.experts import expert_means
 from judge.analysis.scores import read_judges
@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
                 "scale_use": histogram(vals, points) if vals else None,
                 "kind": ja.kind,
             }
-        crit_rows["response length (characters)"] = {"spearman": {"value": spearman(*_pair(length, truth[c]))}}
+        crit_rows["response length (characters)"] = {
+            "spearman": {"value": spearman(*paired(dict(length), truth[c], ids))}
+        }
         rows[c] = crit_rows
     result = {
         "benchmark": bench.name,
@@ -151,11 +153,6 @@ def main(argv: list[str] | None = None) -> int:
     write_text(args.out / "validity.md", render(result))
     print(render(result))
     return 0
-
-
-def _pair(x: dict[str, float], y: dict[str, float]) -> tuple[list[float], list[float]]:
-    keys = [k for k in x if k in y]
-    return [x[k] for k in keys], [y[k] for k in keys]
 
 
 def _fmt(est: dict[str, Any] | None) -> str:

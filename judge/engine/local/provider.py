@@ -102,8 +102,7 @@ class LocalEngine:
         self.load_seconds = load_seconds
         self.lock = threading.Lock()
         self._prefixes: dict[str, list[int]] = {}
-        self._formatter: Any = None
-        self._formatters: tuple[Any, Any] | None = None
+        self._formatters: tuple[Any, Any] | None = None  # the chat template, with and without the answer prompt
         self._cached_segments: list[list[int]] = []  # what the KV cache holds, piece by piece (score_choices)
 
     def chat(
@@ -185,23 +184,13 @@ class LocalEngine:
         position after the same tokens: reusing the KV cache of an earlier call then gives bit-identical logits to a
         fresh evaluation, and an answer does not depend on what ran before (see ``_start_from_system_prefix``).
         """
-        from llama_cpp import llama_chat_format
-
-        if self._formatters is None:
-            template = self.llama.metadata["tokenizer.chat_template"]
-            self._formatters = (
-                llama_chat_format.Jinja2ChatFormatter(template=template, eos_token="", bos_token=""),
-                llama_chat_format.Jinja2ChatFormatter(
-                    template=template, eos_token="", bos_token="", add_generation_prompt=False
-                ),
-            )
-        with_prompt, without = self._formatters
+        with_prompt, without = self._chat_formatters()
         prefill = ""
         chat = list(messages)
         if chat and chat[-1].get("role") == "assistant":
             prefill = str(chat.pop().get("content") or "")
-        texts = [without(messages=chat[: i + 1]).prompt for i in range(len(chat) - 1)]  # type: ignore[arg-type]
-        full = with_prompt(messages=chat)  # type: ignore[arg-type]
+        texts = [without(messages=chat[: i + 1]).prompt for i in range(len(chat) - 1)]
+        full = with_prompt(messages=chat)
         texts.append(full.prompt)
         pieces: list[str] = []
         done = ""
@@ -320,14 +309,22 @@ class LocalEngine:
             self._prefixes[key] = cached
         return cached
 
-    def _prompt_tokens(self, messages: list[dict[str, Any]]) -> list[int]:
+    def _chat_formatters(self) -> tuple[Any, Any]:
+        """The model's chat template as llama.cpp renders it: (with the answer prompt, without it)."""
         from llama_cpp import llama_chat_format
 
-        if self._formatter is None:
-            self._formatter = llama_chat_format.Jinja2ChatFormatter(
-                template=self.llama.metadata["tokenizer.chat_template"], eos_token="", bos_token=""
+        if self._formatters is None:
+            template = self.llama.metadata["tokenizer.chat_template"]
+            self._formatters = (
+                llama_chat_format.Jinja2ChatFormatter(template=template, eos_token="", bos_token=""),
+                llama_chat_format.Jinja2ChatFormatter(
+                    template=template, eos_token="", bos_token="", add_generation_prompt=False
+                ),
             )
-        result = self._formatter(messages=messages)
+        return self._formatters
+
+    def _prompt_tokens(self, messages: list[dict[str, Any]]) -> list[int]:
+        result = self._chat_formatters()[0](messages=messages)
         return list(self.llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
 
 
