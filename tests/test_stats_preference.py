@@ -186,7 +186,8 @@ def test_shuffled_rater_is_at_chance() -> None:
     decided = np.isin(r, (0, 1))
     expected = np.mean([1 - abs(x - y) for x in v for y in r[decided]])
     assert got["accuracy"].value == pytest.approx(expected, abs=0.01)
-    assert got["kappa"].ci[0] < 0 < got["kappa"].ci[1]
+    assert got["kappa"].ci[0] < 0 < got["kappa"].ci[1] and "1000 shuffles" in (got["kappa"].note or "")
+    assert shuffled_chance(v[:1], r[:1])["kappa"].value is None
 
 
 def test_unscored_verdicts_are_not_counted_and_bad_codes_refused() -> None:

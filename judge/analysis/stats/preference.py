@@ -274,10 +274,46 @@ def preference_kappa(
     return _estimate(value, reps, n, n_posts, confidence)
 
 
-class ShuffledChance(Estimate):
-    """A rater whose verdicts are shuffled across the pairs: the mean over the shuffles and their central range."""
+def shuffled_values(
+    verdict: npt.ArrayLike, reference: npt.ArrayLike, *, n_perm: int = 2000, seed: int = 0
+) -> dict[str, FloatArray]:
+    """Accuracy, kappa and Cohen's kappa of the rater's own verdicts shuffled across the pairs both sides scored,
+    ``n_perm`` times: ``{"accuracy": (n_perm,), "kappa": ..., "cohen_kappa": ...}`` (empty with fewer than 2 pairs).
 
-    n_shuffles: int
+    The shuffled rater keeps its share of A, B and ties and ignores the pair: its figures are what that verdict
+    distribution earns by chance. The shuffles are one ``rng.permuted`` of ``(n_perm, n)`` codes and one bincount.
+    """
+    v, r = np.asarray(verdict, dtype=float), np.asarray(reference, dtype=float)
+    both = ~np.isnan(v) & ~np.isnan(r)
+    v, r = v[both], r[both]
+    n = len(v)
+    if n < 2 or n_perm <= 0:
+        return {k: np.empty(0) for k in _CHANCE_STATS}
+    rng = np.random.default_rng(seed)
+    perm = rng.permuted(np.tile(_codes(v), (n_perm, 1)), axis=1)  # (n_perm, n) verdict codes
+    keys = perm * 3 + _codes(r)[np.newaxis, :] + (np.arange(n_perm) * 9)[:, np.newaxis]
+    t = np.bincount(keys.ravel(), minlength=n_perm * 9).reshape(n_perm, 9).astype(float)
+    t = t + t.reshape(n_perm, 3, 3)[:, ::-1, ::-1].reshape(n_perm, 9)  # both canonical orders
+    decided = np.isin(r, (0.0, 1.0))
+    credit = 1.0 - np.abs(_DOMAIN[perm][:, decided] - r[decided][np.newaxis, :])
+    return {
+        "accuracy": credit.mean(axis=1) if decided.any() else np.full(n_perm, np.nan),
+        "kappa": kappa_from_tables(t, "linear"),
+        "cohen_kappa": kappa_from_tables(t, "none"),
+    }
+
+
+_CHANCE_STATS = ("accuracy", "kappa", "cohen_kappa")
+
+
+def chance_summary(values: FloatArray, n: int, n_posts: int, confidence: float = 0.95) -> PostEstimate:
+    """A shuffled rater's row: the mean over the shuffles and their central ``confidence`` range."""
+    ok = np.asarray(values, dtype=float)
+    ok = ok[~np.isnan(ok)]
+    if len(ok) == 0:
+        return PostEstimate(value=None, n=n, n_posts=n_posts, note="undefined on every shuffle")
+    note = f"mean of {len(ok)} shuffles; the interval is their central {confidence:.0%}"
+    return PostEstimate(value=float(ok.mean()), ci=percentile_ci(ok, confidence), n=n, n_posts=n_posts, note=note)
 
 
 def shuffled_chance(
@@ -287,40 +323,12 @@ def shuffled_chance(
     n_perm: int = 2000,
     seed: int = 0,
     confidence: float = 0.95,
-) -> dict[str, ShuffledChance]:
-    """Accuracy, kappa and Cohen's kappa of the rater's own verdicts shuffled across the pairs both sides scored.
-
-    The shuffled rater keeps its share of A, B and ties and ignores the pair: its figures are what that verdict
-    distribution earns by chance. Returns ``{"accuracy": ..., "kappa": ..., "cohen_kappa": ...}``.
-    """
+) -> dict[str, PostEstimate]:
+    """``shuffled_values`` summed up: each statistic's mean over the shuffles and their central range."""
     v, r = np.asarray(verdict, dtype=float), np.asarray(reference, dtype=float)
-    both = ~np.isnan(v) & ~np.isnan(r)
-    v, r = v[both], r[both]
-    n = len(v)
-    names = ("accuracy", "kappa", "cohen_kappa")
-    if n < 2 or n_perm <= 0:
-        return {k: ShuffledChance(value=None, n=n, n_shuffles=0, note="fewer than 2 pairs to shuffle") for k in names}
-    rng = np.random.default_rng(seed)
-    perm = rng.permuted(np.tile(_codes(v), (n_perm, 1)), axis=1)  # (n_perm, n) verdict codes
-    cr = _codes(r)
-    keys = perm * 3 + cr[np.newaxis, :] + (np.arange(n_perm) * 9)[:, np.newaxis]
-    t = np.bincount(keys.ravel(), minlength=n_perm * 9).reshape(n_perm, 9).astype(float)
-    t = t + t.reshape(n_perm, 3, 3)[:, ::-1, ::-1].reshape(n_perm, 9)  # both canonical orders
-    decided = np.isin(r, (0.0, 1.0))
-    credit = 1.0 - np.abs(_DOMAIN[perm][:, decided] - r[decided][np.newaxis, :])
-    values = {
-        "accuracy": credit.mean(axis=1) if decided.any() else np.full(n_perm, np.nan),
-        "kappa": kappa_from_tables(t, "linear"),
-        "cohen_kappa": kappa_from_tables(t, "none"),
-    }
-    out = {}
-    for k in names:
-        ok = values[k][~np.isnan(values[k])]
-        if len(ok) == 0:
-            out[k] = ShuffledChance(value=None, n=n, n_shuffles=n_perm, note="undefined on every shuffle")
-        else:
-            out[k] = ShuffledChance(value=float(ok.mean()), ci=percentile_ci(ok, confidence), n=n, n_shuffles=n_perm)
-    return out
+    n = int((~np.isnan(v) & ~np.isnan(r)).sum())
+    values = shuffled_values(v, r, n_perm=n_perm, seed=seed)
+    return {k: chance_summary(values[k], n, 0, confidence) for k in _CHANCE_STATS}
 
 
 # -- win rates ----------------------------------------------------------------------------------------------------
