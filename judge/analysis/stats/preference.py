@@ -280,8 +280,12 @@ def shuffled_values(
     """Accuracy, kappa and Cohen's kappa of the rater's own verdicts shuffled across the pairs both sides scored,
     ``n_perm`` times: ``{"accuracy": (n_perm,), "kappa": ..., "cohen_kappa": ...}`` (empty with fewer than 2 pairs).
 
-    The shuffled rater keeps its share of A, B and ties and ignores the pair: its figures are what that verdict
-    distribution earns by chance. The shuffles are one ``rng.permuted`` of ``(n_perm, n)`` codes and one bincount.
+    The shuffled rater keeps its share of decided verdicts and ties and ignores the pair: its figures are what that
+    verdict distribution earns by chance. Each shuffled verdict also lands on a side drawn at random (A and B
+    exchanged with probability 1/2): when the canonical order carries information (A is the reply listed first, and
+    the listing favours better replies), a rater that says A more often than B would otherwise keep that knowledge
+    through the shuffle and score above 0. The shuffles are one ``rng.permuted`` of ``(n_perm, n)`` codes and one
+    bincount.
     """
     v, r = np.asarray(verdict, dtype=float), np.asarray(reference, dtype=float)
     both = ~np.isnan(v) & ~np.isnan(r)
@@ -291,6 +295,7 @@ def shuffled_values(
         return {k: np.empty(0) for k in _CHANCE_STATS}
     rng = np.random.default_rng(seed)
     perm = rng.permuted(np.tile(_codes(v), (n_perm, 1)), axis=1)  # (n_perm, n) verdict codes
+    perm = np.where(rng.random(perm.shape) < 0.5, 2 - perm, perm)  # a random side for each
     keys = perm * 3 + _codes(r)[np.newaxis, :] + (np.arange(n_perm) * 9)[:, np.newaxis]
     t = np.bincount(keys.ravel(), minlength=n_perm * 9).reshape(n_perm, 9).astype(float)
     t = t + t.reshape(n_perm, 3, 3)[:, ::-1, ::-1].reshape(n_perm, 9)  # both canonical orders
@@ -433,6 +438,11 @@ def length_feature(delta_len: npt.ArrayLike) -> FloatArray:
     return np.tanh(d / sd)
 
 
+#: Fewer pairs with the baseline than this give no length-controlled win rate: a two-parameter logistic fit needs
+#: about ten outcomes per parameter before its intercept says more about the system than about the fit.
+MIN_LC_PAIRS = 20
+
+
 class LengthControlled(PostEstimate):
     """A length-controlled win rate and the fitted length slope (per unit of ``tanh(d / sd(d))``)."""
 
@@ -463,8 +473,9 @@ def length_controlled_win_rate(
     ok = ~np.isnan(s) & ~np.isnan(d)
     raw = ratio(np.where(ok, s, 0.0), ok.astype(float), draws, confidence=confidence)
     n, n_posts = int(ok.sum()), draws.posts_with(ok)
-    if n == 0:
-        return LengthControlled(value=None, n=0, n_posts=0, note="no scored pair with the baseline", raw=raw)
+    if n < MIN_LC_PAIRS:
+        note = f"too few: {n} scored pair(s) with the baseline, the length-controlled fit needs at least {MIN_LC_PAIRS}"
+        return LengthControlled(value=None, n=n, n_posts=n_posts, note=note, raw=raw)
     x = np.column_stack([np.ones(n), length_feature(d[ok])])
     y = s[ok]
     coef = fit_logistic(x, y, ridge=ridge)
