@@ -300,3 +300,15 @@ def test_a_system_that_always_wins_gets_a_finite_rate_near_one() -> None:
     draws = PostDraws.make([f"p{i}" for i in range(30)], n_boot=50, seed=0)
     got = length_controlled_win_rate(np.ones(30), np.arange(30.0) - 15, draws)
     assert 0.99 < got.value <= 1.0 and got.ci is not None
+
+
+def test_no_units_give_no_value_and_say_why() -> None:
+    draws = PostDraws.make(["p1", "p2"], n_boot=20, seed=0).for_units([])
+    empty = np.empty(0)
+    for est in (
+        accuracy(empty, empty, draws),
+        preference_kappa(empty, empty, draws),
+        first_share(empty, empty, draws),
+        position_consistency(empty, empty, draws),
+    ):
+        assert est.value is None and est.n == 0 and "no pair" in (est.note or "")

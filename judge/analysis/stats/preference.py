@@ -119,7 +119,7 @@ class PostDraws:
     def by_post(self, values: npt.ArrayLike) -> FloatArray:
         """Per-post sums ``(P, F)`` of unit values ``(n,)`` or ``(n, F)``."""
         v = np.asarray(values, dtype=float)
-        v2 = v.reshape(len(v), -1)
+        v2 = v[:, np.newaxis] if v.ndim == 1 else v
         out = np.zeros((len(self.keys), v2.shape[1]))
         np.add.at(out, self.of, v2)
         return out
