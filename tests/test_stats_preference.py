@@ -312,3 +312,15 @@ def test_no_units_give_no_value_and_say_why() -> None:
         position_consistency(empty, empty, draws),
     ):
         assert est.value is None and est.n == 0 and "no pair" in (est.note or "")
+
+
+def test_post_draws_are_the_draws_bradley_terry_makes() -> None:
+    # pairwise_rankings relies on this: the win rates, strengths and length-controlled rates of one judge and
+    # criterion resample the same posts.
+    from judge.analysis.stats.resample import cluster_index
+
+    posts = ["p10", "p2", "p2", "p7", "p1", "p10"]
+    keys, _ = cluster_index(posts)
+    draws = PostDraws.make(posts, n_boot=40, seed=5)
+    assert list(draws.keys) == keys
+    assert np.array_equal(draws.counts, cluster_counts(len(keys), 40, np.random.default_rng(5)))
