@@ -109,6 +109,15 @@ def test_preferences_from_records_merges_the_two_orders() -> None:
     assert (s.item_a, s.verdict_ab, s.verdict_ba) == ("0-poor", "A", "B") and s.swapped() == q
 
 
+def test_records_naming_the_pair_the_other_way_round_are_turned() -> None:
+    bench = make_bench()
+    ab = records("0-good", "0-poor", "first", None)[0]  # 0-good shown first, judged better
+    ba = {**records("0-poor", "0-good", "second", None)[0], "p_first": 0.1}  # 0-poor shown first, judged worse
+    del ab["p_first"]
+    (p,) = preferences_from_records(bench, [ab, ba])
+    assert (p.item_a, p.verdict_ab, p.verdict_ba, p.p_first_ab, p.p_first_ba) == ("0-good", "A", "A", None, 0.1)
+
+
 def test_preferences_from_records_refuses_bad_records() -> None:
     bench = make_bench()
     with pytest.raises(ValueError, match="two records"):
@@ -121,6 +130,12 @@ def test_preferences_from_records_refuses_bad_records() -> None:
         preferences_from_records(bench, records("0-good", "1-poor", "first", "first"))
     with pytest.raises(ValueError, match="not comparable"):
         preferences_from_records(bench, records("0-good", "otherdim", "first", "first"))
+    with pytest.raises(ValueError, match="no 'verdict'"):
+        preferences_from_records(
+            bench, [{k: v for k, v in records("0-good", "0-poor", "first", None)[0].items() if k != "verdict"}]
+        )
+    with pytest.raises(ValueError, match="'better'"):
+        preferences_from_records(bench, records("0-good", "0-poor", "better", None))
 
 
 def test_conversations_are_comparable_only_with_the_same_context() -> None:

@@ -175,20 +175,30 @@ def _pair(bench: Benchmark, a: str, b: str, criterion: str, judge: str, **verdic
     )
 
 
-def _field(record: Any, name: str) -> Any:
-    return record[name] if isinstance(record, Mapping) else getattr(record, name)
+_MISSING = object()
+
+
+def _field(record: Any, name: str, default: Any = _MISSING) -> Any:
+    value = record.get(name, default) if isinstance(record, Mapping) else getattr(record, name, default)
+    if value is _MISSING:
+        raise ValueError(f"a pairwise record has no {name!r}: {record!r}"[:300])
+    return value
 
 
 def preferences_from_records(bench: Benchmark, records: Iterable[Any]) -> list[Preference]:
     """Preferences from pairwise run records (mappings or objects with ``judge``, ``criterion``, ``item_a``,
-    ``item_b``, ``order`` "ab"/"ba", ``verdict`` as shown "first"/"second"/"tie" or None, ``p_first``).
+    ``item_b``, ``order`` "ab"/"ba", ``verdict`` as shown "first"/"second"/"tie" or None, and optionally
+    ``p_first``).
 
-    ``item_a``/``item_b`` are the canonical pair; the two orders of one pair become one ``Preference``.
+    ``order`` "ab" means ``item_a`` was shown first. The records of one judge, criterion and pair become one
+    ``Preference`` whose A is the ``item_a`` of the pair's first record (a record naming the pair the other way round
+    is turned to match).
 
     Raises:
-        ValueError: an unknown item, two records of the same pair, order, judge and criterion, or a bad order.
+        ValueError: a record without a field, an unknown item, a bad order or verdict, or two records of the same pair,
+            order, judge and criterion.
     """
-    merged: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    merged: dict[tuple[str, str, tuple[str, str]], dict[str, Any]] = {}
     for rec in records:
         judge, crit = str(_field(rec, "judge")), str(_field(rec, "criterion"))
         a, b, order = str(_field(rec, "item_a")), str(_field(rec, "item_b")), _field(rec, "order")
@@ -197,12 +207,17 @@ def preferences_from_records(bench: Benchmark, records: Iterable[Any]) -> list[P
         for it in (a, b):
             if it not in bench.items:
                 raise ValueError(f"record of {a!r} vs {b!r}: item {it!r} is not in benchmark {bench.name!r}")
-        slot = merged.setdefault((judge, crit, a, b), {})
+        slot = merged.setdefault((judge, crit, (a, b) if a <= b else (b, a)), {"item_a": a, "item_b": b})
+        if slot["item_a"] != a:  # the pair named the other way round: its "ab" is our "ba"
+            order = "ba" if order == "ab" else "ab"
         if f"verdict_{order}" in slot:
-            raise ValueError(f"two records of {a!r} vs {b!r} in order {order!r} for judge {judge!r} on {crit!r}")
+            raise ValueError(f"two records of {a!r} vs {b!r} in one order for judge {judge!r} on {crit!r}")
         slot[f"verdict_{order}"] = canonical_verdict(order, _field(rec, "verdict"))
-        slot[f"p_first_{order}"] = _field(rec, "p_first")
-    return [_pair(bench, a, b, crit, judge, **slot) for (judge, crit, a, b), slot in merged.items()]
+        slot[f"p_first_{order}"] = _field(rec, "p_first", None)
+    return [
+        _pair(bench, slot.pop("item_a"), slot.pop("item_b"), crit, judge, **slot)
+        for (judge, crit, _), slot in merged.items()
+    ]
 
 
 def preferences_from_scores(
