@@ -224,6 +224,7 @@ def test_a_judge_that_agrees_with_the_experts_in_both_orders() -> None:
     crit = res.criteria[0]
     row = next(r for r in crit.rows if r.name == "oracle")
     assert row.accuracy.value == 1.0 and row.kappa.value == 1.0 and row.cohen_kappa.value == 1.0
+    assert row.n_decided == row.accuracy.n == sum(p.verdict != "tie" for p in experts.pairs)
     assert row.consistency.value == 1.0 and row.first_share.value == 0.5
     assert row.n_pairs == len(experts.pairs) == 36 + 0 and crit.n_posts == 12
     # The same judge, with every pair given the other way round, is the same judge.
@@ -260,7 +261,7 @@ def test_chance_rows_and_the_ceiling() -> None:
     credits = [1 - abs(code[x] - code[y]) for _, v1, v2 in pairs for x, y in ((v1, v2), (v2, v1)) if y != "tie"]
     assert crit.ceiling.kind == "experts" and crit.ceiling.n_pairs == 70 == len(both)
     assert crit.ceiling.accuracy.value == pytest.approx(np.mean(credits))
-    assert crit.ceiling.accuracy.n == len(credits)
+    assert crit.ceiling.accuracy.n == len(credits) == crit.ceiling.n_decided
     assert crit.ceiling.kappa.ci is not None
 
 

@@ -67,6 +67,7 @@ class PairwiseRow(Model):
     description: str | None = Field(default=None, description="What a chance or ceiling row is.")
     n_pairs: int = Field(description="Experts' pairs the rater has a preference on (scored or not).")
     n_unscored: int = Field(default=0, description="Of those, pairs unscored in both orders (missing, not ties).")
+    n_decided: int = Field(default=0, description="Scored pairs the reference decided: what accuracy counts.")
     n_outside: int = Field(default=0, description="The rater's pairs that are not among the experts' pairs.")
     tie_share: float | None = Field(default=None, description="Share of ties among the rater's verdicts.")
     accuracy: PostEstimate = Field(description="On the pairs the reference decided: same side 1, tie 0.5, other 0.")
@@ -159,6 +160,7 @@ def _rate(
         description=description,
         n_pairs=len(idx),
         n_unscored=int(np.isnan(verdict).sum()),
+        n_decided=int((~np.isnan(verdict) & np.isin(ref, (0.0, 1.0))).sum()),
         n_outside=outside,
         tie_share=_tie_share(verdict),
         accuracy=accuracy(verdict, ref, d),
@@ -183,18 +185,19 @@ def _ceiling(experts: ExpertPreferences, draws: PostDraws) -> PairwiseRow:
     va, ra = np.array(v), np.array(r)
     d = draws.for_units(posts)
     n_pairs = sum(len(p.raters) >= 2 for p in experts.pairs)
-    kappa = preference_kappa(va, ra, d)
+    kappa, acc = preference_kappa(va, ra, d), accuracy(va, ra, d)
     return PairwiseRow(
         name=CEILING,
         kind="experts",
         description="one expert's preference against another's, both of whom rated both replies (each way)",
         n_pairs=n_pairs,
+        n_decided=acc.n,
         tie_share=_tie_share(va),
-        accuracy=accuracy(va, ra, d),
+        accuracy=acc,
         kappa=kappa,
         cohen_kappa=preference_kappa(va, ra, d, weighting="none"),
         vs_each_expert=kappa,
-        accuracy_vs_each_expert=accuracy(va, ra, d),
+        accuracy_vs_each_expert=acc,
     )
 
 
@@ -290,6 +293,7 @@ def _shuffled(
         for stat, values in shuffled_values(v, r, n_perm=p, seed=seed + k).items():
             pooled[stat].append(values)
     n = max(int((~np.isnan(v) & ~np.isnan(r)).sum()) for v, r in sources)
+    n_decided = max(int((~np.isnan(v) & np.isin(r, (0.0, 1.0))).sum()) for v, r in sources)
     n_posts = len({p.post_id for p in experts.pairs})
     stats = {k: chance_summary(np.concatenate(v), n, n_posts) for k, v in pooled.items()}
     return PairwiseRow(
@@ -297,6 +301,7 @@ def _shuffled(
         kind="chance",
         description=f"{whose} shuffled across the pairs ({n_perm} shuffles; value = mean, interval = central 95%)",
         n_pairs=n,
+        n_decided=n_decided,
         accuracy=stats["accuracy"],
         kappa=stats["kappa"],
         cohen_kappa=stats["cohen_kappa"],
