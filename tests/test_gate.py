@@ -12,6 +12,8 @@ from xml.etree import ElementTree as ET
 import numpy as np
 import pytest
 
+from judge.analysis.stats.resample import cluster_bootstrap_means
+from judge.analysis.stats.shift import noise_floor
 from judge.cli import main
 from judge.data.benchmark import Benchmark, BenchmarkManifest, Item, save_benchmark
 from judge.data.rubric import default_rubrics_dir, load_rubric_set
@@ -22,11 +24,9 @@ from judge.jobs.gate import (
     CriterionInfo,
     GateConfig,
     Side,
-    cluster_bootstrap_means,
     compare,
     default_threshold,
     load_gate_config,
-    noise_floor,
     render_junit,
     render_markdown,
 )
