@@ -59,6 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from judge.analysis.experts import expert_matrix, most_common_rating
 from judge.analysis.stats.alpha import AlphaResult, bootstrap_alpha
 from judge.analysis.stats.alttest import AltTestResult, AltTestUndefinedError, alt_test_matrix
+from judge.analysis.stats.consistency import Consistency as Consistency
 from judge.analysis.stats.correlation import BiasResult, Estimate, IccEstimate
 from judge.analysis.stats.pairwise import (
     Headline,
@@ -83,14 +84,6 @@ CHANCE_PERMUTED = "chance:permuted"
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Consistency(_Model):
-    """How a judge's repeated samples of one item agree (items with at least two scored samples)."""
-
-    items: int = Field(description="Items with two or more scored samples.")
-    mean_sd: float = Field(description="Mean over those items of the standard deviation across samples.")
-    all_agree_rate: float = Field(description="Share of those items where every sample gave the same score.")
 
 
 class JudgeAgreement(_Model):
@@ -274,14 +267,6 @@ def _sort_key(item: tuple[str, JudgeAgreement]) -> tuple[int, float, str]:
     return (1, 0.0, name) if v is None else (0, -v, name)
 
 
-def _consistency(data: Mapping[str, Any] | None) -> Consistency | None:
-    if not data:
-        return None
-    return Consistency(
-        items=int(data["items"]), mean_sd=float(data["mean_sd"]), all_agree_rate=float(data["all_agree_rate"])
-    )
-
-
 # -- the report ----------------------------------------------------------------------------------------------
 
 
@@ -322,7 +307,7 @@ def agreement_report(
     *,
     criteria: Sequence[str] | None = None,
     levels: Mapping[str, Level] | None = None,
-    self_consistency: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    self_consistency: Mapping[str, Mapping[str, Consistency]] | None = None,
     excluded_raters: Sequence[str] = (),
 ) -> AgreementReport:
     """Agreement of experts with each other and of each judge with the experts, per criterion.
@@ -339,7 +324,7 @@ def agreement_report(
         min_items: the alt-test leaves out experts with fewer usable items.
         criteria: analyse only these criteria (default: every rubric).
         levels: criterion -> level of measurement to use instead of the rubric's (the rubric is unchanged).
-        self_consistency: judge -> criterion -> ``{items, mean_sd, all_agree_rate}`` (from the run summary).
+        self_consistency: judge -> criterion -> how its repeated samples agree (``JudgeScores.self_consistency``).
         excluded_raters: raters already left out of ``bench`` (reported only).
 
     Raises:
@@ -413,7 +398,7 @@ def agreement_report(
                 min_items=min_items,
             )
             unscored, not_judged = counts[jw.name]
-            sc = _consistency((self_consistency or {}).get(jw.name, {}).get(name))
+            sc = (self_consistency or {}).get(jw.name, {}).get(name)
             per_judge[jw.name] = JudgeAgreement.model_validate(
                 {**fields, "unscored": unscored, "not_judged": not_judged, "self_consistency": sc}
             )

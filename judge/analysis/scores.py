@@ -15,11 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric
-from judge.engine.store import RunManifest, check_run_benchmark, load_run_manifest, load_run_scores, read_summary
+from judge.engine.store import (
+    RunManifest,
+    check_run_benchmark,
+    iter_records,
+    load_run_manifest,
+    load_run_scores,
+    read_summary,
+)
 from judge.errors import InputError, Problem, StaleArtifact, UsageError
 
 if TYPE_CHECKING:
     from judge.analysis.calibration import Calibrator
+    from judge.analysis.stats.consistency import Consistency
 
 Scores = dict[str, dict[str, float | None]]  # criterion -> item_id -> score (None = unscored)
 
@@ -55,10 +63,22 @@ class JudgeScores:
         return self.manifest.source == "imported"
 
     @property
-    def self_consistency(self) -> dict[str, dict[str, Any]]:
-        """criterion -> how repeated samples agree (``items``, ``mean_sd``, ``all_agree_rate``), from the run summary;
-        empty when the run drew one sample per item."""
-        return dict((self.summary or {}).get("self_consistency", {}).get(self.run_judge, {}))
+    def self_consistency(self) -> dict[str, Consistency]:
+        """criterion -> how repeated samples agree (``items``, ``mean_sd``, ``all_agree_rate``), from the run's
+        records; empty when the run drew one sample per item."""
+        return run_self_consistency(self.run_dir).get(self.run_judge, {})
+
+
+def run_self_consistency(run_dir: str | Path) -> dict[str, dict[str, Consistency]]:
+    """judge -> criterion -> how the run's repeated samples of one item agree (``stats.consistency``), from its
+    records; only judges and criteria with an item of two or more scored samples appear."""
+    from judge.analysis.stats.consistency import self_consistency
+
+    samples: dict[tuple[str, str, str], list[float]] = {}
+    for j in iter_records(run_dir):
+        if j.score is not None:
+            samples.setdefault((j.judge, j.criterion, j.item_id), []).append(j.score)
+    return self_consistency(samples)
 
 
 def check_rubrics(
