@@ -132,3 +132,19 @@ def test_one_percentile_ci_function() -> None:
         if what in {"percentile()", "nanpercentile()", "quantile()", "nanquantile()"}
     }
     assert calls == set(), f"percentiles computed outside stats/resample.py: {sorted(calls)}"
+
+
+def test_no_judge_name_is_parsed_for_its_calibration() -> None:
+    """Whether a judge is calibrated is read from its typed identity (judge/engine/identity.py renders the names);
+    no other code holds a string with "(calibrated" to split or search a name with."""
+    offenders = []
+    for path in sorted((ROOT / "judge").rglob("*.py")):
+        if path.name == "identity.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}
+        for node in ast.walk(tree):
+            is_text = isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            if is_text and "(calibrated" in node.value:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    assert offenders == []

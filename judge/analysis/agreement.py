@@ -75,6 +75,7 @@ from judge.analysis.stats.raters import PairAlpha, RaterMatch, RaterStats, rater
 from judge.analysis.stats.system import SystemAgreement, system_agreement
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Level, Rubric
+from judge.engine.identity import JudgeIdentity
 from judge.errors import InputError, Problem
 
 JudgeScores = Mapping[str, Mapping[str, Mapping[str, float | None]]]  # judge -> criterion -> item -> score
@@ -90,6 +91,7 @@ class JudgeAgreement(_Model):
     """One judge (or chance row) against the experts on one criterion."""
 
     kind: Literal["judge", "chance"] = "judge"
+    identity: JudgeIdentity | None = Field(default=None, description="Who the judge is (None: a chance row).")
     description: str | None = Field(default=None, description="What a chance row is.")
     headline: Headline = Field(description="Pairwise kappa over judge-expert pairs, with its 95% CI.")
     spearman: Estimate | None = None
@@ -309,6 +311,7 @@ def agreement_report(
     levels: Mapping[str, Level] | None = None,
     self_consistency: Mapping[str, Mapping[str, Consistency]] | None = None,
     excluded_raters: Sequence[str] = (),
+    identities: Mapping[str, JudgeIdentity] | None = None,
 ) -> AgreementReport:
     """Agreement of experts with each other and of each judge with the experts, per criterion.
 
@@ -326,6 +329,7 @@ def agreement_report(
         levels: criterion -> level of measurement to use instead of the rubric's (the rubric is unchanged).
         self_consistency: judge -> criterion -> how its repeated samples agree (``JudgeScores.self_consistency``).
         excluded_raters: raters already left out of ``bench`` (reported only).
+        identities: judge -> who it is (``JudgeScores.identity``), carried into each judge's row.
 
     Raises:
         InputError: no rated criterion has a rubric; a judge's item ids are not in the benchmark; a score is not a
@@ -343,7 +347,8 @@ def agreement_report(
     for j, per_c in judges.items():
         for c in sorted(set(per_c) - set(rubrics)):
             notes.append(f"judge {j!r}: scores on criterion {c!r} are ignored: no rubric for it")
-    if any("(calibrated, cross-fitted)" in j for j in judges):
+    identities = identities or {}
+    if any(i.calibration is not None and i.calibration.how == "cross-fitted" for i in identities.values()):
         notes.append(
             "calibrated, cross-fitted: each rated item is scored by the calibrator's method refitted without its post "
             "(the calibrator's folds), so nothing is measured in-sample. Pooling the folds' maps adds their "
@@ -400,7 +405,13 @@ def agreement_report(
             unscored, not_judged = counts[jw.name]
             sc = (self_consistency or {}).get(jw.name, {}).get(name)
             per_judge[jw.name] = JudgeAgreement.model_validate(
-                {**fields, "unscored": unscored, "not_judged": not_judged, "self_consistency": sc}
+                {
+                    **fields,
+                    "identity": identities.get(jw.name),
+                    "unscored": unscored,
+                    "not_judged": not_judged,
+                    "self_consistency": sc,
+                }
             )
             for match in per_judge[jw.name].same_as_rater:
                 warnings.append(

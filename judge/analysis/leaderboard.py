@@ -32,6 +32,7 @@ from judge.analysis.stats.ranking import CI_LEVEL, system_means
 from judge.analysis.stats.resample import post_counts, too_few
 from judge.data.benchmark import Benchmark, Item
 from judge.data.rubric import Rubric
+from judge.engine.identity import JudgeIdentity
 from judge.errors import InputError, Problem
 
 FORMAT_VERSION = 1
@@ -95,6 +96,7 @@ class Provenance(_Model):
     benchmark: str
     rubrics: dict[str, str] = Field(description="criterion -> rubric ref.")
     judges: list[str] = Field(default_factory=list)
+    judge_identity: JudgeIdentity | None = Field(default=None, description="Who the judge is (None: the experts).")
     calibrators: list[str] = Field(default_factory=list)
     command: str = ""
     created_at: str = Field(description="UTC, ISO 8601.")
@@ -189,6 +191,7 @@ def system_leaderboard(
     judge: str | None = None,
     calibrators: Iterable[str] = (),
     command: str = "",
+    identity: JudgeIdentity | None = None,
 ) -> Leaderboard:
     """Rank the benchmark's systems on each criterion.
 
@@ -202,6 +205,7 @@ def system_leaderboard(
         judge: name of the judge whose scores these are (provenance only).
         calibrators: refs of calibrators applied to the scores (provenance only).
         command: the command line that produced the leaderboard (provenance only).
+        identity: who the judge is (provenance; its label is the default ``judge``).
 
     Returns:
         The leaderboard, rows ordered by the first criterion (best first).
@@ -294,7 +298,8 @@ def system_leaderboard(
         provenance=Provenance(
             benchmark=bench.name,
             rubrics={c: rubrics[c].ref for c in criteria},
-            judges=[judge] if judge else [],
+            judges=[judge] if judge else [identity.label] if identity else [],
+            judge_identity=identity,
             calibrators=list(calibrators),
             command=command,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
