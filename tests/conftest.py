@@ -11,7 +11,8 @@ import pytest
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 ROOT = Path(__file__).resolve().parents[1]
-RESORT = ROOT.parent / "shared" / "data" / "resort"
+# The release sits beside the project (../shared); RESORT_RELEASE points elsewhere (the mutation run works in a copy).
+RESORT = Path(os.environ.get("RESORT_RELEASE") or ROOT.parent / "shared" / "data" / "resort")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-RESORT = ROOT.parent / "shared" / "data" / "resort"
+RESORT = Path(os.environ.get("RESORT_RELEASE") or ROOT.parent / "shared" / "data" / "resort")
 GPT4 = "gpt-4-1106-preview"
 
 

@@ -1,0 +1,158 @@
+"""The statistics moved into stats/ (ranking, shifts, held-out metrics, the one percentile CI and bootstrap over posts)
+against references: scipy, numpy applied one resample at a time, and cases computed by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from judge.analysis.stats.heldout import compare_held_out, held_out_statistics, within_folds
+from judge.analysis.stats.ranking import competition_ranks, system_means
+from judge.analysis.stats.resample import (
+    assign_folds,
+    cluster_bootstrap_means,
+    cluster_weights,
+    percentile_ci,
+    percentile_columns,
+    post_counts,
+    stable_percentile_ci,
+)
+from judge.analysis.stats.shift import cluster_mean_ci, group_gap, paired_shift
+
+
+def test_percentile_ci_is_numpys_percentile_of_the_defined_values() -> None:
+    v = np.array([3.0, np.nan, 1.0, 2.0, 5.0, 4.0])
+    assert percentile_ci(v) == pytest.approx(tuple(np.percentile([1, 2, 3, 4, 5.0], [2.5, 97.5])))
+    assert percentile_ci(v, 0.5) == pytest.approx((2.0, 4.0))
+    assert percentile_ci(np.array([np.nan])) is None
+
+
+def test_stable_percentile_ci_needs_most_resamples_defined() -> None:
+    ok = np.arange(100.0)
+    assert stable_percentile_ci(ok) == percentile_ci(ok)
+    holes = ok.copy()
+    holes[:11] = np.nan  # 89% defined: below the 90% rule
+    assert stable_percentile_ci(holes) is None
+    assert stable_percentile_ci(ok[:19]) is None and stable_percentile_ci(ok[:20]) is not None
+
+
+def test_percentile_columns_per_column_and_outward_for_ranks() -> None:
+    rng = np.random.default_rng(1)
+    b = rng.normal(size=(200, 3))
+    b[:50, 1] = np.nan
+    b[:, 2] = np.nan
+    out = percentile_columns(b)
+    for s in range(2):
+        col = b[:, s][~np.isnan(b[:, s])]
+        assert out[s] == pytest.approx(np.percentile(col, [2.5, 97.5]))
+    assert np.isnan(out[2]).all()
+    ranks = np.tile(np.array([1.0, 2.0, 3.0]), (34, 1)).T.ravel()[:, None]  # 34 x each rank
+    lo, hi = percentile_columns(ranks, outward=True)[0]
+    assert (lo, hi) == (1.0, 3.0)
+
+
+def test_bootstrap_over_posts_is_one_draw_for_everyone() -> None:
+    d = np.array([1.0, 3.0, -2.0, 0.5, 4.0])
+    posts = ["b", "b", "a", "c", "c"]
+    counts = post_counts(3, 300, seed=4)  # posts in sorted order: a, b, c
+    sums, sizes = np.array([-2.0, 4.0, 4.5]), np.array([1.0, 2.0, 2.0])
+    want = (counts @ sums) / (counts @ sizes)
+    assert cluster_bootstrap_means(d, posts, 300, 4) == pytest.approx(want)
+    w = cluster_weights(posts, 300, 4)  # the same draws per unit
+    assert (w @ d) / w.sum(axis=1) == pytest.approx(want)
+    assert cluster_weights(posts, 3, 4, with_original=True)[0].tolist() == [1.0] * 5
+
+
+def test_assign_folds_balances_items_and_covers_every_post() -> None:
+    posts = ["p1"] * 5 + ["p2"] * 3 + ["p3"] * 3 + ["p4"] * 2 + ["p5"]
+    folds = assign_folds(posts, 3, seed=0)
+    assert sorted(p for f in folds for p in f) == ["p1", "p2", "p3", "p4", "p5"] and len(folds) == 3
+    load = sorted(sum(posts.count(p) for p in f) for f in folds)
+    assert load[-1] - load[0] <= 5 and sum(load) == 14
+    assert assign_folds(posts, 3, seed=0) == folds
+    assert len(assign_folds(["a", "b"], 5, seed=0)) == 2
+
+
+def test_competition_ranks_are_scipys_min_ranks() -> None:
+    means = np.array([3.0, 5.0, 3.0, np.nan, 1.0])
+    got = competition_ranks(means, lower_is_better=False)
+    ok = ~np.isnan(means)
+    assert got[ok].tolist() == stats.rankdata(-means[ok], method="min").tolist() and np.isnan(got[3])
+    assert (
+        competition_ranks(means, lower_is_better=True)[ok].tolist() == stats.rankdata(means[ok], method="min").tolist()
+    )
+
+
+def test_system_means_against_one_resample_at_a_time() -> None:
+    rng = np.random.default_rng(3)
+    n, n_sys, n_posts = 60, 3, 12
+    values = rng.normal(size=n) + np.repeat([0.0, 1.0, 2.0], 20)
+    values[5] = np.nan
+    sys_idx, post_idx = np.repeat(np.arange(n_sys), 20), np.tile(np.arange(n_posts), 5)
+    counts = post_counts(n_posts, 400, seed=2)
+    res = system_means(values, sys_idx, post_idx, n_sys, counts, lower_is_better=False)
+    for s in range(n_sys):
+        mine = (sys_idx == s) & ~np.isnan(values)
+        assert res.means[s] == pytest.approx(values[mine].mean())
+
+    def mean_of(s: int, c: np.ndarray) -> float:
+        mine = (sys_idx == s) & ~np.isnan(values)
+        return float(np.average(values[mine], weights=c[post_idx[mine]]))
+
+    boot = np.array([[mean_of(s, c) for s in range(n_sys)] for c in counts])
+    assert res.boot == pytest.approx(boot)
+    assert res.ci == pytest.approx(np.percentile(boot, [2.5, 97.5], axis=0).T)
+    ranks = np.array([stats.rankdata(-row, method="min") for row in boot])
+    want = np.column_stack(
+        [np.quantile(ranks, 0.025, axis=0, method="lower"), np.quantile(ranks, 0.975, axis=0, method="higher")]
+    )
+    assert res.rank_ci.tolist() == want.tolist() and res.ranks.tolist() == [3.0, 2.0, 1.0]
+
+
+def test_paired_shift_and_its_thin_data_rules() -> None:
+    d = np.array([0.5, 1.0, 0.0, 0.5, 1.5, -0.5])
+    posts = ["p1", "p1", "p2", "p3", "p4", "p5"]
+    s = paired_shift(d, posts, 500, 0)
+    assert s.value == pytest.approx(0.5) and (s.n, s.posts) == (6, 5)
+    assert s.ci == pytest.approx(percentile_ci(cluster_bootstrap_means(d, posts, 500, 0)))
+    assert cluster_mean_ci(d, posts, 500, 0) == (pytest.approx(0.5), s.ci)
+    assert "too few" in (paired_shift(d[:4], posts[:4], 500, 0).note or "")
+    assert paired_shift(np.array([]), [], 500, 0).value is None
+    assert paired_shift(d, posts, 0, 0).ci is None
+
+
+def test_group_gap_is_a_difference_of_means_with_a_cluster_ci() -> None:
+    x = np.array([5.0, 4.0, 5.0, 3.0, 2.0, 3.0, 4.0, 2.0, 3.0, 2.0, 1.0, 2.0])
+    own = np.array([True] * 6 + [False] * 6)
+    posts = [f"p{k % 6}" for k in range(12)]
+    g = group_gap(x, own, posts, 400, 1)
+    assert g.value == pytest.approx(x[:6].mean() - x[6:].mean())
+    w = cluster_weights(posts, 400, 1)
+    boots = [np.average(x[own], weights=r[own]) - np.average(x[~own], weights=r[~own]) for r in w]
+    assert g.ci == pytest.approx(percentile_ci(np.array(boots)))
+    assert group_gap(x, np.ones(12, bool), posts, 10, 1).value is None
+
+
+def test_held_out_statistics_against_plain_formulas() -> None:
+    rng = np.random.default_rng(0)
+    n = 30
+    experts = rng.integers(1, 6, size=(2, n)).astype(float)
+    target = experts.mean(axis=0)
+    judge = np.clip(target + rng.normal(0.5, 1.0, n), 1, 5)
+    fold = np.repeat([0, 1, 2], 10)
+    w = np.vstack([np.ones(n), rng.integers(0, 3, size=(4, n)).astype(float)])
+    out = held_out_statistics(experts, judge, target, fold, w)
+    for b, row in enumerate(w):
+        assert out["bias"][b] == pytest.approx(np.average(judge - target, weights=row))
+        assert out["mae"][b] == pytest.approx(np.average(np.abs(judge - target), weights=row))
+    # row 0 (the sample): Spearman within folds, weighted by fold size
+    rho = [stats.spearmanr(judge[fold == f], target[fold == f]).statistic for f in range(3)]
+    assert out["spearman"][0] == pytest.approx(np.mean(rho))
+    assert within_folds(
+        [np.array([1.0, np.nan]), np.array([3.0, 2.0])], [np.array([1.0, 1.0]), np.array([3.0, 1.0])]
+    ) == (pytest.approx([2.5, 2.0]))
+    res = compare_held_out(experts, judge, target, target, fold, [f"p{k}" for k in range(n)], n_boot=200, seed=0)
+    assert res.after["bias"][0] == pytest.approx(0.0) and res.after["mae"][0] == pytest.approx(0.0)
+    assert res.change["abs_bias"][0] == pytest.approx(-abs(res.before["bias"][0]))  # type: ignore[arg-type]
+    assert res.before["bias"][1] is not None and res.change["mae"][1] is not None
