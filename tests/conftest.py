@@ -45,6 +45,18 @@ def resort_bench(resort_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return out
 
 
+@pytest.fixture(scope="session")
+def gpt4_run(resort_bench: Path, resort_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """GPT-4's released judgments on the rated RESORT items, imported once per session into a run directory (tests
+    read it; a test that writes into a run makes its own)."""
+    from judge.cli import main
+
+    out = tmp_path_factory.mktemp("gpt4") / "run"
+    src = resort_dir / "derived" / "gpt4_judgments_on_rated_items.jsonl"
+    assert main(["import", "judgments", str(src), "--benchmark", str(resort_bench), "--out", str(out)]) == 0
+    return out
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test gets its own reply cache unless it sets one: tests never share or pollute ~/.cache."""

@@ -405,13 +405,11 @@ def test_resort_expert_alpha_matches_package(resort_bench: Path) -> None:
 
 
 def test_resort_gpt4_sits_between_chance_and_the_ceiling(
-    resort_bench: Path, resort_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    resort_bench: Path, gpt4_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The issue's acceptance check: a constant and a shuffled judge land at or below zero with CIs covering zero,
     GPT-4 between them and the experts' ceiling, computed the same way."""
-    src = resort_dir / "derived" / "gpt4_judgments_on_rated_items.jsonl"
-    run = tmp_path / "gpt4"
-    assert main(["import", "judgments", str(src), "--benchmark", str(resort_bench), "--out", str(run)]) == 0
+    run = gpt4_run
     capsys.readouterr()
     assert main(["agree", "--benchmark", str(resort_bench), "--run", str(run), "--n-boot", "1000", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -99,12 +99,10 @@ def test_the_cross_fitted_note_follows_the_identity_not_the_name() -> None:
 
 
 def test_the_judge_board_carries_the_identity_of_each_row(
-    resort_bench: Path, resort_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    resort_bench: Path, gpt4_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """On GPT-4's released judgments: the calibrated row names GPT-4's model (it once showed its own label)."""
-    run, cal = tmp_path / "run", tmp_path / "cal.json"
-    src = resort_dir / "derived" / "gpt4_judgments_on_rated_items.jsonl"
-    assert main(["import", "judgments", str(src), "--benchmark", str(resort_bench), "--out", str(run)]) == 0
+    run, cal = gpt4_run, tmp_path / "cal.json"
     args = ["--benchmark", str(resort_bench), "--run", str(run), "--criteria", "empathy", "--n-boot", "20"]
     assert main(["calibrate", *args, "--out", str(cal)]) == 0
     capsys.readouterr()
