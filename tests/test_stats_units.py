@@ -156,3 +156,93 @@ def test_held_out_statistics_against_plain_formulas() -> None:
     assert res.after["bias"][0] == pytest.approx(0.0) and res.after["mae"][0] == pytest.approx(0.0)
     assert res.change["abs_bias"][0] == pytest.approx(-abs(res.before["bias"][0]))  # type: ignore[arg-type]
     assert res.before["bias"][1] is not None and res.change["mae"][1] is not None
+
+
+# -- what mutation testing found untested (reports/quality/mutation.md) ------------------------------------------------
+
+
+def test_default_seed_is_zero_and_every_ci_reproducible() -> None:
+    from judge.analysis.stats.correlation import icc_a1, icc_c1, kendall_tau_b, mean_bias, quadratic_kappa, spearman
+
+    rng = np.random.default_rng(7)
+    x = rng.integers(1, 6, 40).astype(float)
+    y = np.clip(x + rng.integers(-1, 2, 40), 1, 5).astype(float)
+    m = np.column_stack([x, y])
+    for fn in (spearman, kendall_tau_b, mean_bias, quadratic_kappa):
+        assert fn(x, y, n_boot=200) == fn(x, y, n_boot=200, seed=0), fn.__name__
+        assert fn(x, y, n_boot=200, seed=5).ci == fn(x, y, n_boot=200, seed=5).ci, fn.__name__
+    for icc in (icc_a1, icc_c1):
+        assert icc(m, n_boot=200) == icc(m, n_boot=200, seed=0)
+        assert icc(m, n_boot=200, seed=3) == icc(m, n_boot=200, seed=3)
+        assert icc(m, n_boot=200, seed=3).ci != icc(m, n_boot=200, seed=4).ci
+
+
+def test_undefined_resamples_are_nan_without_runtime_warnings() -> None:
+    """Resamples that draw no item of a group (0 / 0) are NaN, silently: a user sees no numpy warning."""
+    import warnings
+
+    from judge.analysis.stats.correlation import bias_from_moments, icc_from_moments, kappa_from_moments
+    from judge.analysis.stats.resample import cluster_weighted_means
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 0.0]])
+        out = cluster_weighted_means(np.array([1.0, 4.0, 7.0]), w)
+        assert out[0] == pytest.approx(3.0) and np.isnan(out[1])
+        zero = np.zeros((1, 6))
+        assert np.isnan(bias_from_moments(zero)[0]) and np.isnan(kappa_from_moments(zero)[0])
+        assert np.isnan(icc_from_moments(zero, "A,1")[0])
+        x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+        gap = group_gap(x, np.array([True, True, True, False, False, False]), list("aabbcc"), 300, 0)
+        assert gap.value == pytest.approx(-3.0)
+
+
+def test_group_gap_needs_three_posts_and_keeps_its_value_when_thin() -> None:
+    x = np.arange(12.0)
+    own = np.arange(12) % 2 == 0
+    g = group_gap(x, own, ["p1"] * 6 + ["p2"] * 6, 200, 0)  # 6 items a side, but 2 posts
+    assert g.value == pytest.approx(-1.0) and g.ci is None and g.note == "too few: 2 post(s), a CI needs at least 3"
+    assert (g.n, g.posts) == (12, 2)
+    thin = group_gap(x, np.arange(12) < 2, [f"p{k}" for k in range(12)], 200, 0)  # 2 items of the family
+    assert thin.value is not None and thin.ci is None and "2 item(s)" in (thin.note or "")
+
+
+def test_paired_shift_says_why_it_has_no_value() -> None:
+    empty = paired_shift(np.array([]), [], 100, 0)
+    assert (empty.value, empty.n, empty.posts, empty.note) == (None, 0, 0, "no item scored both ways")
+    assert paired_shift(np.arange(6.0), list("abcdef"), 0, 0).note == "no CI asked for (n_boot 0)"
+
+
+def test_system_agreement_ci_against_one_resample_at_a_time() -> None:
+    from judge.analysis.stats.resample import cluster_counts
+    from judge.analysis.stats.system import system_agreement
+
+    rng = np.random.default_rng(11)
+    n_sys, per = 6, 12
+    systems = np.repeat(np.arange(n_sys), per)
+    posts = np.tile(np.arange(per), n_sys)
+    y = rng.normal(size=n_sys * per) + systems * 0.3
+    x = y + rng.normal(scale=0.8, size=n_sys * per)
+    res = system_agreement(x, y, systems, posts, n_boot=300, seed=2)
+    counts = cluster_counts(per, 300, np.random.default_rng(2))
+    rho, tau = [], []
+    for c in counts:
+        w = c[posts]
+        jm = np.array([np.average(x[systems == s], weights=w[systems == s]) for s in range(n_sys)])
+        em = np.array([np.average(y[systems == s], weights=w[systems == s]) for s in range(n_sys)])
+        rho.append(stats.spearmanr(jm, em).statistic)
+        tau.append(stats.kendalltau(jm, em).statistic)
+    assert res.spearman.ci == pytest.approx(tuple(np.percentile(rho, [2.5, 97.5])))
+    assert res.kendall.ci == pytest.approx(tuple(np.percentile(tau, [2.5, 97.5])))
+
+
+def test_system_agreement_with_too_few_systems_says_so_in_every_field() -> None:
+    from judge.analysis.stats.system import system_agreement
+
+    x = np.arange(14.0)
+    systems = np.array([0] * 6 + [1] * 6 + [2] * 2)  # the third system has too few items
+    res = system_agreement(x, x, systems, np.arange(14), n_boot=50)
+    assert (res.n_systems, res.n_left_out) == (2, 1)
+    notes = {res.note, res.icc_c1.note, res.icc_a1.note, res.spearman.note, res.kendall.note}
+    assert notes == {"needs at least 3 systems with >= 5 items each, got 2"}
+    assert res.spearman.value is None and res.kendall.value is None

@@ -30,7 +30,6 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-StatFn = Callable[[IntArray], FloatArray]
 
 #: Below these a percentile CI or a rank interval says more about the resampling than about the data.
 MIN_ITEMS = 5
@@ -118,13 +117,6 @@ def percentile_columns(boot: FloatArray, confidence: float = 0.95, *, outward: b
             out[has, 0] = np.nanquantile(b[:, has], tail, axis=0)
             out[has, 1] = np.nanquantile(b[:, has], 1 - tail, axis=0)
     return out
-
-
-def bootstrap(stat: StatFn, n: int, n_boot: int, seed: int) -> FloatArray:
-    """Apply a vectorised statistic (index rows ``(b, n)`` -> ``(b,)``) to ``n_boot`` resamples."""
-    if n_boot <= 0 or n == 0:
-        return np.empty(0)
-    return np.concatenate([stat(idx) for idx in resample_blocks(n, n_boot, seed)])
 
 
 def bootstrap_weighted(stat: Callable[[FloatArray], FloatArray], n: int, n_boot: int, seed: int) -> FloatArray:
