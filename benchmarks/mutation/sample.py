@@ -127,7 +127,10 @@ def _child(mutant: Mutant, tests: Sequence[str], workdir: str) -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    args = [*tests, "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-m", "not local_model and not slow"]
+    # --assert=plain: pytest would otherwise load judge's modules itself (it rewrites asserts in every module of the
+    # distribution that provides a plugin, and this project ships one), from the files, not the mutant.
+    args = [*tests, "-x", "-q", "--assert=plain", "-p", "no:cacheprovider", "-p", "no:randomly"]
+    args += ["-m", "not local_model and not slow"]
     return int(pytest.main([*args, "--basetemp", os.path.join(workdir, "tmp"), "-o", "addopts="]))
 
 
