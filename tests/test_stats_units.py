@@ -246,3 +246,52 @@ def test_system_agreement_with_too_few_systems_says_so_in_every_field() -> None:
     notes = {res.note, res.icc_c1.note, res.icc_a1.note, res.spearman.note, res.kendall.note}
     assert notes == {"needs at least 3 systems with >= 5 items each, got 2"}
     assert res.spearman.value is None and res.kendall.value is None
+
+
+def test_held_out_cis_are_the_percentiles_of_the_resampled_statistics() -> None:
+    rng = np.random.default_rng(4)
+    n = 40
+    experts = rng.integers(1, 6, size=(2, n)).astype(float)
+    target = experts.mean(axis=0)
+    raw = np.clip(target + rng.normal(1.0, 1.0, n), 1, 5)
+    cal = np.clip(raw - 1.0, 1, 5)
+    fold = np.repeat(np.arange(4), 10)
+    posts = [f"p{k // 2}" for k in range(n)]
+    res = compare_held_out(experts, raw, cal, target, fold, posts, n_boot=300, seed=6)
+    w = cluster_weights(posts, 300, 6)  # the same draws, without the sample's row
+    for name in ("bias", "mae"):
+        boot = held_out_statistics(experts, raw, target, fold, w)[name]
+        assert res.before[name][1] == pytest.approx(np.percentile(boot, [2.5, 97.5]))
+    assert compare_held_out(experts, raw, cal, target, fold, posts, n_boot=300, seed=6) == res
+
+
+def test_weighted_kappa_says_why_it_is_undefined() -> None:
+    from judge.analysis.stats.correlation import quadratic_kappa_point
+
+    one = quadratic_kappa_point(np.array([3.0]), np.array([3.0]))
+    assert (one.value, one.n, one.note) == (None, 1, "weighted kappa needs at least 2 shared items, got 1")
+    same = quadratic_kappa_point(np.array([2.0, 2.0]), np.array([2.0, 2.0]))
+    assert same.value is None and same.note == "weighted kappa is undefined: one same score on both"
+
+
+def test_judge_board_costs_and_times_per_100_judgments(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from judge.analysis.judge_board import _per_100
+    from judge.analysis.scores import JudgeScores
+    from judge.engine.store import RunManifest
+
+    def js(summary: dict | None, source: str = "live") -> JudgeScores:  # type: ignore[type-arg]
+        manifest = RunManifest(judges={"j": {"name": "j", "model": "m"}}, source=source)
+        return JudgeScores.from_run("j", tmp_path, manifest, {}, summary)
+
+    live = {"per_judge": {"j": {"judgments": 3, "cache_hits": 0, "latency_s_total": 1.2345, "cost_usd": 1.234567e-4}}}
+    assert _per_100(js(live)) == (3, round(100 * 1.234567e-4 / 3, 6), None, 41.15)
+    assert _per_100(js({})) == (None, None, "no run summary", None)
+    assert _per_100(js(None)) == (None, None, "no run summary", None)
+    assert _per_100(js(live, source="imported")) == (3, None, "imported judgments: no cost or time was measured", None)
+
+
+def test_calibration_metrics_print_with_two_decimals() -> None:
+    from judge.analysis.calibration import Metric, fmt_metric
+
+    assert fmt_metric(Metric(value=0.123)) == "0.12" and fmt_metric(Metric(value=-0.001)) == "0.00"
+    assert fmt_metric(None) == "n/a" and fmt_metric(Metric(value=None)) == "n/a"
