@@ -443,3 +443,16 @@ def test_a_criterion_with_no_data_is_shown_as_such() -> None:
     report = compare(_side({"empathy": {k: [4.0] for k in keys}}), _side({"empathy": {k: [None] for k in keys}}),
                      GateConfig(n_boot=100))  # fmt: skip
     assert "no data" in render_markdown(report)
+
+
+def test_a_generated_candidate_carries_its_prompt_configuration(tmp_path: Path) -> None:
+    """``judge generate`` leaves generation.json beside the benchmark: the side names the system it came from."""
+    from judge.jobs.gate import side_from_run
+
+    run = _run_dir(tmp_path, "gen", {"empathy": {f"p{i}": 4.0 for i in range(3)}})
+    config = {"name": "app-reply", "template": "Reply warmly — and briefly: {post}"}
+    (tmp_path / "gen-bench" / "generation.json").write_text(
+        json.dumps({"system_hash": "abc123", "system": config}, ensure_ascii=False), encoding="utf-8"
+    )
+    side = side_from_run(run)
+    assert side.system["system_hash"] == "abc123" and side.system["config"] == config
