@@ -109,7 +109,10 @@ def test_the_judge_board_carries_the_identity_of_each_row(
     assert (
         main(["leaderboard", "--judges", *args, "--calibrator", str(cal), "--out", str(tmp_path / "o"), "--json"]) == 0
     )
-    rows = {r["judge"]: r for r in json.loads(capsys.readouterr().out)["leaderboard"]["rows"]}
+    board = json.loads(capsys.readouterr().out)["leaderboard"]
+    rows = {r["judge"]: r for r in board["rows"]}
+    prov = board["provenance"]["judges"]["gpt-4-1106-preview (calibrated, cross-fitted)"]
+    assert set(prov) == {"model", "params", "run", "identity"} and prov["run"] == str(run)
     raw, held = rows["gpt-4-1106-preview"], rows["gpt-4-1106-preview (calibrated, cross-fitted)"]
     assert raw["model"] == held["model"] == "gpt-4-1106-preview"
     assert raw["identity"]["source"] == "imported" and raw["identity"]["calibration"] is None
