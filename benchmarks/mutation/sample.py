@@ -134,27 +134,50 @@ def _child(mutant: Mutant, tests: Sequence[str], workdir: str) -> int:
     return int(pytest.main([*args, "--basetemp", os.path.join(workdir, "tmp"), "-o", "addopts="]))
 
 
-def run_mutant(mutant: Mutant, tests: Sequence[str], timeout_s: float = TIMEOUT_S) -> str:
-    """``killed``, ``survived`` or ``timeout`` (a child over ``timeout_s``; counted as killed, as mutmut does)."""
-    with tempfile.TemporaryDirectory() as work:
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
-            try:
-                code = _child(mutant, tests, work)
-            except BaseException:
-                code = 3
-            os._exit(code)
-        deadline = time.monotonic() + timeout_s
-        while True:
+def _start(mutant: Mutant, tests: Sequence[str]) -> tuple[int, tempfile.TemporaryDirectory[str]]:
+    work = tempfile.TemporaryDirectory()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            code = _child(mutant, tests, work.name)
+        except BaseException:
+            code = 3
+        os._exit(code)
+    return pid, work
+
+
+def run_mutants(
+    jobs: Sequence[tuple[Mutant, Sequence[str]]], workers: int = 2, timeout_s: float = TIMEOUT_S
+) -> dict[str, str]:
+    """Each mutant's fate, ``workers`` children at a time: ``killed``, ``survived`` or ``timeout`` (a child over
+    ``timeout_s``; counted as killed, as mutmut counts it)."""
+    todo = list(jobs)
+    running: dict[int, tuple[Mutant, float, tempfile.TemporaryDirectory[str]]] = {}
+    out: dict[str, str] = {}
+    while todo or running:
+        while todo and len(running) < workers:
+            mutant, tests = todo.pop(0)
+            pid, work = _start(mutant, tests)
+            running[pid] = (mutant, time.monotonic() + timeout_s, work)
+        for pid, (mutant, deadline, work) in list(running.items()):
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
-                code = os.waitstatus_to_exitcode(status)
-                return "survived" if code == 0 else "killed"
-            if time.monotonic() > deadline:
+                out[mutant.name] = "survived" if os.waitstatus_to_exitcode(status) == 0 else "killed"
+            elif time.monotonic() > deadline:
                 os.kill(pid, 9)
                 os.waitpid(pid, 0)
-                return "timeout"
-            time.sleep(0.05)
+                out[mutant.name] = "timeout"
+            else:
+                continue
+            work.cleanup()
+            del running[pid]
+        time.sleep(0.05)
+    return out
+
+
+def run_mutant(mutant: Mutant, tests: Sequence[str], timeout_s: float = TIMEOUT_S) -> str:
+    """One mutant's fate (see ``run_mutants``)."""
+    return run_mutants([(mutant, tests)], workers=1, timeout_s=timeout_s)[mutant.name]
 
 
 def warm_up() -> None:
@@ -201,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=40, help="mutants in the sample (default 40)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", type=Path, default=REPORT_DIR / "mutation.json")
+    p.add_argument("--workers", type=int, default=2, help="mutants run at once (default 2: the cores)")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     args = p.parse_args(argv)
     os.environ.update(env())
@@ -209,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     report = json.loads(args.report.read_text(encoding="utf-8"))
     chosen, stale = draw(report, args.n, args.seed)
     warm_up()
-    outcome = {m.name: run_mutant(m, tests) for m, tests in chosen}
+    outcome = run_mutants(chosen, workers=args.workers)
     survivors = sorted(n for n, s in outcome.items() if s == "survived")
     result = {
         "sampled": len(outcome),
