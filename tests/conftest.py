@@ -11,7 +11,8 @@ import pytest
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 ROOT = Path(__file__).resolve().parents[1]
-RESORT = ROOT.parent / "shared" / "data" / "resort"
+# The release sits beside the project (../shared); RESORT_RELEASE points elsewhere (the mutation run works in a copy).
+RESORT = Path(os.environ.get("RESORT_RELEASE") or ROOT.parent / "shared" / "data" / "resort")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +42,18 @@ def resort_bench(resort_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
     out = tmp_path_factory.mktemp("resort") / "bench"
     assert main(["import", "resort", str(resort_dir), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def gpt4_run(resort_bench: Path, resort_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """GPT-4's released judgments on the rated RESORT items, imported once per session into a run directory (tests
+    read it; a test that writes into a run makes its own)."""
+    from judge.cli import main
+
+    out = tmp_path_factory.mktemp("gpt4") / "run"
+    src = resort_dir / "derived" / "gpt4_judgments_on_rated_items.jsonl"
+    assert main(["import", "judgments", str(src), "--benchmark", str(resort_bench), "--out", str(out)]) == 0
     return out
 
 

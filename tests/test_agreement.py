@@ -181,6 +181,79 @@ def test_interval_criterion_has_named_icc() -> None:
     assert j.headline.value == pytest.approx(_pairwise_kappa(pairs, "interval"))
 
 
+def _plain_quadratic_kappa(x: list[float], y: list[float]) -> float:
+    """Quadratic-weighted kappa written out: 1 - mean (x_i - y_i)^2 / mean over all (i, j) of (x_i - y_j)^2."""
+    n = len(x)
+    observed = sum((a - b) ** 2 for a, b in zip(x, y, strict=True)) / n
+    expected = sum((a - b) ** 2 for a in x for b in y) / n**2
+    return 1 - observed / expected
+
+
+def test_every_judge_number_is_the_statistic_on_the_judges_items() -> None:
+    """Each number of a judge's row against its definition on the items it covers (the report once halved the
+    per-expert kappa and no test noticed)."""
+    from scipy import stats
+
+    bench, truth = _bench()
+    rng = np.random.default_rng(5)
+    scores = {f"i{k}": float(np.clip(t + rng.integers(-1, 2), 1, 5)) for k, t in enumerate(truth) if k % 7}
+    rubrics = {"empathy": _rubric("empathy", "interval", [1, 2, 3, 4, 5])}
+    j = agreement_report(bench, rubrics, {"j": {"empathy": scores}}, n_boot=200).criteria["empathy"].judges["j"]
+    raters, items, m = expert_matrix(bench, "empathy")
+    keep = [k for k, i in enumerate(items) if i in scores]
+    x = np.array([scores[items[k]] for k in keep])
+    y = np.nanmean(m[:, keep], axis=0)
+    assert j.n_items == len(keep)
+    assert j.spearman is not None and j.spearman.value == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-12)
+    assert j.kendall is not None and j.kendall.value == pytest.approx(stats.kendalltau(x, y).statistic, abs=1e-12)
+    assert j.bias is not None and j.bias.value == pytest.approx(float(np.mean(x - y)), abs=1e-12)
+    assert j.bias.sd == pytest.approx(float(np.std(x - y, ddof=1)))
+    # ICC(A,1) of the two columns (judge, expert mean), two-way ANOVA written out (McGraw & Wong 1996)
+    pair = np.column_stack([x, y])
+    n, k = pair.shape
+    grand = pair.mean()
+    msr = k * ((pair.mean(axis=1) - grand) ** 2).sum() / (n - 1)
+    msc = n * ((pair.mean(axis=0) - grand) ** 2).sum() / (k - 1)
+    mse = ((pair - pair.mean(axis=1, keepdims=True) - pair.mean(axis=0) + grand) ** 2).sum() / ((n - 1) * (k - 1))
+    icc_a1 = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
+    assert j.icc is not None and j.icc.value == pytest.approx(icc_a1, abs=1e-12)
+    for r, rater in enumerate(raters):
+        both = [c for c in keep if not np.isnan(m[r, c])]
+        want = _plain_quadratic_kappa([scores[items[c]] for c in both], [float(m[r, c]) for c in both])
+        est = j.kappa[rater]
+        assert est.value == pytest.approx(want, abs=1e-12) and est.n == len(both)
+        assert est.ci is not None and est.ci[0] < est.value < est.ci[1]  # type: ignore[operator]
+    for est in (j.spearman, j.kendall, j.bias, j.icc, j.headline):
+        assert est.ci is not None and est.ci[0] <= est.value <= est.ci[1]  # type: ignore[operator]
+
+
+def test_permuted_chance_row_comes_from_one_judge_and_its_items() -> None:
+    """``judge agree --run A --run B``: the permuted chance row once pooled the shuffles of a 198-item judge and a
+    5-item judge, printing the 5-item judge's wide interval beside n = 198."""
+    from judge.analysis.stats.pairwise import chance_permuted, permuted_kappas
+
+    bench, truth = _bench()
+    big = {f"i{k}": float(np.clip(t + (k % 3) - 1, 1, 5)) for k, t in enumerate(truth)}
+    small = {f"i{k}": float(1 + k % 5) for k in range(5)}
+    alone = agreement_report(bench, RUBRICS, {"big": {"empathy": big}}, n_boot=300).criteria["empathy"]
+    for order in (("small", "big"), ("big", "small")):
+        judges = {name: {"empathy": {"big": big, "small": small}[name]} for name in order}
+        emp = agreement_report(bench, RUBRICS, judges, n_boot=300).criteria["empathy"]
+        perm = emp.judges["chance:permuted"]
+        assert perm.model_dump() == alone.judges["chance:permuted"].model_dump() | {"description": perm.description}
+        assert perm.n_items == perm.headline.n == emp.judges["big"].n_items == 120
+        assert "big's own scores" in (perm.description or "") and "small" not in (perm.description or "")
+    # and it is the shuffles of that judge alone, on its items
+    _, items, m = expert_matrix(bench, "empathy")
+    vec = np.array([big[i] for i in items])
+    want = chance_permuted(permuted_kappas(vec, m, "ordinal", [1, 2, 3, 4, 5], n_perm=300, seed=1), 120, 240)
+    assert alone.judges["chance:permuted"].headline == want
+    # the 5-item judge's own chance interval is the wide one that used to leak into the row
+    thin = agreement_report(bench, RUBRICS, {"small": {"empathy": small}}, n_boot=300).criteria["empathy"]
+    wide, narrow = thin.judges["chance:permuted"].headline.ci, want.ci
+    assert wide is not None and narrow is not None and wide[1] - wide[0] > 2 * (narrow[1] - narrow[0])
+
+
 def test_level_is_chosen_at_analysis_time() -> None:
     bench, truth = _bench()
     judges = {"j": {"empathy": {f"i{k}": float(t) for k, t in enumerate(truth)}}}
@@ -332,13 +405,11 @@ def test_resort_expert_alpha_matches_package(resort_bench: Path) -> None:
 
 
 def test_resort_gpt4_sits_between_chance_and_the_ceiling(
-    resort_bench: Path, resort_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    resort_bench: Path, gpt4_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The issue's acceptance check: a constant and a shuffled judge land at or below zero with CIs covering zero,
     GPT-4 between them and the experts' ceiling, computed the same way."""
-    src = resort_dir / "derived" / "gpt4_judgments_on_rated_items.jsonl"
-    run = tmp_path / "gpt4"
-    assert main(["import", "judgments", str(src), "--benchmark", str(resort_bench), "--out", str(run)]) == 0
+    run = gpt4_run
     capsys.readouterr()
     assert main(["agree", "--benchmark", str(resort_bench), "--run", str(run), "--n-boot", "1000", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -409,17 +409,13 @@ def test_cli_calibrate_needs_judge_name_for_a_panel(tmp_path: Path, capsys: pyte
 
 
 def test_gpt4_on_resort_bias_removed_ranking_kept(
-    resort_dir: Path, resort_bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    resort_bench: Path, gpt4_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The real check: GPT-4 rates alignment ~2 points above the psychologists; calibration removes that on held-out
     posts but cannot rank better. (Skipped without the RESORT release at ../shared/data/resort.)"""
     from judge.cli import main
 
-    raw = resort_dir / "derived" / "gpt4_judgments_on_rated_items.jsonl"
-    if not raw.exists():
-        pytest.skip(f"GPT-4 judgments are not at {raw}")
-    run_dir = tmp_path / "run"
-    assert main(["import", "judgments", str(raw), "--benchmark", str(resort_bench), "--out", str(run_dir)]) == 0
+    run_dir = gpt4_run
     capsys.readouterr()
     argv = [
         "calibrate",

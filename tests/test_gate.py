@@ -12,6 +12,8 @@ from xml.etree import ElementTree as ET
 import numpy as np
 import pytest
 
+from judge.analysis.stats.resample import cluster_bootstrap_means
+from judge.analysis.stats.shift import noise_floor
 from judge.cli import main
 from judge.data.benchmark import Benchmark, BenchmarkManifest, Item, save_benchmark
 from judge.data.rubric import default_rubrics_dir, load_rubric_set
@@ -22,11 +24,9 @@ from judge.jobs.gate import (
     CriterionInfo,
     GateConfig,
     Side,
-    cluster_bootstrap_means,
     compare,
     default_threshold,
     load_gate_config,
-    noise_floor,
     render_junit,
     render_markdown,
 )
@@ -410,3 +410,49 @@ def test_real_local_model_gate_fails_damaged_prompt_and_passes_rerun(
     assert emp["n_pairs"] >= 2, emp  # most judgments readable: the verdict rests on more than one post
     assert rc_rerun == 0 and again["results"][0]["diff"] == 0.0
     assert json.loads((rerun / "summary.json").read_text())["model_calls"] == 0  # the re-run is all cache
+
+
+# -- what mutation testing found untested (reports/quality/mutation.md) ------------------------------------------------
+
+
+def test_inputs_are_clustered_by_post_even_when_a_post_id_holds_the_separator() -> None:
+    from judge.jobs.gate import post_of
+
+    assert post_of("p1|alignment") == "p1" and post_of("reddit|abc|empathy") == "reddit|abc"
+    # every input of a post moves together: 12 posts x 2 dimensions make 12 clusters, not 24
+    keys = _keys(12)
+    base = {k: [3.0] for k in keys}
+    cand = {k: [3.0 + (0.5 if k.endswith("|1") else -0.5)] for k in keys}
+    r = compare(_side({"empathy": base}), _side({"empathy": cand}), GateConfig(n_boot=200)).results[0]
+    assert (r.n_pairs, r.n_posts) == (24, 12)
+    assert r.ci_low == pytest.approx(0.0) and r.ci_high == pytest.approx(0.0)  # each post's pair cancels out
+
+
+def test_overlap_is_over_the_larger_side_and_few_posts_are_pointed_out() -> None:
+    base = {k: [4.0] for k in _keys(10)}
+    cand = {k: [4.0] for k in _keys(12)}  # the candidate has two more posts
+    report = compare(_side({"empathy": base}), _side({"empathy": cand}), GateConfig(n_boot=100, min_overlap=0.5))
+    assert report.overlap == pytest.approx(20 / 24)
+    assert not any("fewer than 10 posts" in n for n in report.notes)  # exactly 10 shared posts: enough
+    few = compare(_side({"empathy": base}), _side({"empathy": {k: [4.0] for k in _keys(9)}}), GateConfig(n_boot=100))
+    assert any("fewer than 10 posts" in n for n in few.notes)
+
+
+def test_a_criterion_with_no_data_is_shown_as_such() -> None:
+    keys = _keys(10)
+    report = compare(_side({"empathy": {k: [4.0] for k in keys}}), _side({"empathy": {k: [None] for k in keys}}),
+                     GateConfig(n_boot=100))  # fmt: skip
+    assert "no data" in render_markdown(report)
+
+
+def test_a_generated_candidate_carries_its_prompt_configuration(tmp_path: Path) -> None:
+    """``judge generate`` leaves generation.json beside the benchmark: the side names the system it came from."""
+    from judge.jobs.gate import side_from_run
+
+    run = _run_dir(tmp_path, "gen", {"empathy": {f"p{i}": 4.0 for i in range(3)}})
+    config = {"name": "app-reply", "template": "Reply warmly — and briefly: {post}"}
+    (tmp_path / "gen-bench" / "generation.json").write_text(
+        json.dumps({"system_hash": "abc123", "system": config}, ensure_ascii=False), encoding="utf-8"
+    )
+    side = side_from_run(run)
+    assert side.system["system_hash"] == "abc123" and side.system["config"] == config

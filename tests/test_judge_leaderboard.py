@@ -13,14 +13,6 @@ GPT4 = "gpt-4-1106-preview"
 
 
 @pytest.fixture(scope="module")
-def gpt4_run(resort_bench: Path, resort_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("gpt4") / "run"
-    src = resort_dir / "derived" / "gpt4_judgments_on_rated_items.jsonl"
-    assert main(["import", "judgments", str(src), "--benchmark", str(resort_bench), "--out", str(out)]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
 def gpt4_calibrator(resort_bench: Path, gpt4_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cal") / "gpt4.json"
     assert (

@@ -22,8 +22,8 @@ from judge.report import build_report, parse_formats, write_report
 from judge.report.csv import render_csv
 from judge.report.html import nice_ticks, scatter_svg
 from judge.report.markdown import render_markdown
+from tests.conftest import RESORT
 
-RESORT = Path(__file__).parents[1].parent / "shared/data/resort"
 ANNOTATIONS = RESORT / "eval-human/human_eval_annotations_cleaned.json"
 CRITERIA = ("alignment_with_standards", "empathy", "harmfulness", "factuality")
 
@@ -488,3 +488,36 @@ def test_cli_leaves_a_rater_out(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert rows["A"]["mean"] == pytest.approx(3.0) and rows["B"]["mean"] == pytest.approx(1.0)
     assert main([*base, "--out", str(tmp_path / "o"), "--exclude-rater", "nobody"]) == 2
     assert "'nobody'" in capsys.readouterr().err
+
+
+# -- what mutation testing found untested (reports/quality/mutation.md) ------------------------------------------------
+
+
+def test_a_system_is_the_same_whatever_the_order_of_its_fields() -> None:
+    items = [
+        Item(item_id="a1", post_id="p1", post="p", response="r", system={"model": "A", "method": "m"}),
+        Item(item_id="a2", post_id="p2", post="p", response="r", system={"method": "m", "model": "A"}),
+    ]
+    board = system_leaderboard(bench_of(items, [("a1", "x", "empathy", 4), ("a2", "x", "empathy", 2)]), RUBRICS,
+                               n_boot=20)  # fmt: skip
+    assert len(board.rows) == 1 and board.rows[0].scores["empathy"].n == 2
+
+
+def test_left_out_items_and_missing_sources_are_said_in_words() -> None:
+    lb = system_leaderboard(tiny(), RUBRICS, {"empathy": {"a1": 5.0, "b1": 2.0}}, n_boot=20)
+    assert "3 of the benchmark's 5 items have no judge score on any shown criterion" in " ".join(lb.notes)
+    rated = bench_of([item("a1", "p1", "A"), item("z1", "p9", "Z")], [("a1", "x", "empathy", 4)])
+    lb = system_leaderboard(rated, RUBRICS, n_boot=20)
+    assert "1 of the benchmark's 2 items have no expert rating on any shown criterion" in " ".join(lb.notes)
+    with pytest.raises(InputError, match="no expert ratings on any of the criteria"):
+        system_leaderboard(bench_of([item("a1", "p1", "A")], []), RUBRICS, n_boot=20)
+
+
+def test_unknown_item_ids_are_listed_five_at_most() -> None:
+    six = {f"zz{k}": 1.0 for k in range(6)}
+    with pytest.raises(InputError) as exc:
+        system_leaderboard(tiny(), RUBRICS, {"empathy": six})
+    assert "6 scored item id(s)" in str(exc.value) and "'zz4' ..." in str(exc.value) and "'zz5'" not in str(exc.value)
+    with pytest.raises(InputError) as exc:
+        system_leaderboard(tiny(), RUBRICS, {"empathy": {f"zz{k}": 1.0 for k in range(5)}})
+    assert "'zz4';" in str(exc.value) and "..." not in str(exc.value)

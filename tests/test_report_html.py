@@ -367,8 +367,7 @@ def test_judge_board_plots_agreement_and_puts_a_judge_s_scatters_side_by_side() 
 
     bench_, rubrics, scores = _agreement_fixture()
     judges = [
-        JudgeScores(name=n, run_dir=Path(f"runs/{n}"), manifest=RunManifest(judges={n: {"name": n}}), scores=s)
-        for n, s in scores.items()
+        JudgeScores.from_run(n, Path(f"runs/{n}"), RunManifest(judges={n: {"name": n}}), s) for n, s in scores.items()
     ]
     board, _ = judge_leaderboard(bench_, rubrics, judges, n_boot=200)
     report = judge_report(board, judges, bench_, viewer="viewer.html")

@@ -51,27 +51,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import combinations
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from judge.analysis.experts import RaterMatch, expert_matrix, most_common_rating, rater_matches
-from judge.analysis.stats.alpha import AlphaResult, AlphaUndefinedError, bootstrap_alpha, package_alpha
+from judge.analysis.experts import expert_matrix, most_common_rating
+from judge.analysis.stats.alpha import AlphaResult, bootstrap_alpha
 from judge.analysis.stats.alttest import AltTestResult, AltTestUndefinedError, alt_test_matrix
-from judge.analysis.stats.correlation import (
-    BiasResult,
-    Estimate,
-    IccEstimate,
-    PairGrid,
-    bias_point,
-    constant_note,
-    icc_from_moments,
-    kappa_from_moments,
-    moments,
-)
+from judge.analysis.stats.consistency import Consistency as Consistency
+from judge.analysis.stats.correlation import BiasResult, Estimate, IccEstimate
 from judge.analysis.stats.pairwise import (
     Headline,
     PairTable,
@@ -81,10 +70,12 @@ from judge.analysis.stats.pairwise import (
     judge_pairs,
     permuted_kappas,
 )
-from judge.analysis.stats.resample import Groups, item_weight_blocks_t, percentile_ci, too_few, unique_rows
+from judge.analysis.stats.panel import JudgePanel, judge_panel, panel_statistics, resample_panels
+from judge.analysis.stats.raters import PairAlpha, RaterMatch, RaterStats, rater_diagnostics, rater_matches
 from judge.analysis.stats.system import SystemAgreement, system_agreement
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Level, Rubric
+from judge.engine.identity import JudgeIdentity
 from judge.errors import InputError, Problem
 
 JudgeScores = Mapping[str, Mapping[str, Mapping[str, float | None]]]  # judge -> criterion -> item -> score
@@ -96,35 +87,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RaterStats(_Model):
-    """One expert's scale use: mean rating, and bias against the other experts on the items they share."""
-
-    rater: str
-    n_ratings: int
-    mean: float
-    bias_vs_others: float | None = Field(description="Mean of (this rating - mean of the others) on shared items.")
-    n_shared: int
-
-
-class PairAlpha(_Model):
-    raters: tuple[str, str]
-    alpha: float | None
-    n_shared: int
-    note: str | None = None
-
-
-class Consistency(_Model):
-    """How a judge's repeated samples of one item agree (items with at least two scored samples)."""
-
-    items: int = Field(description="Items with two or more scored samples.")
-    mean_sd: float = Field(description="Mean over those items of the standard deviation across samples.")
-    all_agree_rate: float = Field(description="Share of those items where every sample gave the same score.")
-
-
 class JudgeAgreement(_Model):
     """One judge (or chance row) against the experts on one criterion."""
 
     kind: Literal["judge", "chance"] = "judge"
+    identity: JudgeIdentity | None = Field(default=None, description="Who the judge is (None: a chance row).")
     description: str | None = Field(default=None, description="What a chance row is.")
     headline: Headline = Field(description="Pairwise kappa over judge-expert pairs, with its 95% CI.")
     spearman: Estimate | None = None
@@ -179,40 +146,6 @@ class AgreementReport(_Model):
 # -- building blocks -----------------------------------------------------------------------------------------
 
 
-def rater_diagnostics(raters: list[str], m: np.ndarray, level: Level) -> tuple[list[RaterStats], list[PairAlpha]]:
-    """Each expert's mean and bias against the others, and the alpha of each pair on the items both rated."""
-    stats_rows = []
-    for i, rater in enumerate(raters):
-        own = m[i]
-        others = np.delete(m, i, axis=0)
-        has_other = (~np.isnan(others)).any(axis=0) if len(others) else np.zeros(m.shape[1], bool)
-        shared = ~np.isnan(own) & has_other
-        bias = None
-        if shared.any():
-            bias = float(np.mean(own[shared] - np.nanmean(others[:, shared], axis=0)))
-        stats_rows.append(
-            RaterStats(
-                rater=rater,
-                n_ratings=int((~np.isnan(own)).sum()),
-                mean=float(np.nanmean(own)),
-                bias_vs_others=bias,
-                n_shared=int(shared.sum()),
-            )
-        )
-    pairs = []
-    for a, b in combinations(range(len(raters)), 2):
-        both = ~np.isnan(m[a]) & ~np.isnan(m[b])
-        if not both.any():
-            continue
-        try:
-            value: float | None = package_alpha(m[[a, b]][:, both], level)
-            note = None
-        except AlphaUndefinedError as exc:
-            value, note = None, str(exc)
-        pairs.append(PairAlpha(raters=(raters[a], raters[b]), alpha=value, n_shared=int(both.sum()), note=note))
-    return stats_rows, pairs
-
-
 def judge_vector(
     judge: str, criterion: str, scores: Mapping[str, float | None], items: list[str], bench: Benchmark
 ) -> tuple[np.ndarray, int, int]:
@@ -243,124 +176,10 @@ def judge_vector(
     return vec, unscored, not_judged
 
 
-@dataclass
-class _JudgeWork:
-    """One judge's data on one criterion, collapsed for the shared resamples, and the resampled values.
-
-    Items that agree on the judge's score and every expert's rating are interchangeable for every bootstrapped
-    statistic, so they are collapsed into patterns first: a resample's item weights become pattern weights with one
-    pass, and each statistic is then a small product over patterns.
-    """
-
-    name: str
-    vec: np.ndarray  # (items,) NaN = no score
-    x: np.ndarray  # scored and rated items: judge score
-    y: np.ndarray  # ... and the experts' mean
-    patterns: Groups  # each item's pattern
-    pairs: PairTable  # over patterns
-    use: np.ndarray  # (patterns,) scored and rated
-    grid: PairGrid | None  # (judge, expert mean) over the used patterns, None when a side is constant
-    moments: np.ndarray  # (patterns, 6 * (1 + raters)): judge vs expert mean, then judge vs each expert
-    raters: list[str]
-    boot: dict[str, list[np.ndarray]] = field(default_factory=dict)
-
-    def add(self, key: str, values: np.ndarray) -> None:
-        self.boot.setdefault(key, []).append(values)
-
-    def resampled(self, key: str) -> np.ndarray:
-        return np.concatenate(self.boot[key]) if key in self.boot else np.empty(0)
-
-
-def _work(name: str, vec: np.ndarray, m: np.ndarray, raters: list[str], level: Level, scale: list[float]) -> _JudgeWork:
-    scored = ~np.isnan(vec)
-    rated = (~np.isnan(m)).any(axis=0)
-    use_items = scored & rated
-    # Collapse items into patterns of (judge score, each expert's rating); unscored items share one empty pattern.
-    key = np.column_stack([vec, m.T])
-    key[~scored] = np.nan
-    key = np.where(np.isnan(key), -np.inf, key)
-    patterns, inverse = unique_rows(key)
-    patterns = np.where(np.isinf(patterns), np.nan, patterns)
-    xp, mp = patterns[:, 0], patterns[:, 1:].T
-    use = ~np.isnan(xp) & (~np.isnan(mp)).any(axis=0)
-    yp = np.full(len(xp), np.nan)
-    if use.any():
-        yp[use] = np.nanmean(mp[:, use], axis=0)
-    blocks = [moments(np.where(use, xp, 0.0), np.where(use, yp, 0.0)) * use[:, None]]
-    for r in range(len(raters)):
-        both = ~np.isnan(xp) & ~np.isnan(mp[r])
-        blocks.append(moments(np.where(both, xp, 0.0), np.where(both, mp[r], 0.0)) * both[:, None])
-    x, y = vec[use_items], (np.nanmean(m[:, use_items], axis=0) if use_items.any() else np.empty(0))
-    return _JudgeWork(
-        name=name,
-        vec=vec,
-        x=x,
-        y=y,
-        patterns=Groups(inverse),
-        pairs=judge_pairs(xp, mp, level, scale, freq=np.bincount(inverse, minlength=len(xp))),
-        use=use,
-        grid=PairGrid(xp[use], yp[use]) if constant_note(x, y, "") is None else None,
-        moments=np.hstack(blocks),
-        raters=raters,
-    )
-
-
-def _resample(
-    work: list[_JudgeWork], tables: Mapping[str, PairTable], n_items: int, n_boot: int, seed: int, level: Level
-) -> dict[str, np.ndarray]:
-    """Every statistic of every judge, and the kappas of ``tables`` (experts, chance), on the same resamples of the
-    criterion's rated items (returned: the tables' resampled kappas by name)."""
-    boot: dict[str, list[np.ndarray]] = {k: [] for k in tables}
-    for wt in item_weight_blocks_t(n_items, n_boot, seed):  # (items, b): how often each item is drawn
-        for k, table in tables.items():
-            boot[k].append(table.kappa(weights_t=wt))
-        for j in work:
-            wp = j.patterns.sum_t(wt)  # (b, patterns)
-            j.add("headline", j.pairs.kappa(wp))
-            sums = wp @ j.moments  # judge vs expert mean, then judge vs each expert
-            n, sx, _, sy = sums[:, 0], sums[:, 1], sums[:, 2], sums[:, 3]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                j.add("bias", (sx - sy) / n)
-            if level == "interval":
-                j.add("icc", icc_from_moments(sums[:, :6], "A,1"))
-            if level != "nominal":
-                for r, rater in enumerate(j.raters):
-                    j.add(f"kappa:{rater}", kappa_from_moments(sums[:, 6 * (r + 1) : 6 * (r + 2)]))
-            if j.grid is not None:
-                rho, tau = j.grid.both(wp[:, j.use])
-                j.add("spearman", rho)
-                j.add("kendall", tau)
-    return {k: np.concatenate(v) if v else np.empty(0) for k, v in boot.items()}
-
-
-def _with_ci(est: Estimate, boot: np.ndarray, n: int) -> Estimate:
-    """Attach the CI (or say why not: undefined, or too few items)."""
-    if est.value is None:
-        return est
-    thin = too_few(n)
-    if thin:
-        est.ci, est.note = None, thin
-        return est
-    est.ci = percentile_ci(boot) if len(boot) else None
-    return est
-
-
-def _point(fn: str, x: np.ndarray, y: np.ndarray) -> Estimate:
-    from scipy import stats
-
-    what = {"spearman": "Spearman's rho", "kendall": "Kendall's tau-b"}[fn]
-    note = constant_note(x, y, what)
-    if note:
-        return Estimate(value=None, n=len(x), note=note)
-    value = stats.spearmanr(x, y).statistic if fn == "spearman" else stats.kendalltau(x, y).statistic
-    return Estimate(value=float(value), n=len(x))
-
-
 def _judge_fields(
-    j: _JudgeWork,
+    j: JudgePanel,
     m: np.ndarray,
     raters: list[str],
-    items: list[str],
     level: Level,
     *,
     systems: np.ndarray | None,
@@ -371,34 +190,7 @@ def _judge_fields(
     min_items: int,
 ) -> dict[str, Any]:
     """The statistics of one judge (without the unscored counts), as the fields of ``JudgeAgreement``."""
-    n = len(j.x)
-    out: dict[str, Any] = {"n_items": n}
-    out["headline"] = headline(j.pairs, boot=j.resampled("headline"))
-    out["spearman"] = _with_ci(_point("spearman", j.x, j.y), j.resampled("spearman"), n)
-    out["kendall"] = _with_ci(_point("kendall", j.x, j.y), j.resampled("kendall"), n)
-    out["bias"] = _with_ci(bias_point(j.x - j.y), j.resampled("bias"), n)
-    if level == "nominal":
-        out["kappa_note"] = "weighted kappa is not computed for nominal criteria"
-    else:
-        kappas = {}
-        for r, rater in enumerate(raters):
-            both = ~np.isnan(j.vec) & ~np.isnan(m[r])
-            k = int(both.sum())
-            if k < 2:
-                kappas[rater] = Estimate(value=None, n=k, note=f"weighted kappa needs at least 2 shared items, got {k}")
-                continue
-            value = float(kappa_from_moments(moments(j.vec[both], m[r, both]).sum(axis=0, keepdims=True))[0])
-            if np.isnan(value):
-                kappas[rater] = Estimate(value=None, n=k, note="weighted kappa is undefined: one same score on both")
-                continue
-            kappas[rater] = _with_ci(Estimate(value=value, n=k), j.resampled(f"kappa:{rater}"), k)
-        out["kappa"] = kappas
-    if level == "interval" and n >= 2:
-        value = float(icc_from_moments(moments(j.x, j.y).sum(axis=0, keepdims=True), "A,1")[0])
-        est = IccEstimate(form="A,1", value=None if np.isnan(value) else value, n=n)
-        if est.value is None:
-            est.note = "ICC is undefined: every rating is the same"
-        out["icc"] = _with_ci(est, j.resampled("icc"), n)
+    out = panel_statistics(j, m, raters, level)
     if systems is not None:
         used = ~np.isnan(j.vec) & (~np.isnan(m)).any(axis=0)
         known = systems[used] >= 0
@@ -420,8 +212,22 @@ def _judge_fields(
     return out
 
 
+def permuted_source(panels: Sequence[JudgePanel], m: np.ndarray) -> tuple[str, np.ndarray]:
+    """Whose scores the permuted chance row shuffles: one judge, so that its value, its interval and its ``n`` come
+    from the same judge and the same items. The judge with the most scored and rated items (the first given on
+    ties: a calibrated copy follows its raw judge); with no judge, the experts' first rating of each item (by rater
+    name)."""
+    if panels:
+        best = max(panels, key=lambda j: int((~np.isnan(j.vec) & (~np.isnan(m)).any(axis=0)).sum()))
+        return best.name, best.vec
+    first = np.full(m.shape[1], np.nan)
+    for r in range(m.shape[0] - 1, -1, -1):
+        first = np.where(np.isnan(m[r]), first, m[r])
+    return "the experts' first rating of each item", first
+
+
 def _chance_rows(
-    work: list[_JudgeWork],
+    panels: list[JudgePanel],
     m: np.ndarray,
     level: Level,
     scale: list[float],
@@ -441,32 +247,18 @@ def _chance_rows(
             headline=headline(constant, boot=constant_boot),
             n_items=constant.n_items,
         )
-    # With no judge, the scores shuffled are one expert rating per item (the first rater's, by name).
-    if work:
-        sources = [(j.name, j.vec) for j in work]
-    else:
-        first = np.full(m.shape[1], np.nan)
-        for r in range(m.shape[0] - 1, -1, -1):
-            first = np.where(np.isnan(m[r]), first, m[r])
-        sources = [("the experts' first rating of each item", first)]
+    name, vec = permuted_source(panels, m)
     n_perm = max(n_boot, 200)
-    per = [n_perm // len(sources) + (k < n_perm % len(sources)) for k in range(len(sources))]
-    kappas = np.concatenate(
-        [
-            permuted_kappas(vec, m, level, scale, n_perm=p, seed=seed + 1 + k)
-            for k, ((_, vec), p) in enumerate(zip(sources, per, strict=True))
-        ]
-    )
-    used = [(~np.isnan(vec) & (~np.isnan(m)).any(axis=0)) for _, vec in sources]
-    n_items = max(int(u.sum()) for u in used)
-    n_pairs = max(int((~np.isnan(m[:, u])).sum()) for u in used)
-    names = ", ".join(name for name, _ in sources)
-    whose = f"{names}'s own scores" if work else names
+    kappas = permuted_kappas(vec, m, level, scale, n_perm=n_perm, seed=seed + 1)
+    used = ~np.isnan(vec) & (~np.isnan(m)).any(axis=0)
+    whose = f"{name}'s own scores" if panels else name
+    if len(panels) > 1:
+        whose += " (the judge with the most rated items)"
     rows[CHANCE_PERMUTED] = JudgeAgreement(
         kind="chance",
         description=f"{whose} shuffled across items ({n_perm} shuffles; value = mean, interval = central 95%)",
-        headline=chance_permuted(kappas, n_items, n_pairs),
-        n_items=n_items,
+        headline=chance_permuted(kappas, int(used.sum()), int((~np.isnan(m[:, used])).sum())),
+        n_items=int(used.sum()),
     )
     return rows
 
@@ -475,14 +267,6 @@ def _sort_key(item: tuple[str, JudgeAgreement]) -> tuple[int, float, str]:
     name, ja = item
     v = ja.headline.value
     return (1, 0.0, name) if v is None else (0, -v, name)
-
-
-def _consistency(data: Mapping[str, Any] | None) -> Consistency | None:
-    if not data:
-        return None
-    return Consistency(
-        items=int(data["items"]), mean_sd=float(data["mean_sd"]), all_agree_rate=float(data["all_agree_rate"])
-    )
 
 
 # -- the report ----------------------------------------------------------------------------------------------
@@ -525,8 +309,9 @@ def agreement_report(
     *,
     criteria: Sequence[str] | None = None,
     levels: Mapping[str, Level] | None = None,
-    self_consistency: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    self_consistency: Mapping[str, Mapping[str, Consistency]] | None = None,
     excluded_raters: Sequence[str] = (),
+    identities: Mapping[str, JudgeIdentity] | None = None,
 ) -> AgreementReport:
     """Agreement of experts with each other and of each judge with the experts, per criterion.
 
@@ -542,8 +327,9 @@ def agreement_report(
         min_items: the alt-test leaves out experts with fewer usable items.
         criteria: analyse only these criteria (default: every rubric).
         levels: criterion -> level of measurement to use instead of the rubric's (the rubric is unchanged).
-        self_consistency: judge -> criterion -> ``{items, mean_sd, all_agree_rate}`` (from the run summary).
+        self_consistency: judge -> criterion -> how its repeated samples agree (``JudgeScores.self_consistency``).
         excluded_raters: raters already left out of ``bench`` (reported only).
+        identities: judge -> who it is (``JudgeScores.identity``), carried into each judge's row.
 
     Raises:
         InputError: no rated criterion has a rubric; a judge's item ids are not in the benchmark; a score is not a
@@ -561,7 +347,8 @@ def agreement_report(
     for j, per_c in judges.items():
         for c in sorted(set(per_c) - set(rubrics)):
             notes.append(f"judge {j!r}: scores on criterion {c!r} are ignored: no rubric for it")
-    if any("(calibrated, cross-fitted)" in j for j in judges):
+    identities = identities or {}
+    if any(i.calibration is not None and i.calibration.how == "cross-fitted" for i in identities.values()):
         notes.append(
             "calibrated, cross-fitted: each rated item is scored by the calibrator's method refitted without its post "
             "(the calibrator's folds), so nothing is measured in-sample. Pooling the folds' maps adds their "
@@ -591,7 +378,7 @@ def agreement_report(
             if name not in per_c:
                 continue
             vec, unscored, not_judged = judge_vector(j, name, per_c[name], items, bench)
-            work.append(_work(j, vec, m, raters, level, scale))
+            work.append(judge_panel(j, vec, m, raters, level, scale))
             counts[j] = (unscored, not_judged)
         experts = expert_pairs(m, level, scale)
         constant_value = most_common_rating(m)
@@ -600,14 +387,13 @@ def agreement_report(
             const_vec = np.where((~np.isnan(m)).any(axis=0), constant_value, np.nan)
             constant = judge_pairs(const_vec, m, level, scale)
         tables = {"experts": experts} if constant is None else {"experts": experts, "constant": constant}
-        boot = _resample(work, tables, len(items), n_boot, seed, level)
+        boot = resample_panels(work, tables, len(items), n_boot, seed, level)
         per_judge = {}
         for jw in work:
             fields = _judge_fields(
                 jw,
                 m,
                 raters,
-                items,
                 level,
                 systems=sys_codes,
                 posts=post_codes,
@@ -617,9 +403,15 @@ def agreement_report(
                 min_items=min_items,
             )
             unscored, not_judged = counts[jw.name]
-            sc = _consistency((self_consistency or {}).get(jw.name, {}).get(name))
+            sc = (self_consistency or {}).get(jw.name, {}).get(name)
             per_judge[jw.name] = JudgeAgreement.model_validate(
-                {**fields, "unscored": unscored, "not_judged": not_judged, "self_consistency": sc}
+                {
+                    **fields,
+                    "identity": identities.get(jw.name),
+                    "unscored": unscored,
+                    "not_judged": not_judged,
+                    "self_consistency": sc,
+                }
             )
             for match in per_judge[jw.name].same_as_rater:
                 warnings.append(

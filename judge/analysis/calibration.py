@@ -47,9 +47,8 @@ from scipy.optimize import isotonic_regression
 
 from judge import __version__
 from judge.analysis.experts import expert_matrix
-from judge.analysis.stats.correlation import Ranker, spearman_weighted
-from judge.analysis.stats.pairwise import judge_pairs
-from judge.analysis.stats.resample import cluster_weights
+from judge.analysis.stats.heldout import Interval, compare_held_out
+from judge.analysis.stats.resample import assign_folds as assign_folds
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric
 from judge.errors import InputError, Problem, StaleArtifact
@@ -160,36 +159,6 @@ def paired(bench: Benchmark, judge_scores: Mapping[str, float | None], criterion
     )
 
 
-def assign_folds(post_ids: list[str], k: int, seed: int) -> list[list[str]]:
-    """Split posts into ``min(k, n_posts)`` folds of similar item counts, deterministically given ``seed``.
-
-    Args:
-        post_ids: the post of each item (one entry per item; repeats are the post's items).
-        k: requested number of folds (>= 2).
-        seed: shuffles the posts before the greedy balancing.
-
-    Returns:
-        The post ids of each fold (sorted); every post is in exactly one fold.
-    """
-    sizes: dict[str, int] = {}
-    for p in post_ids:
-        sizes[p] = sizes.get(p, 0) + 1
-    posts = sorted(sizes)
-    if k < 2:
-        raise InputError(Problem("--folds", f"must be at least 2, got {k}"))
-    if len(posts) < 2:
-        raise InputError(Problem("benchmark", f"cross-fitting needs items from at least 2 posts, got {len(posts)}"))
-    order = np.random.default_rng(seed).permutation(len(posts))
-    folds: list[list[str]] = [[] for _ in range(min(k, len(posts)))]
-    load = [0] * len(folds)
-    for idx in order:
-        # Fill the lightest fold next (first one on ties) so folds hold similar numbers of items.
-        f = int(np.argmin(load))
-        folds[f].append(posts[idx])
-        load[f] += sizes[posts[idx]]
-    return [sorted(f) for f in folds]
-
-
 def cross_fit_predictions(pairs: Paired, folds: list[list[str]], method: Method, low: float, high: float) -> np.ndarray:
     """Each item's calibrated score from a map fitted on the other folds only (items of posts in no fold: NaN)."""
     post = np.array(pairs.post_ids)
@@ -272,55 +241,8 @@ class CriterionReport(_Model):
     )
 
 
-def _within_folds(per_fold: list[np.ndarray], sizes: list[np.ndarray]) -> np.ndarray:
-    """Size-weighted mean over folds of a per-fold statistic (B,), skipping folds where it is undefined."""
-    vals, w = np.vstack(per_fold), np.vstack(sizes)
-    w = np.where(np.isfinite(vals), w, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nansum(np.where(w > 0, vals, 0.0) * w, axis=0) / w.sum(axis=0)
-
-
-def _stats(
-    experts: np.ndarray, judge: np.ndarray, target: np.ndarray, fold: np.ndarray, w: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Bias, MAE, Spearman and the headline for the full sample (row 0 of ``w``) and each bootstrap resample.
-
-    Spearman and the headline compare items with each other, so they are computed within each fold (where one map
-    was applied) and averaged by fold size: pooling items calibrated by different fold maps would count the maps'
-    differences as disagreement, which the single deployed map does not have. Bias and MAE are per item and pooled.
-    """
-    err = judge - target
-    tot = w.sum(axis=1)
-    bias = (w @ err) / tot
-    pairs = judge_pairs(judge, experts, "interval")
-    rho, kappa, sizes = [], [], []
-    for f in np.unique(fold):
-        inside = fold == f
-        wf = w[:, inside]
-        r = spearman_weighted(Ranker(judge[inside]), Ranker(target[inside]), wf)
-        r[wf.sum(axis=1) < 3] = np.nan  # Spearman needs three items
-        rho.append(r)
-        kappa.append(pairs.kappa(w * inside))
-        sizes.append(wf.sum(axis=1))
-    return {
-        "bias": bias,
-        "abs_bias": np.abs(bias),
-        "mae": (w @ np.abs(err)) / tot,
-        "spearman": _within_folds(rho, sizes),
-        "headline": _within_folds(kappa, sizes),
-    }
-
-
-def _metric(values: np.ndarray, level: float) -> Metric:
-    point = values[0]
-    boot = values[1:]
-    boot = boot[np.isfinite(boot)]
-    if not np.isfinite(point):
-        return Metric(value=None)
-    if boot.size < 0.9 * (values.size - 1) or boot.size < 20:
-        return Metric(value=float(point))  # too many undefined resamples for a trustworthy interval
-    lo, hi = np.percentile(boot, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
-    return Metric(value=float(point), ci=(float(lo), float(hi)))
+def _metric(interval: Interval) -> Metric:
+    return Metric(value=interval[0], ci=interval[1])
 
 
 def _verdict(before: Metrics, after: Metrics, change: Change) -> str:
@@ -426,14 +348,21 @@ def cross_fit(
     folds = assign_folds(pairs.post_ids, k, seed)
     calibrated = cross_fit_predictions(pairs, folds, method, rubric.low, rubric.high)
     target = pairs.target
-    weights = cluster_weights(pairs.post_ids, n_boot, seed, with_original=True)
     fold_of = np.array([next(i for i, f in enumerate(folds) if p in f) for p in pairs.post_ids])
-    raw = _stats(pairs.experts, pairs.judge, target, fold_of, weights)
-    cal = _stats(pairs.experts, calibrated, target, fold_of, weights)
-    names = ("bias", "mae", "spearman", "headline")
-    before = Metrics(**{n: _metric(raw[n], confidence) for n in names})
-    after = Metrics(**{n: _metric(cal[n], confidence) for n in names})
-    change = Change(**{n: _metric(cal[n] - raw[n], confidence) for n in ("abs_bias", *names[1:])})
+    held = compare_held_out(
+        pairs.experts,
+        pairs.judge,
+        calibrated,
+        target,
+        fold_of,
+        pairs.post_ids,
+        n_boot=n_boot,
+        seed=seed,
+        confidence=confidence,
+    )
+    before = Metrics(**{n: _metric(v) for n, v in held.before.items()})
+    after = Metrics(**{n: _metric(v) for n, v in held.after.items()})
+    change = Change(**{n: _metric(v) for n, v in held.change.items()})
     notes = []
     if len(folds) < k:
         notes.append(f"only {len(folds)} folds: the items come from {len(folds)} posts")

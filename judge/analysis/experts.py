@@ -17,17 +17,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from judge.data.benchmark import Benchmark
 from judge.errors import UsageError
-
-#: A judge that equals one rater on at least this share of at least ``SAME_MIN_ITEMS`` shared items, beyond what
-#: their answering the same common value would give (Cohen's kappa of the equalities at least ``SAME_MIN_KAPPA``),
-#: is flagged.
-SAME_SHARE = 0.95
-SAME_MIN_ITEMS = 10
-SAME_MIN_KAPPA = 0.8
 
 
 def expert_matrix(
@@ -82,43 +74,3 @@ def most_common_rating(m: np.ndarray) -> float | None:
         return None
     uniq, counts = np.unique(values, return_counts=True)
     return float(uniq[int(np.argmax(counts))])
-
-
-class RaterMatch(BaseModel):
-    """A judge whose scores equal one rater's on nearly every item they share: is the judge that rater?"""
-
-    model_config = ConfigDict(extra="forbid")
-
-    rater: str
-    share: float = Field(description="Share of shared items where the judge's score equals the rater's rating.")
-    kappa: float = Field(description="Cohen's kappa of the equalities: 1 - (1 - share) / (1 - chance share).")
-    n_shared: int
-
-
-def rater_matches(judge: np.ndarray, m: np.ndarray, raters: Sequence[str]) -> list[RaterMatch]:
-    """Raters the judge seems to be: equal on >= 95% of >= 10 shared items, with Cohen's kappa >= 0.8.
-
-    The kappa keeps a judge that answers "not harmful" to everything from being taken for a rater who nearly
-    always does too: equal answers are only suspicious when chance (both answering the common value) does not
-    explain them.
-
-    Args:
-        judge: ``(items,)`` the judge's scores, NaN = none.
-        m: ``(raters, items)`` ratings, NaN = not rated.
-    """
-    out = []
-    for r, name in enumerate(raters):
-        both = ~np.isnan(judge) & ~np.isnan(m[r])
-        n = int(both.sum())
-        if n < SAME_MIN_ITEMS:
-            continue
-        a, b = judge[both], m[r, both]
-        share = float(np.mean(a == b))
-        values = np.union1d(a, b)
-        chance = float(sum(np.mean(a == v) * np.mean(b == v) for v in values))
-        if chance >= 1.0 or share < SAME_SHARE:
-            continue
-        kappa = 1.0 - (1.0 - share) / (1.0 - chance)
-        if kappa >= SAME_MIN_KAPPA:
-            out.append(RaterMatch(rater=name, share=share, kappa=kappa, n_shared=n))
-    return out

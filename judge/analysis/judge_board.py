@@ -22,6 +22,7 @@ from judge.analysis.scores import JudgeScores
 from judge.analysis.stats.pairwise import Headline
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Level, Rubric
+from judge.engine.identity import JudgeIdentity
 
 
 class _Model(BaseModel):
@@ -47,8 +48,9 @@ class JudgeCriterion(_Model):
 
 
 class JudgeRow(_Model):
-    judge: str
+    judge: str = Field(description="The name shown (a judge's is rendered from its identity).")
     kind: Literal["experts", "judge", "chance"] = Field(description="The ceiling, a judge, or a chance row.")
+    identity: JudgeIdentity | None = Field(default=None, description="Who the judge is (judges only).")
     description: str = ""
     model: str = ""
     run: str = ""
@@ -148,6 +150,7 @@ def judge_leaderboard(
         levels=levels,
         self_consistency={j.name: j.self_consistency for j in judges},
         excluded_raters=excluded_raters,
+        identities={j.name: j.identity for j in judges},
     )
     crits = list(report.criteria)
     ceiling = JudgeRow(
@@ -169,6 +172,7 @@ def judge_leaderboard(
             JudgeRow(
                 judge=js.name,
                 kind="judge",
+                identity=js.identity,
                 model=js.model,
                 run=str(js.run_dir),
                 calibrator=js.calibrator,
@@ -199,7 +203,10 @@ def judge_leaderboard(
             "benchmark": bench.name,
             "rubrics": {c: rubrics[c].ref for c in crits},
             "levels": {c: ca.level for c, ca in report.criteria.items()},
-            "judges": {j.name: {"model": j.model, "params": j.params, "run": str(j.run_dir)} for j in judges},
+            "judges": {
+                j.name: {"model": j.model, "params": j.params, "run": str(j.run_dir), "identity": j.identity}
+                for j in judges
+            },
             "calibrators": sorted({j.calibrator for j in judges if j.calibrator}),
             "excluded_raters": list(excluded_raters),
             "command": command,

@@ -28,13 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
 from judge.analysis.experts import expert_means
-from judge.analysis.stats.resample import cluster_counts, too_few
+from judge.analysis.stats.ranking import CI_LEVEL, system_means
+from judge.analysis.stats.resample import post_counts, too_few
 from judge.data.benchmark import Benchmark, Item
 from judge.data.rubric import Rubric
+from judge.engine.identity import JudgeIdentity
 from judge.errors import InputError, Problem
 
 FORMAT_VERSION = 1
-CI_LEVEL = 0.95
 
 
 Scores = Mapping[str, Mapping[str, float | None]]
@@ -95,6 +96,7 @@ class Provenance(_Model):
     benchmark: str
     rubrics: dict[str, str] = Field(description="criterion -> rubric ref.")
     judges: list[str] = Field(default_factory=list)
+    judge_identity: JudgeIdentity | None = Field(default=None, description="Who the judge is (None: the experts).")
     calibrators: list[str] = Field(default_factory=list)
     command: str = ""
     created_at: str = Field(description="UTC, ISO 8601.")
@@ -141,55 +143,7 @@ def _histogram(values: np.ndarray, bins: list[float]) -> list[int]:
     return counts
 
 
-# -- bootstrap -------------------------------------------------------------------------------------------------
-
-
-def _ranks(means: np.ndarray, lower_is_better: bool) -> np.ndarray:
-    """Competition ranks (1 = best) along the last axis; NaN means stay NaN and do not push others down.
-
-    Args:
-        means: shape (..., n_systems), NaN = system without a score.
-    """
-    key = -means if lower_is_better else means
-    better = key[..., None, :] > key[..., :, None]  # [..., s, j]: system j beats system s
-    ranks = 1.0 + better.sum(axis=-1)
-    return np.where(np.isnan(means), np.nan, ranks)
-
-
-def _criterion_stats(
-    values: np.ndarray, sys_idx: np.ndarray, post_idx: np.ndarray, n_sys: int, counts: np.ndarray, lower: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Observed means and ranks, bootstrap CI bounds and rank bounds for one criterion.
-
-    Args:
-        values: shape (n_items,), NaN = unscored.
-        sys_idx, post_idx: shape (n_items,), the item's system and post.
-        counts: shape (n_boot, n_posts), from ``stats.resample.cluster_counts``.
-
-    Returns:
-        means (S,), ranks (S,), ci (S, 2), rank_ci (S, 2); NaN where a system has no score; and the bootstrap means.
-    """
-    ok = ~np.isnan(values)
-    n_posts = counts.shape[1]
-    sums = np.zeros((n_sys, n_posts))
-    cnt = np.zeros((n_sys, n_posts))
-    np.add.at(sums, (sys_idx[ok], post_idx[ok]), values[ok])
-    np.add.at(cnt, (sys_idx[ok], post_idx[ok]), 1.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums.sum(axis=1) / cnt.sum(axis=1)
-        boot = (counts @ sums.T) / (counts @ cnt.T)  # (n_boot, S); NaN when none of a system's posts was drawn
-    ranks = _ranks(means, lower)
-    boot_ranks = _ranks(boot, lower)
-    alpha = (1 - CI_LEVEL) / 2
-    ci = np.full((n_sys, 2), np.nan)
-    rank_ci = np.full((n_sys, 2), np.nan)
-    has = ~np.all(np.isnan(boot), axis=0)
-    if has.any():
-        ci[has, 0] = np.nanquantile(boot[:, has], alpha, axis=0)
-        ci[has, 1] = np.nanquantile(boot[:, has], 1 - alpha, axis=0)
-        rank_ci[has, 0] = np.nanquantile(boot_ranks[:, has], alpha, axis=0, method="lower")
-        rank_ci[has, 1] = np.nanquantile(boot_ranks[:, has], 1 - alpha, axis=0, method="higher")
-    return means, ranks, ci, rank_ci, boot
+# -- bootstrap ---------------------------------------------------------------------------------------------------------
 
 
 def _too_few(values: np.ndarray, sys_idx: np.ndarray, post_idx: np.ndarray, s: int) -> str | None:
@@ -237,6 +191,7 @@ def system_leaderboard(
     judge: str | None = None,
     calibrators: Iterable[str] = (),
     command: str = "",
+    identity: JudgeIdentity | None = None,
 ) -> Leaderboard:
     """Rank the benchmark's systems on each criterion.
 
@@ -250,6 +205,7 @@ def system_leaderboard(
         judge: name of the judge whose scores these are (provenance only).
         calibrators: refs of calibrators applied to the scores (provenance only).
         command: the command line that produced the leaderboard (provenance only).
+        identity: who the judge is (provenance; its label is the default ``judge``).
 
     Returns:
         The leaderboard, rows ordered by the first criterion (best first).
@@ -288,7 +244,7 @@ def system_leaderboard(
     post_pos = {p: n for n, p in enumerate(posts)}
     sys_idx = np.array([sys_pos[_system_key(it.system)] for it in items], dtype=int)
     post_idx = np.array([post_pos[it.post_id] for it in items], dtype=int)
-    counts = cluster_counts(len(posts), n_boot, np.random.default_rng(seed))
+    counts = post_counts(len(posts), n_boot, seed)
 
     infos: list[CriterionInfo] = []
     cells: list[dict[str, CellStats]] = [{} for _ in sys_keys]
@@ -303,7 +259,8 @@ def system_leaderboard(
         raw = [by_item.get(i) for i in item_ids]
         values = np.array([np.nan if v is None else float(v) for v in raw])
         judged = np.array([i in by_item for i in item_ids])
-        means, ranks, ci, rank_ci, _ = _criterion_stats(values, sys_idx, post_idx, len(sys_keys), counts, lower)
+        res = system_means(values, sys_idx, post_idx, len(sys_keys), counts, lower)
+        means, ranks, ci, rank_ci = res.means, res.ranks, res.ci.copy(), res.rank_ci.copy()
         thin = [_too_few(values, sys_idx, post_idx, s) for s in range(len(sys_keys))]
         for s, why in enumerate(thin):
             if why:  # a CI or rank interval from a handful of items says more about the resampling than the system
@@ -341,7 +298,8 @@ def system_leaderboard(
         provenance=Provenance(
             benchmark=bench.name,
             rubrics={c: rubrics[c].ref for c in criteria},
-            judges=[judge] if judge else [],
+            judges=[judge] if judge else [identity.label] if identity else [],
+            judge_identity=identity,
             calibrators=list(calibrators),
             command=command,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from judge.analysis.stats.resample import cluster_bootstrap_means, cluster_weights, percentile_ci, too_few
+from judge.analysis.stats.shift import Shift as Shift, group_gap, paired_shift
 from judge.data import Benchmark, Rubric
 from judge.data.probes import PLACEBO, probed_id, split_probed_id
 
@@ -31,16 +31,6 @@ Scores = Mapping[str, Mapping[str, float | None]]  # criterion -> item_id -> sco
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Shift(_Model):
-    """A mean paired difference with its bootstrap CI over posts (None with a note when the data are too thin)."""
-
-    value: float | None
-    ci: tuple[float, float] | None = None
-    n: int = Field(description="Items in the difference.")
-    posts: int = 0
-    note: str | None = None
 
 
 class ProbeResult(_Model):
@@ -91,20 +81,6 @@ class ProbeReport(_Model):
     notes: list[str] = Field(default_factory=list)
 
 
-def _shift(d: np.ndarray, posts: Sequence[str], n_boot: int, seed: int) -> Shift:
-    n, k = len(d), len(set(posts))
-    if n == 0:
-        return Shift(value=None, n=0, posts=0, note="no item scored both ways")
-    value = float(np.mean(d))
-    thin = too_few(n, k)
-    if thin:
-        return Shift(value=value, n=n, posts=k, note=thin)
-    if n_boot <= 0:
-        return Shift(value=value, n=n, posts=k, note="no CI asked for (n_boot 0)")
-    ci = percentile_ci(cluster_bootstrap_means(d, list(posts), n_boot, seed))
-    return Shift(value=value, ci=ci, n=n, posts=k)
-
-
 def _excludes_zero_toward_better(s: Shift | None, sign: float) -> bool:
     return s is not None and s.ci is not None and min(sign * s.ci[0], sign * s.ci[1]) > 0
 
@@ -153,7 +129,7 @@ def probe_shifts(
                     criterion=crit,
                     probe=probe,
                     direction=rubric.direction,
-                    shift=_shift(arr, [post[i] for i in ids], n_boot, seed),
+                    shift=paired_shift(arr, [post[i] for i in ids], n_boot, seed),
                     toward_better=float(np.mean(sign * arr > 0)) if len(arr) else None,
                     toward_worse=float(np.mean(sign * arr < 0)) if len(arr) else None,
                     unscored=lost[probe],
@@ -161,7 +137,7 @@ def probe_shifts(
                 if probe != PLACEBO:
                     both = [i for i in ids if i in placebo]
                     beyond = np.array([d[i] - placebo[i] for i in both], dtype=float)
-                    res.vs_placebo = _shift(beyond, [post[i] for i in both], n_boot, seed)
+                    res.vs_placebo = paired_shift(beyond, [post[i] for i in both], n_boot, seed)
                     res.flagged = _excludes_zero_toward_better(res.vs_placebo, sign)
                 out.append(res)
     return out
@@ -199,21 +175,6 @@ def system_family(system: Mapping[str, str]) -> str | None:
     return None
 
 
-def _gap(x: np.ndarray, own: np.ndarray, posts: Sequence[str], n_boot: int, seed: int) -> Shift:
-    n, k = len(x), len(set(posts))
-    if own.all() or not own.any():
-        return Shift(value=None, n=n, posts=k, note="needs items of the family and of others")
-    value = float(x[own].mean() - x[~own].mean())
-    thin = too_few(int(min(own.sum(), (~own).sum())), k)
-    if thin:
-        return Shift(value=value, n=n, posts=k, note=thin)
-    w = cluster_weights(list(posts), n_boot, seed)
-    wo, wx = w * own, w * ~own
-    with np.errstate(invalid="ignore", divide="ignore"):
-        boots = (wo @ x) / wo.sum(axis=1) - (wx @ x) / wx.sum(axis=1)
-    return Shift(value=value, ci=percentile_ci(boots), n=n, posts=k)
-
-
 def self_preference(
     bench: Benchmark,
     rubrics: Mapping[str, Rubric],
@@ -244,7 +205,7 @@ def self_preference(
                 judge=judge,
                 family=family,
                 criterion=crit,
-                judge_gap=_gap(x, own, posts, n_boot, seed),
+                judge_gap=group_gap(x, own, posts, n_boot, seed),
                 own_items=int(own.sum()),
                 other_items=int((~own).sum()),
             )
@@ -254,8 +215,8 @@ def self_preference(
                 r_own = own[rated]
                 r_posts = [posts[k] for k in rated]
                 e = np.array([em[ids[k]] for k in rated], dtype=float)
-                res.expert_gap = _gap(e, r_own, r_posts, n_boot, seed)
-                res.excess = _gap(x[rated] - e, r_own, r_posts, n_boot, seed)
+                res.expert_gap = group_gap(e, r_own, r_posts, n_boot, seed)
+                res.excess = group_gap(x[rated] - e, r_own, r_posts, n_boot, seed)
                 res.flagged = _excludes_zero_toward_better(res.excess, sign)
             out.append(res)
     return out

@@ -9,56 +9,99 @@ judge here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric
-from judge.engine.store import RunManifest, check_run_benchmark, load_run_manifest, load_run_scores, read_summary
+from judge.engine.identity import CalibrationHow, CalibrationRef, JudgeIdentity, identity_from_manifest
+from judge.engine.store import (
+    RunManifest,
+    check_run_benchmark,
+    iter_records,
+    load_run_manifest,
+    load_run_scores,
+    read_summary,
+)
 from judge.errors import InputError, Problem, StaleArtifact, UsageError
 
 if TYPE_CHECKING:
     from judge.analysis.calibration import Calibrator
+    from judge.analysis.stats.consistency import Consistency
 
 Scores = dict[str, dict[str, float | None]]  # criterion -> item_id -> score (None = unscored)
 
 
 @dataclass
 class JudgeScores:
-    """One judge's scores from one run, with where they came from."""
+    """One judge's scores from one run, with who the judge is (``identity``: typed, carried to every report) and
+    where they came from. Its ``name`` in reports is rendered from the identity, never parsed back."""
 
-    name: str
+    identity: JudgeIdentity
     run_dir: Path
     manifest: RunManifest
     scores: Scores
-    calibrator: str | None = None
     summary: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def from_run(
+        cls,
+        name: str,
+        run_dir: str | Path,
+        manifest: RunManifest,
+        scores: Scores,
+        summary: dict[str, Any] | None = None,
+    ) -> JudgeScores:
+        """The scores of judge ``name`` of a run, with the identity its manifest records."""
+        return cls(identity_from_manifest(manifest, name), Path(run_dir), manifest, scores, summary)
+
+    @property
+    def name(self) -> str:
+        """How reports name this judge (``identity.label``)."""
+        return self.identity.label
+
     @property
     def model(self) -> str:
-        return str(self.manifest.judges.get(self.name, {}).get("model", self.name))
+        return self.identity.model
 
     @property
     def params(self) -> dict[str, Any]:
-        return dict(self.manifest.judges.get(self.name, {}).get("params", {}))
+        return dict(self.identity.params)
 
     @property
     def run_judge(self) -> str:
-        """The judge's name in its run (a calibrated copy is named after it)."""
-        return str(self.manifest.judges.get(self.name, {}).get("name", self.name.split(" (calibrated")[0]))
+        """The judge's name in its run (a calibrated copy has its raw judge's)."""
+        return self.identity.name
+
+    @property
+    def calibrator(self) -> str | None:
+        """The calibrator file applied to the scores, if any."""
+        return None if self.identity.calibration is None else self.identity.calibration.path
 
     @property
     def imported(self) -> bool:
         """Scores imported from precomputed outputs: no calls were made, so no cost or time was measured."""
-        return self.manifest.source == "imported"
+        return self.identity.imported
 
     @property
-    def self_consistency(self) -> dict[str, dict[str, Any]]:
-        """criterion -> how repeated samples agree (``items``, ``mean_sd``, ``all_agree_rate``), from the run summary;
-        empty when the run drew one sample per item."""
-        return dict((self.summary or {}).get("self_consistency", {}).get(self.run_judge, {}))
+    def self_consistency(self) -> dict[str, Consistency]:
+        """criterion -> how repeated samples agree (``items``, ``mean_sd``, ``all_agree_rate``), from the run's
+        records; empty when the run drew one sample per item."""
+        return run_self_consistency(self.run_dir).get(self.run_judge, {})
+
+
+def run_self_consistency(run_dir: str | Path) -> dict[str, dict[str, Consistency]]:
+    """judge -> criterion -> how the run's repeated samples of one item agree (``stats.consistency``), from its
+    records; only judges and criteria with an item of two or more scored samples appear."""
+    from judge.analysis.stats.consistency import self_consistency
+
+    samples: dict[tuple[str, str, str], list[float]] = {}
+    for j in iter_records(run_dir):
+        if j.score is not None:
+            samples.setdefault((j.judge, j.criterion, j.item_id), []).append(j.score)
+    return self_consistency(samples)
 
 
 def check_rubrics(
@@ -116,13 +159,7 @@ def read_judges(
         by_judge = {pick_judge(by_judge, judge, run_dir): by_judge[judge]}
     summary = read_summary(run_dir)
     return [
-        JudgeScores(
-            name=n,
-            run_dir=Path(run_dir),
-            manifest=manifest,
-            scores={c: s for c, s in sc.items() if c in rubrics},
-            summary=summary,
-        )
+        JudgeScores.from_run(n, run_dir, manifest, {c: s for c, s in sc.items() if c in rubrics}, summary)
         for n, sc in sorted(by_judge.items())
     ]
 
@@ -151,17 +188,27 @@ def calibrated(js: JudgeScores, cal: Calibrator, path: str | Path) -> JudgeScore
     Raises:
         StaleArtifact: the calibrator was fitted for another judge model, params, rubric version or prompt.
     """
+    if js.identity.calibration is not None:
+        raise UsageError(
+            f"--calibrator {path}: judge {js.run_judge!r} is already calibrated with {js.calibrator}; "
+            "expected one calibrator per judge"
+        )
     cal.check_compatible(js.model, js.params, js.manifest.rubrics, js.manifest.prompt_hash)
     scores = {c: (cal.apply_scores(c, s) if c in cal.maps else s) for c, s in js.scores.items()}
     notes = [f"{c}: not calibrated (the calibrator has no map for it)" for c in js.scores if c not in cal.maps]
-    return JudgeScores(
-        name=f"{js.name} (calibrated)",
-        run_dir=js.run_dir,
-        manifest=js.manifest,
-        scores=scores,
-        calibrator=str(path),
-        summary=js.summary,
-        notes=notes,
+    ref = calibration_ref(cal, path, "applied")
+    return replace(js, identity=js.identity.calibrated(ref), scores=scores, notes=notes)
+
+
+def calibration_ref(cal: Calibrator, path: str | Path, how: CalibrationHow) -> CalibrationRef:
+    """What a calibrated judge's identity records of its calibrator."""
+    return CalibrationRef(
+        path=str(path),
+        method=cal.method,
+        how=how,
+        format_version=cal.format_version,
+        tool_version=cal.tool_version,
+        created_at=cal.created_at,
     )
 
 
@@ -190,18 +237,10 @@ def cross_fitted(
             continue
         scores[c], ok = held_out_scores(cal, bench, c, s, rubrics[c])
         held = held and ok
-    how = "cross-fitted" if held else "in-sample"
     if not held:
         notes.append("the calibrator has no record of its folds: its calibrated agreement may be measured in-sample")
-    return JudgeScores(
-        name=f"{js.name} (calibrated, {how})",
-        run_dir=js.run_dir,
-        manifest=js.manifest,
-        scores=scores,
-        calibrator=str(path),
-        summary=js.summary,
-        notes=notes,
-    )
+    ref = calibration_ref(cal, path, "cross-fitted" if held else "in-sample")
+    return replace(js, identity=js.identity.calibrated(ref), scores=scores, notes=notes)
 
 
 def judges_with_calibrators(

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         levels=inp.levels,
         self_consistency={j.name: j.self_consistency for j in judges},
         excluded_raters=inp.excluded_raters,
+        identities={j.name: j.identity for j in judges},
     )
     for w in report.warnings:
         print(f"WARNING: {w}", file=sys.stderr)

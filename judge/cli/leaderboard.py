@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--run was given more than once: a system leaderboard uses one judge run (or --judges)")
     if (args.judge or args.calibrator) and not args.run:
         raise UsageError("--judge and --calibrator need --run")
-    judge, scores, cal_refs = None, None, []
+    judge, scores, cal_refs, identity = None, None, [], None
     if args.run:
         from judge.analysis.scores import calibrated, load_calibrators, read_judges
 
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         for path, cal in load_calibrators(args.calibrator):
             js = calibrated(js, cal, path)
             cal_refs.append(str(path))
-        judge, scores = js.name, js.scores
+        judge, scores, identity = js.name, js.scores, js.identity
     if args.criteria and scores is None:
         missing = [c for c in args.criteria if not any(r.criterion == c for r in bench.ratings)]
         if missing:
@@ -136,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         judge=judge,
         calibrators=cal_refs,
         command=command,
+        identity=identity,
     )
     viewer = _viewer(args, inp)
     report = system_report(board, viewer=viewer)

@@ -211,12 +211,15 @@ def run(args: argparse.Namespace) -> int:
         summary = run_judging(cfg)
     except RunIncomplete:
         stopped = read_summary(cfg.out)  # written before the stop was raised: what was done, and what it cost
+        if stopped is not None:
+            stopped["self_consistency"] = _self_consistency(cfg.out)
         if stopped is not None and args.json:
             print_json(stopped)
         elif stopped is not None:
             print(format_summary(stopped))
         raise
     out = summary.model_dump(mode="json")
+    out["self_consistency"] = _self_consistency(cfg.out)
     if cal is not None:
         out["calibrated"] = _write_calibrated(Path(args.out), cal, args.calibrator, rubrics)
     if args.json:
@@ -226,6 +229,16 @@ def run(args: argparse.Namespace) -> int:
     for problem in summary.problems:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if summary.problems else 0
+
+
+def _self_consistency(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """judge -> criterion -> how repeated samples of an item agree (a statistic: judge.analysis computes it)."""
+    from judge.analysis.scores import run_self_consistency
+
+    return {
+        judge: {c: v.model_dump(mode="json") for c, v in crits.items()}
+        for judge, crits in run_self_consistency(run_dir).items()
+    }
 
 
 def format_summary(s: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from judge.engine.cache import Cache
-from judge.engine.calls import Budget, CallPass, strategy_for
+from judge.engine.calls import Budget, CallPass, RunState, strategy_for
 from judge.engine.judge_spec import JudgeSpec
 from judge.engine.judgment import TRANSIENT_REASONS
 from judge.engine.plan import JudgmentKey, JudgmentUnit, RunConfig, plan_units, run_prompt_hash
@@ -167,7 +167,7 @@ def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
         eta_after=max(10, 2 * cfg.concurrency),
         local=all(j.is_local for j in cfg.judges),
     )
-    state: dict[str, Any] = {"stop": None, "calls": 0, "error": None}
+    state = RunState()
     budget = Budget(cfg.budget_usd, spent=totals.cost_usd)
     store = RunStore(cfg.out).open()
     store.write_manifest(manifest)
@@ -187,7 +187,7 @@ def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
             if cfg.budget_usd is not None:
                 _check_budget(cfg, budget, progress)
             if budget.exhausted:
-                state["stop"] = "budget"
+                state.stop = "budget"
             else:
                 with fewer_gc_pauses():
                     strategy_for(cfg)(CallPass(cfg, done, store, cache, progress, budget, state))
@@ -196,22 +196,22 @@ def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
         store.close()
     summary = summarise(
         cfg.out,
-        model_calls=state["calls"],
+        model_calls=state.calls,
         retries=progress.retries,
         wall_s=time.monotonic() - t0,
-        complete=state["stop"] is None,
-        stop_reason=state["stop"],
+        complete=state.stop is None,
+        stop_reason=state.stop,
         max_unscored=cfg.max_unscored,
     )
     RunStore(cfg.out).write_summary(summary)
-    if state["stop"] == "budget":
+    if state.stop == "budget":
         raise RunIncomplete(
             f"budget of ${cfg.budget_usd:.4f} for this run directory reached: ${budget.spent:.4f} spent so far "
             f"(all invocations); {summary.judgments}/{total} judgments recorded; raise --budget and run again to "
             "resume"
         )
-    if state["stop"] == "provider_error":
-        raise RunIncomplete(f"{state['error']}; {summary.judgments}/{total} judgments done; fix it and run again")
+    if state.stop == "provider_error":
+        raise RunIncomplete(f"{state.error}; {summary.judgments}/{total} judgments done; fix it and run again")
     return summary
 
 

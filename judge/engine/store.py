@@ -101,7 +101,6 @@ class RunSummary(BaseModel):
     problems: list[str] = Field(default_factory=list)
     totals: RunTotals = Field(default_factory=RunTotals)
     per_judge: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    self_consistency: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
 
 class RunStore:
@@ -385,7 +384,8 @@ def summarise(
     max_unscored: float | None = DEFAULT_MAX_UNSCORED,
 ) -> RunSummary:
     """Counts over a run's records in one streaming pass: scored, unscored by reason, cache hits, cost, tokens, per
-    judge, self-consistency of repeated samples, the run's totals over every invocation, and its problems.
+    judge, the run's totals over every invocation, and its problems (how repeated samples agree is a statistic:
+    ``judge.analysis.scores.run_self_consistency``).
 
     Args:
         model_calls: provider requests made by this invocation (retries included); ``retries`` of those.
@@ -403,7 +403,6 @@ def summarise(
     judge_unscored: dict[str, Counter[str]] = defaultdict(Counter)
     money: dict[str, float] = defaultdict(float)
     latency: dict[str, float] = defaultdict(float)
-    samples: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for j in stream_records(run_dir, totals=totals):
         total["judgments"] += 1
         total["cache_hits"] += j.cache_hit
@@ -424,7 +423,6 @@ def summarise(
         else:
             total["scored"] += 1
             jc["scored"] += 1
-            samples[(j.judge, j.criterion, j.item_id)].append(j.score)
     per_judge = {
         name: {
             "judgments": c["judgments"],
@@ -457,24 +455,7 @@ def summarise(
         problems=run_problems(total["judgments"], dict(unscored), max_unscored),
         totals=totals,
         per_judge=per_judge,
-        self_consistency=self_consistency(samples),
     )
-
-
-def self_consistency(samples: dict[tuple[str, str, str], list[float]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """judge -> criterion -> how repeated samples of one item agree (only where items have >= 2 scored samples)."""
-    out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    by_jc: dict[tuple[str, str], list[list[float]]] = defaultdict(list)
-    for (judge, crit, _), vals in samples.items():
-        if len(vals) >= 2:
-            by_jc[(judge, crit)].append(vals)
-    for (judge, crit), lists in by_jc.items():
-        out[judge][crit] = {
-            "items": len(lists),
-            "mean_sd": round(statistics.fmean(statistics.pstdev(v) for v in lists), 4),
-            "all_agree_rate": round(sum(len(set(v)) == 1 for v in lists) / len(lists), 4),
-        }
-    return dict(out)
 
 
 def read_summary(run_dir: str | Path) -> dict[str, Any] | None:

@@ -42,7 +42,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
-from judge.analysis.stats.resample import cluster_bootstrap_means
+from judge.analysis.stats.shift import cluster_mean_ci, noise_floor as noise_floor
 from judge.errors import InputError, Problem, UsageError
 from judge.fileio import read_document, validated, write_json
 from judge.report.format import fmt
@@ -217,29 +217,6 @@ def post_of(input_key: str) -> str:
     return input_key.rsplit("|", 1)[0]
 
 
-def _pooled_variance(samples: list[list[float]]) -> tuple[float | None, float]:
-    """(mean within-input sample variance over inputs with >= 2 samples or None, mean samples per input)."""
-    reps = [s for s in samples if len(s) >= 2]
-    m = float(np.mean([len(s) for s in samples])) if samples else 1.0
-    if not reps:
-        return None, m
-    return float(np.mean([np.var(s, ddof=1) for s in reps])), m
-
-
-def noise_floor(base: list[list[float]], cand: list[list[float]]) -> float | None:
-    """SD of one input's paired difference due to the judge's re-sampling noise (None: unmeasured).
-
-    When only one side has repeated samples its variance stands for both (same judge, same rubric).
-    """
-    vb, mb = _pooled_variance(base)
-    vc, mc = _pooled_variance(cand)
-    if vb is None and vc is None:
-        return None
-    v_base = vb if vb is not None else vc
-    v_cand = vc if vc is not None else vb
-    return math.sqrt((v_base or 0.0) / mb + (v_cand or 0.0) / mc)
-
-
 class CriterionResult(BaseModel):
     criterion: str
     direction: Literal["higher", "lower"]
@@ -334,8 +311,8 @@ def compare_criterion(
     sign = 1.0 if info.direction == "higher" else -1.0
     d = sign * (mc - mb)
     clusters = [post_of(k) for k, _, _ in pairs]
-    boots = cluster_bootstrap_means(d, clusters, cfg.n_boot, cfg.seed)
-    lo, hi = (float(x) for x in np.quantile(boots, [cfg.alpha / 2, 1 - cfg.alpha / 2]))
+    improvement, ci = cluster_mean_ci(d, clusters, cfg.n_boot, cfg.seed, 1 - cfg.alpha)
+    lo, hi = ci if ci is not None else (math.nan, math.nan)
     floor = noise_floor([b for _, b, _ in pairs], [c for _, _, c in pairs])
     margin = max(threshold, floor or 0.0)
     regressed = hi < -margin
@@ -352,7 +329,7 @@ def compare_criterion(
         mean_baseline=float(mb.mean()),
         mean_candidate=float(mc.mean()),
         diff=float((mc - mb).mean()),
-        improvement=float(d.mean()),
+        improvement=improvement,
         ci_low=lo,
         ci_high=hi,
         noise_floor=floor,

@@ -244,7 +244,7 @@ def _judge_infos(
     used: set[Path] = set()
     for run in runs:
         for name in run.cells:
-            js = JudgeScores(name=name, run_dir=run.dir, manifest=run.manifest, scores=run.scores[name])
+            js = JudgeScores.from_run(name, run.dir, run.manifest, run.scores[name])
             match = match_calibrator(js, list(calibrators))
             cal_map: dict[str, dict[str, float | None]] = {}
             fitted: dict[str, int] = {}

@@ -34,6 +34,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from judge.analysis.stats.resample import percentile_ci
+
 Level = Literal["nominal", "ordinal", "interval"]
 FloatArray = npt.NDArray[np.float64]
 
@@ -229,8 +231,6 @@ def bootstrap_alpha(
     res.n_boot = n_boot
     res.n_degenerate = int(n_boot - len(ok))
     if len(ok):
-        tail = (1.0 - confidence) / 2.0 * 100.0
-        low, high = np.percentile(ok, [tail, 100.0 - tail])
-        res.ci = (float(low), float(high))
+        res.ci = percentile_ci(ok, confidence)
         res.q_below_tentative = float(np.mean(ok < TENTATIVE_ALPHA))
     return res

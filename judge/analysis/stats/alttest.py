@@ -82,13 +82,6 @@ class AltTestResult(BaseModel):
     excluded: list[AltTestExcluded] = Field(default_factory=list)
 
 
-def alignment(pred: float, others: np.ndarray, scoring: Scoring) -> float:
-    """Alignment of one rating with the remaining experts' ratings (higher is better)."""
-    if scoring == "accuracy":
-        return float(np.mean(others == pred))
-    return -float(np.sqrt(np.mean((others - pred) ** 2)))
-
-
 def benjamini_yekutieli(p_values: list[float], q: float = 0.05) -> list[bool]:
     """Which hypotheses BY rejects at FDR ``q`` (valid under any dependence between the tests)."""
     m = len(p_values)
@@ -194,7 +187,8 @@ def alt_test_matrix(
 
 
 def _alignments(values: np.ndarray, others: np.ndarray, present: np.ndarray, scoring: Scoring) -> np.ndarray:
-    """``alignment`` of each item's value with the remaining experts' ratings, for all items at once."""
+    """Alignment of each item's value with the remaining experts' ratings, for all items at once: the share of them
+    giving the same value (``accuracy``), or minus the root mean squared difference to them (``neg_rmse``)."""
     n_others = present.sum(axis=0)
     if scoring == "accuracy":
         return ((others == values[np.newaxis, :]) & present).sum(axis=0) / n_others

@@ -27,14 +27,14 @@ Shrout & Fleiss's ICC(2,1)). See docs/agreement.md.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
-from judge.analysis.stats.resample import FloatArray, Groups, bootstrap_weighted, percentile_ci
+from judge.analysis.stats.resample import FloatArray, Groups, bootstrap_weighted, percentile_ci, too_few
 
 IccForm = Literal["C,1", "A,1"]
 Z95 = 1.959963984540054  # the 97.5% normal quantile, for Bland-Altman limits of agreement
@@ -270,32 +270,95 @@ def constant_note(x: FloatArray, y: FloatArray, what: str) -> str | None:
     return None
 
 
-# -- statistics ----------------------------------------------------------------------------------------------------
+# -- point estimates (the resampled forms are above: PairGrid, *_from_moments) ------------------------------------
+
+E = TypeVar("E", bound=Estimate)
+
+
+def attach_ci(est: E, boot: FloatArray, n: int) -> E:
+    """Attach the 95% percentile CI of resampled values ``boot`` to a point estimate over ``n`` items, or say why
+    there is none (undefined value: left as is; fewer than 5 items: a "too few" note instead of a CI)."""
+    if est.value is None:
+        return est
+    thin = too_few(n)
+    if thin:
+        est.ci, est.note = None, thin
+        return est
+    est.ci = percentile_ci(boot) if len(boot) else None
+    return est
+
+
+def spearman_point(x: FloatArray, y: FloatArray) -> Estimate:
+    """Spearman's rho (``scipy.stats.spearmanr``) without a CI; undefined (None, with a note) below 3 items or when
+    a side is constant."""
+    note = constant_note(x, y, "Spearman's rho")
+    if note:
+        return Estimate(value=None, n=len(x), note=note)
+    return Estimate(value=float(stats.spearmanr(x, y).statistic), n=len(x))
+
+
+def kendall_point(x: FloatArray, y: FloatArray) -> Estimate:
+    """Kendall's tau-b (``scipy.stats.kendalltau``) without a CI; undefined as ``spearman_point``."""
+    note = constant_note(x, y, "Kendall's tau-b")
+    if note:
+        return Estimate(value=None, n=len(x), note=note)
+    return Estimate(value=float(stats.kendalltau(x, y).statistic), n=len(x))
+
+
+def quadratic_kappa_point(x: FloatArray, y: FloatArray) -> Estimate:
+    """Quadratic-weighted kappa of two raters on the same items, without a CI (see ``quadratic_kappa``)."""
+    n = len(x)
+    if n < 2:
+        return Estimate(value=None, n=n, note=f"weighted kappa needs at least 2 shared items, got {n}")
+    value = float(kappa_from_moments(moments(x, y).sum(axis=0, keepdims=True))[0])
+    if np.isnan(value):
+        return Estimate(value=None, n=n, note="weighted kappa is undefined: one same score on both")
+    return Estimate(value=value, n=n)
+
+
+def icc_point(x: FloatArray, y: FloatArray, form: IccForm) -> IccEstimate:
+    """ICC of two raters ``x``, ``y`` over the same items, without a CI (see ``icc``)."""
+    n = len(x)
+    if n < 2:
+        return IccEstimate(form=form, value=None, n=n, note=f"ICC needs at least 2 items, got {n}")
+    value = float(icc_from_moments(moments(x, y).sum(axis=0, keepdims=True), form)[0])
+    if np.isnan(value):
+        return IccEstimate(form=form, value=None, n=n, note="ICC is undefined: every rating is the same")
+    return IccEstimate(form=form, value=value, n=n)
+
+
+def bias_from_moments(s: FloatArray) -> FloatArray:
+    """Mean bias ``x - y`` from summed moments ``(B, 6)`` (``moments``); NaN where no item is drawn."""
+    n, sx, _, sy = s[:, 0], s[:, 1], s[:, 2], s[:, 3]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray((sx - sy) / n)
+
+
+# -- statistics with their CIs -------------------------------------------------------------------------------------
 
 
 def spearman(x: FloatArray, y: FloatArray, *, n_boot: int = 2000, seed: int = 0) -> Estimate:
     """Spearman's rho (``scipy.stats.spearmanr``) with a bootstrap CI."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     _check_pair(x, y)
-    note = constant_note(x, y, "Spearman's rho")
-    if note:
-        return Estimate(value=None, n=len(x), note=note)
-    value = float(stats.spearmanr(x, y).statistic)
+    est = spearman_point(x, y)
+    if est.value is None:
+        return est
     grid = PairGrid(x, y)
-    boot = bootstrap_weighted(lambda w: grid.both(w)[0], len(x), n_boot, seed)
-    return Estimate(value=value, ci=percentile_ci(boot), n=len(x))
+    est.ci = percentile_ci(bootstrap_weighted(lambda w: grid.both(w)[0], len(x), n_boot, seed))
+    return est
 
 
 def kendall_tau_b(x: FloatArray, y: FloatArray, *, n_boot: int = 2000, seed: int = 0) -> Estimate:
     """Kendall's tau-b (``scipy.stats.kendalltau``) with a bootstrap CI."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     _check_pair(x, y)
-    note = constant_note(x, y, "Kendall's tau-b")
-    if note:
-        return Estimate(value=None, n=len(x), note=note)
-    value = float(stats.kendalltau(x, y).statistic)
+    est = kendall_point(x, y)
+    if est.value is None:
+        return est
     grid = PairGrid(x, y)
-    return Estimate(value=value, ci=percentile_ci(bootstrap_weighted(grid.tau, len(x), n_boot, seed)), n=len(x))
+    est.ci = percentile_ci(bootstrap_weighted(grid.tau, len(x), n_boot, seed))
+    return est
 
 
 def bias_point(diff: FloatArray) -> BiasResult:
@@ -314,11 +377,11 @@ def mean_bias(x: FloatArray, y: FloatArray, *, n_boot: int = 2000, seed: int = 0
     """Mean of ``x - y`` with a bootstrap CI, and Bland-Altman 95% limits of agreement ``bias -/+ 1.96 sd``."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     _check_pair(x, y)
-    diff = x - y
-    res = bias_point(diff)
+    rows = moments(x, y)
+    res = bias_point(x - y)
     if res.sd is None:
         return res
-    res.ci = percentile_ci(bootstrap_weighted(lambda w: (w @ diff) / w.sum(axis=1), len(x), n_boot, seed))
+    res.ci = percentile_ci(bootstrap_weighted(lambda w: bias_from_moments(w @ rows), len(x), n_boot, seed))
     return res
 
 
@@ -330,15 +393,12 @@ def quadratic_kappa(x: FloatArray, y: FloatArray, *, n_boot: int = 2000, seed: i
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     _check_pair(x, y)
-    n = len(x)
-    if n < 2:
-        return Estimate(value=None, n=n, note=f"weighted kappa needs at least 2 shared items, got {n}")
+    est = quadratic_kappa_point(x, y)
+    if est.value is None:
+        return est
     rows = moments(x, y)
-    value = float(kappa_from_moments(rows.sum(axis=0, keepdims=True))[0])
-    if np.isnan(value):
-        return Estimate(value=None, n=n, note="weighted kappa is undefined: both raters gave one same score")
-    ci = percentile_ci(bootstrap_weighted(lambda w: kappa_from_moments(w @ rows), n, n_boot, seed))
-    return Estimate(value=value, ci=ci, n=n)
+    est.ci = percentile_ci(bootstrap_weighted(lambda w: kappa_from_moments(w @ rows), len(x), n_boot, seed))
+    return est
 
 
 def icc(matrix: FloatArray, form: IccForm, *, n_boot: int = 2000, seed: int = 0) -> IccEstimate:
@@ -354,13 +414,19 @@ def icc(matrix: FloatArray, form: IccForm, *, n_boot: int = 2000, seed: int = 0)
     if np.isnan(m).any():
         raise ValueError("ICC needs a complete matrix: drop items with a missing rating first")
     n = m.shape[0]
-    if n < 2:
-        return IccEstimate(form=form, value=None, n=n, note=f"ICC needs at least 2 items, got {n}")
-    value = float(icc_rows(m[np.newaxis], form)[0])
-    if np.isnan(value):
-        return IccEstimate(form=form, value=None, n=n, note="ICC is undefined: every rating is the same")
-    boot = bootstrap_weighted(lambda w: _icc_weighted(m, w, form), n, n_boot, seed)
-    return IccEstimate(form=form, value=value, ci=percentile_ci(boot), n=n)
+    if m.shape[1] == 2:
+        est = icc_point(m[:, 0], m[:, 1], form)
+    elif n < 2:
+        est = IccEstimate(form=form, value=None, n=n, note=f"ICC needs at least 2 items, got {n}")
+    else:
+        value = float(icc_rows(m[np.newaxis], form)[0])
+        est = IccEstimate(form=form, value=None if np.isnan(value) else value, n=n)
+        if est.value is None:
+            est.note = "ICC is undefined: every rating is the same"
+    if est.value is None:
+        return est
+    est.ci = percentile_ci(bootstrap_weighted(lambda w: _icc_weighted(m, w, form), n, n_boot, seed))
+    return est
 
 
 def _icc_weighted(m: FloatArray, weights: FloatArray, form: IccForm) -> FloatArray:
@@ -402,12 +468,18 @@ __all__ = [
     "IccForm",
     "PairGrid",
     "Ranker",
+    "attach_ci",
+    "bias_from_moments",
     "icc",
     "icc_a1",
     "icc_c1",
+    "icc_point",
+    "kendall_point",
     "kendall_tau_b",
     "mean_bias",
     "quadratic_kappa",
+    "quadratic_kappa_point",
     "spearman",
+    "spearman_point",
     "system_spearman",
 ]

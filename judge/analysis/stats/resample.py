@@ -30,7 +30,6 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-StatFn = Callable[[IntArray], FloatArray]
 
 #: Below these a percentile CI or a rank interval says more about the resampling than about the data.
 MIN_ITEMS = 5
@@ -76,8 +75,13 @@ def item_weight_blocks(n: int, n_boot: int, seed: int) -> Iterator[FloatArray]:
 
 
 def percentile_ci(values: FloatArray, confidence: float = 0.95) -> tuple[float, float] | None:
-    """Percentile interval of the defined (non-NaN) bootstrap values; None if none is defined."""
-    ok = values[~np.isnan(values)]
+    """Percentile interval of the defined (non-NaN) bootstrap values; None if none is defined.
+
+    This is the one percentile CI of the package: every interval a report shows comes from here (or from
+    ``percentile_columns``, the same rule column by column).
+    """
+    ok = np.asarray(values, dtype=float)
+    ok = ok[~np.isnan(ok)]
     if len(ok) == 0:
         return None
     tail = (1.0 - confidence) / 2.0 * 100.0
@@ -85,11 +89,34 @@ def percentile_ci(values: FloatArray, confidence: float = 0.95) -> tuple[float, 
     return float(low), float(high)
 
 
-def bootstrap(stat: StatFn, n: int, n_boot: int, seed: int) -> FloatArray:
-    """Apply a vectorised statistic (index rows ``(b, n)`` -> ``(b,)``) to ``n_boot`` resamples."""
-    if n_boot <= 0 or n == 0:
-        return np.empty(0)
-    return np.concatenate([stat(idx) for idx in resample_blocks(n, n_boot, seed)])
+def stable_percentile_ci(
+    values: FloatArray, confidence: float = 0.95, *, min_share: float = 0.9, min_count: int = 20
+) -> tuple[float, float] | None:
+    """``percentile_ci``, or None when too many resamples are undefined for a trustworthy interval (fewer than
+    ``min_share`` of them, or fewer than ``min_count``, are defined): the defined ones are then a biased subset."""
+    v = np.asarray(values, dtype=float)
+    defined = int(np.isfinite(v).sum())
+    if defined < min_share * v.size or defined < min_count:
+        return None
+    return percentile_ci(v[np.isfinite(v)], confidence)
+
+
+def percentile_columns(boot: FloatArray, confidence: float = 0.95, *, outward: bool = False) -> FloatArray:
+    """The percentile interval of every column of ``boot`` ``(B, S)``, NaN values left out: ``(S, 2)``, a NaN row
+    where a column has no defined value. ``outward`` takes the observed values just outside the percentiles
+    (numpy's ``lower``/``higher`` methods), so that integer statistics such as ranks keep integer bounds."""
+    b = np.asarray(boot, dtype=float)
+    out = np.full((b.shape[1], 2), np.nan)
+    has = ~np.all(np.isnan(b), axis=0)
+    if has.any():
+        tail = (1.0 - confidence) / 2.0
+        if outward:
+            out[has, 0] = np.nanquantile(b[:, has], tail, axis=0, method="lower")
+            out[has, 1] = np.nanquantile(b[:, has], 1 - tail, axis=0, method="higher")
+        else:
+            out[has, 0] = np.nanquantile(b[:, has], tail, axis=0)
+            out[has, 1] = np.nanquantile(b[:, has], 1 - tail, axis=0)
+    return out
 
 
 def bootstrap_weighted(stat: Callable[[FloatArray], FloatArray], n: int, n_boot: int, seed: int) -> FloatArray:
@@ -133,18 +160,68 @@ def cluster_weights(clusters: Sequence[str], n_boot: int, seed: int, *, with_ori
     return weights
 
 
+def post_counts(n_clusters: int, n_boot: int, seed: int) -> FloatArray:
+    """The bootstrap over posts: how often each of ``n_clusters`` posts is drawn in each resample, ``(n_boot, K)``.
+
+    Every post-clustered CI of the package (leaderboards, calibration, probes, the gate, system-level agreement)
+    is drawn here; ``cluster_weights`` and ``cluster_bootstrap_means`` give the same draws per unit.
+    """
+    return cluster_counts(n_clusters, n_boot, np.random.default_rng(seed))
+
+
 def cluster_bootstrap_means(d: FloatArray, clusters: Sequence[str], n_boot: int, seed: int) -> FloatArray:
     """Bootstrap means of ``d`` (shape (N,)) resampling whole clusters; returns shape (n_boot,).
 
-    Vectorised: per-cluster sums and counts are drawn with replacement as (n_boot, K) index arrays.
+    Vectorised: per-cluster sums and counts weighted by the clusters' draw counts (``post_counts``).
     """
-    keys = sorted(set(clusters))
-    index = {k: i for i, k in enumerate(keys)}
-    ids = np.array([index[c] for c in clusters])
-    sums = np.bincount(ids, weights=d, minlength=len(keys))
-    counts = np.bincount(ids, minlength=len(keys)).astype(float)
-    draw = cluster_draws(len(keys), n_boot, np.random.default_rng(seed))
-    return np.asarray(sums[draw].sum(axis=1) / counts[draw].sum(axis=1))
+    keys, of = cluster_index(clusters)
+    sums = np.bincount(of, weights=np.asarray(d, dtype=float), minlength=len(keys))
+    counts = np.bincount(of, minlength=len(keys)).astype(float)
+    drawn = post_counts(len(keys), n_boot, seed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray((drawn @ sums) / (drawn @ counts))
+
+
+def cluster_weighted_means(x: FloatArray, weights: FloatArray) -> FloatArray:
+    """Weighted means of ``x`` ``(n,)`` under unit weights ``(B, n)``: ``(B,)`` (NaN where every weight is 0)."""
+    w = np.asarray(weights, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray((w @ np.asarray(x, dtype=float)) / w.sum(axis=1))
+
+
+def assign_folds(post_ids: Sequence[str], k: int, seed: int) -> list[list[str]]:
+    """Split posts into ``min(k, n_posts)`` folds of similar item counts, deterministically given ``seed``.
+
+    Args:
+        post_ids: the post of each item (one entry per item; repeats are the post's items).
+        k: requested number of folds (>= 2).
+        seed: shuffles the posts before the greedy balancing.
+
+    Returns:
+        The post ids of each fold (sorted); every post is in exactly one fold.
+
+    Raises:
+        InputError: ``k < 2``, or fewer than 2 posts.
+    """
+    from judge.errors import InputError, Problem
+
+    sizes: dict[str, int] = {}
+    for p in post_ids:
+        sizes[p] = sizes.get(p, 0) + 1
+    posts = sorted(sizes)
+    if k < 2:
+        raise InputError(Problem("--folds", f"must be at least 2, got {k}"))
+    if len(posts) < 2:
+        raise InputError(Problem("benchmark", f"cross-fitting needs items from at least 2 posts, got {len(posts)}"))
+    order = np.random.default_rng(seed).permutation(len(posts))
+    folds: list[list[str]] = [[] for _ in range(min(k, len(posts)))]
+    load = [0] * len(folds)
+    for idx in order:
+        # Fill the lightest fold next (first one on ties) so folds hold similar numbers of items.
+        f = int(np.argmin(load))
+        folds[f].append(posts[idx])
+        load[f] += sizes[posts[idx]]
+    return [sorted(f) for f in folds]
 
 
 # -- grouping units -----------------------------------------------------------------------------------------------

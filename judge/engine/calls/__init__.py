@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Literal, Protocol
 
 from judge.engine.cache import Cache, CachedReply
 from judge.engine.plan import JudgmentKey, JudgmentUnit, RunConfig, plan_units
@@ -46,12 +46,25 @@ class Budget:
         self.spent += actual
 
 
+StopReason = Literal["budget", "provider_error"]
+
+
+@dataclass
+class RunState:
+    """What the call strategies tell the runner: how many provider requests were answered (retries included), and
+    why the run stopped early (``stop`` None: it did not; ``error``: the provider error that stopped it)."""
+
+    calls: int = 0
+    stop: StopReason | None = None
+    error: str | None = None
+
+
 @dataclass
 class CallPass:
     """Pass 2's working set, whichever way the calls are made.
 
     The run's config, what is already recorded, the run's writers, the budget (online calls only) and the state
-    the runner reads back: ``calls`` (provider requests answered, retries included) and ``stop``/``error``.
+    the runner reads back (``RunState``).
     """
 
     cfg: RunConfig
@@ -60,7 +73,7 @@ class CallPass:
     cache: Cache
     progress: Progress
     budget: Budget
-    state: dict[str, Any]
+    state: RunState
 
     def pending(self) -> Iterator[JudgmentUnit]:
         """The units not recorded yet (identical requests included: each way of calling groups them by key)."""
@@ -106,7 +119,7 @@ class CallPass:
 
     def fail(self, error: str) -> None:
         """Stop the run on a permanent provider error; finished work stays recorded."""
-        self.state["stop"], self.state["error"] = "provider_error", error
+        self.state.stop, self.state.error = "provider_error", error
 
 
 class CallStrategy(Protocol):

@@ -204,7 +204,7 @@ async def _judge_in_batches(p: CallPass, *, poll_s: float) -> None:
         try:
             jobs = await _submit_missing(provider, ledger, by_key, cfg.out)
             for batch in jobs:
-                p.state["calls"] += await _finish(provider, batch, by_key, p, poll_s)
+                p.state.calls += await _finish(provider, batch, by_key, p, poll_s)
                 batch.imported = True
                 save_ledger(cfg.out, ledger)
         except ProviderError as exc:

@@ -33,7 +33,7 @@ async def _call_misses(p: CallPass) -> None:
 
     async def produce() -> None:
         for u in p.pending():
-            if state["stop"]:
+            if state.stop:
                 break
             await queue.put(u)
         for _ in range(cfg.concurrency):
@@ -41,7 +41,7 @@ async def _call_misses(p: CallPass) -> None:
 
     async def worker() -> None:
         while (u := await queue.get()) is not None:
-            if state["stop"]:
+            if state.stop:
                 continue  # drain the queue so the producer can finish
             if u.key in inflight:
                 res = await inflight[u.key]
@@ -64,7 +64,7 @@ async def _call_misses(p: CallPass) -> None:
     async def _call_one(u: JudgmentUnit) -> Any:
         est = estimate_cost(u.judge, u.messages) if budget.limit is not None else 0.0
         if not budget.reserve(est):
-            state["stop"] = "budget"
+            state.stop = "budget"
             return None
         try:
             if u.judge.is_local:
@@ -76,7 +76,7 @@ async def _call_misses(p: CallPass) -> None:
             budget.settle(est, 0.0)
             p.fail(f"judge {u.judge.name!r}: {exc}")
             return None
-        state["calls"] += res.attempts
+        state.calls += res.attempts
         budget.settle(est, (res.reply.cost_usd or 0.0) if res.reply is not None else 0.0)
         return res
 

@@ -148,8 +148,8 @@ def judge_with_ray(p: CallPass, *, task_body: Any = None) -> None:
             if res.provider_error:
                 p.fail(res.provider_error)
                 continue
-            p.state["calls"] += res.attempts
+            p.state.calls += res.attempts
             p.record(by_key.pop(res.key, []), res.reply, res.attempts, res.error, res.overflow)
-    if p.state["stop"]:
+    if p.state.stop:
         for ref in pending:
             ray.cancel(ref)
