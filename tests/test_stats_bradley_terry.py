@@ -9,8 +9,8 @@ import pytest
 
 from judge.analysis.stats.bradley_terry import (
     bradley_terry,
-    competition_ranks,
     fit_strengths,
+    strength_ranks,
     win_tables,
 )
 from judge.analysis.stats.resample import cluster_counts
@@ -123,8 +123,8 @@ def test_player_without_meetings_has_no_strength() -> None:
 
 
 def test_ranks_share_the_smaller_rank_and_keep_nan() -> None:
-    assert competition_ranks(np.array([0.3, 1.0, 0.3, np.nan])).tolist()[:3] == [2.0, 1.0, 2.0]
-    assert np.isnan(competition_ranks(np.array([0.3, np.nan]))[1])
+    assert strength_ranks(np.array([0.3, 1.0, 0.3, np.nan])).tolist()[:3] == [2.0, 1.0, 2.0]
+    assert np.isnan(strength_ranks(np.array([0.3, np.nan]))[1])
 
 
 def test_bootstrap_resamples_whole_posts_with_the_shared_draws() -> None:

@@ -46,6 +46,7 @@ from judge.analysis.stats.preference import (
     PostEstimate,
     accuracy,
     chance_summary,
+    coin_orders,
     first_share,
     pair_verdict,
     position_consistency,
@@ -204,11 +205,12 @@ def _ceiling(experts: ExpertPreferences, draws: PostDraws) -> PairwiseRow:
 def _always_first(experts: ExpertPreferences, *, coin_seed: int | None) -> list[Preference]:
     """A judge that answers "the first shown": in both orders, or (``coin_seed``) in one order drawn per pair."""
     out = []
-    rng = None if coin_seed is None else np.random.default_rng(coin_seed)
-    for p in experts.as_preferences(CHANCE_FIRST if coin_seed is None else CHANCE_COIN):
-        if rng is None:
+    prefs = experts.as_preferences(CHANCE_FIRST if coin_seed is None else CHANCE_COIN)
+    shown_ab = None if coin_seed is None else coin_orders(len(prefs), coin_seed)
+    for i, p in enumerate(prefs):
+        if shown_ab is None:
             out.append(p.model_copy(update={"verdict_ab": "A", "verdict_ba": "B"}))
-        elif rng.random() < 0.5:
+        elif shown_ab[i]:
             out.append(p.model_copy(update={"verdict_ab": "A", "verdict_ba": None}))
         else:
             out.append(p.model_copy(update={"verdict_ab": None, "verdict_ba": "B"}))

@@ -42,7 +42,16 @@ from scipy import sparse
 from scipy.special import expit, log_expit
 
 from judge.analysis.stats.correlation import Estimate
-from judge.analysis.stats.resample import FloatArray, IntArray, cluster_counts, cluster_index, percentile_ci, too_few
+from judge.analysis.stats.ranking import competition_ranks
+from judge.analysis.stats.resample import (
+    FloatArray,
+    IntArray,
+    cluster_counts,
+    cluster_index,
+    percentile_ci,
+    percentile_columns,
+    too_few,
+)
 
 #: The default ridge: small enough to leave a strength learnt from dozens of meetings where the MLE puts it,
 #: large enough to keep an unbeaten player's strength finite.
@@ -157,13 +166,10 @@ def fit_strengths(wins: npt.ArrayLike, ridge: float = DEFAULT_RIDGE) -> FloatArr
     return theta[0] if single else theta
 
 
-def competition_ranks(strengths: FloatArray) -> FloatArray:
+def strength_ranks(strengths: FloatArray) -> FloatArray:
     """Ranks along the last axis (1 = strongest; equal strengths share the smaller rank); NaN stays NaN."""
     # Strengths equal up to rounding (two players with the same record) must share a rank.
-    s = np.round(np.asarray(strengths, dtype=float), 9)
-    better = s[..., np.newaxis, :] > s[..., :, np.newaxis]  # [.., i, j]: j is stronger than i
-    ranks = 1.0 + better.sum(axis=-1)
-    return np.where(np.isnan(s), np.nan, ranks)
+    return competition_ranks(np.round(np.asarray(strengths, dtype=float), 9), lower_is_better=False)
 
 
 class PlayerStrength(BaseModel):
@@ -231,19 +237,15 @@ def bradley_terry(
     if n_boot > 0 and not thin:
         counts = cluster_counts(len(flat), n_boot, np.random.default_rng(seed))
         boot = fit_strengths((counts @ flat).reshape(n_boot, n_players, n_players), ridge)
-    ranks = competition_ranks(point)
-    boot_ranks = competition_ranks(boot)
-    tail = (1.0 - confidence) / 2.0
+    ranks = strength_ranks(point)
+    rank_bounds = percentile_columns(strength_ranks(boot), confidence, outward=True) if len(boot) else None
     out = []
     for i, name in enumerate(names):
         value = None if np.isnan(point[i]) else float(point[i])
         ci = percentile_ci(boot[:, i], confidence) if len(boot) and value is not None else None
         rank_ci = None
-        col = boot_ranks[:, i] if len(boot) else np.empty(0)
-        if value is not None and np.any(~np.isnan(col)):
-            lo = np.nanquantile(col, tail, method="lower")
-            hi = np.nanquantile(col, 1.0 - tail, method="higher")
-            rank_ci = (int(lo), int(hi))
+        if value is not None and rank_bounds is not None and not np.isnan(rank_bounds[i, 0]):
+            rank_ci = (int(rank_bounds[i, 0]), int(rank_bounds[i, 1]))
         note = thin if value is not None else "no comparison with an outcome"
         out.append(
             PlayerStrength(

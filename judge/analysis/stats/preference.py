@@ -274,6 +274,12 @@ def preference_kappa(
     return _estimate(value, reps, n, n_posts, confidence)
 
 
+def coin_orders(n: int, seed: int) -> npt.NDArray[np.bool_]:
+    """One fair coin per pair (True: the canonical order A-B is the one shown), the same for the same seed: the order
+    in which a chance judge that always answers "the first shown" sees each pair."""
+    return np.random.default_rng(seed).random(n) < 0.5
+
+
 def shuffled_values(
     verdict: npt.ArrayLike, reference: npt.ArrayLike, *, n_perm: int = 2000, seed: int = 0
 ) -> dict[str, FloatArray]:
