@@ -412,7 +412,7 @@ def test_judge_not_found_and_run_dir_in_use(tmp_path: Path, capsys: pytest.Captu
     rc, _, err = judge([*argv, "--as-judge", "gpt"], capsys)
     assert rc == 0, err
     rc, _, err = judge([*argv, "--as-judge", "gpt"], capsys)
-    assert rc == 2 and "already holds a run; choose an empty --out" in err
+    assert rc == 2 and f"--run-out {tmp_path / 'run'}: already holds a run; choose an empty or new directory" in err
 
 
 # -- the rating check, shared with the benchmark loader -----------------------------------------------------------

@@ -38,7 +38,9 @@ def register(sub: Any) -> None:
     lp.set_defaults(func=run_list)
     pp = ms.add_parser("prepare", help="assemble and verify a model's weights (done automatically on first use)")
     pp.add_argument("name", nargs="?", help="model name (default: the default model); 'all' for every model")
-    pp.set_defaults(func=run_prepare)
+    pp.set_defaults(
+        func=run_prepare, on_interrupt="interrupted: no model file was changed; the next use assembles it again"
+    )
     ap = ms.add_parser(
         "add",
         help="use your own GGUF file as local/NAME (hashed and recorded, not copied)",
@@ -64,7 +66,7 @@ def register(sub: Any) -> None:
     )
     ap.add_argument("--description", default="", metavar="TEXT", help="one line shown by `judge models`")
     ap.add_argument("--replace", action="store_true", help="replace the model already added under NAME")
-    ap.set_defaults(func=run_add)
+    ap.set_defaults(func=run_add, on_interrupt="interrupted: the model was not added (models.json is unchanged)")
     rp = ms.add_parser("remove", help="forget a model added with `judge models add` (the file is left alone)")
     rp.add_argument("name", help="the name given to `judge models add`")
     rp.set_defaults(func=run_remove)

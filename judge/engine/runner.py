@@ -22,6 +22,7 @@ import dataclasses
 import gc
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from judge.engine.cache import Cache
@@ -31,11 +32,15 @@ from judge.engine.judgment import TRANSIENT_REASONS
 from judge.engine.plan import JudgmentKey, JudgmentUnit, RunConfig, plan_units, run_prompt_hash
 from judge.engine.progress import Progress
 from judge.engine.store import (
+    MANIFEST,
+    RECORDS,
+    SUMMARY,
     RunManifest,
     RunStore,
     RunSummary,
     RunTotals,
     benchmark_record,
+    has_records,
     is_final,
     load_run_manifest,
     stream_records,
@@ -43,6 +48,7 @@ from judge.engine.store import (
 )
 from judge.errors import RunIncomplete, UsageError
 from judge.fileio import check_writable_dir
+from judge.locks import locked
 
 CHUNK = 512  # judgments prepared and looked up in the cache at once: bounds memory on huge runs
 
@@ -70,8 +76,12 @@ def _identity(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_resumable(cfg: RunConfig, new: RunManifest) -> RunManifest:
-    """A run directory may only be resumed by the same run; extend judges/criteria, never change them."""
-    if not (cfg.out / "run.json").exists():
+    """A run directory may only be resumed by the same run; extend judges/criteria, never change them.
+
+    A directory that holds no judgment yet (a start that failed, or was killed, before the first record) is no run
+    to protect: any command may use it.
+    """
+    if not (cfg.out / MANIFEST).exists() or not has_records(cfg.out):
         return new
     old = load_run_manifest(cfg.out)
     diffs = []
@@ -145,11 +155,24 @@ def run_judging(cfg: RunConfig) -> RunSummary:
     _check_scale_options(cfg)
     check_writable_dir(cfg.out, "--out")
     t0 = time.monotonic()
-    cache = Cache(cfg.cache_dir)
-    try:
-        return _run(cfg, cache, t0)
-    finally:
-        cache.close()
+    with locked(cfg.out, f"--out {cfg.out}"):
+        cache = Cache(cfg.cache_dir)
+        try:
+            return _run(cfg, cache, t0)
+        except BaseException:
+            _forget_empty_start(cfg.out)
+            raise
+        finally:
+            cache.close()
+
+
+def _forget_empty_start(run_dir: Path) -> None:
+    """After a run that stopped before recording any judgment (a missing key, a refused judge, an interrupt during
+    start-up), leave no run behind: a run.json would make the corrected command refuse the directory."""
+    if has_records(run_dir):
+        return
+    for name in (MANIFEST, RECORDS, SUMMARY):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:

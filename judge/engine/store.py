@@ -43,6 +43,7 @@ STORE_VERSION = 1
 MANIFEST = "run.json"
 RECORDS = "judgments.jsonl"
 SUMMARY = "summary.json"
+SUPERSEDED = "judgments.superseded.jsonl"
 
 
 class RunManifest(BaseModel):
@@ -190,6 +191,18 @@ def stream_records(run_dir: str | Path, *, totals: RunTotals | None = None) -> I
 def iter_records(run_dir: str | Path) -> list[Judgment]:
     """All judgments of a run as a list, in the order their keys first appear (see ``stream_records``)."""
     return [j for _, j in sorted(_latest(run_dir, None), key=lambda t: t[0])]
+
+
+def has_records(run_dir: str | Path) -> bool:
+    """Whether a run directory holds at least one whole judgment record (a kill's partial line does not count)."""
+    path = Path(run_dir) / RECORDS
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 16):
+            if b"\n" in chunk:
+                return True
+    return False
 
 
 def is_final(j: Judgment, *, retry_unscored: bool = False) -> bool:
