@@ -207,6 +207,7 @@ def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
         # Pass 2: call the model for the rest, streamed.
         if misses:
             _check_keys(cfg)
+            _prepare_local_models(cfg, progress)
             if cfg.budget_usd is not None:
                 _check_budget(cfg, budget, progress)
             if budget.exhausted:
@@ -246,6 +247,20 @@ def _check_keys(cfg: RunConfig) -> None:
         spec.api_key()
         if spec.deployments:
             pool_keys(spec)
+
+
+def _prepare_local_models(cfg: RunConfig, progress: Progress) -> None:
+    """Before any call: load the embedded models the run calls. A model that cannot be loaded, or a model directory
+    that cannot be written, is permanent: it stops the run here, saying what is wrong and where, instead of every
+    call failing and being retried."""
+    names = sorted({j.model for j in cfg.judges if j.is_local})
+    if not names:
+        return
+    from judge.engine.local.provider import load_engine
+
+    for name in names:
+        progress.note(f"loading the embedded model {name} ...")
+        load_engine(name)
 
 
 def _check_budget(cfg: RunConfig, budget: Budget, progress: Progress) -> None:
