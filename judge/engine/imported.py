@@ -233,7 +233,8 @@ def _write_run(
     now = time.time()
     try:
         for j in judgments:
-            store.append(j.model_copy(update={"prompt_hash": "imported", "created_at": now}))
+            item_hash = bench.items[j.item_id].content_hash if j.item_id in bench.items else None
+            store.append(j.model_copy(update={"prompt_hash": "imported", "created_at": now, "item_hash": item_hash}))
     finally:
         store.close()
     summary = summarise(into, model_calls=0, max_unscored=None).model_copy(update={"run_dir": str(out)})

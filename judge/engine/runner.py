@@ -43,6 +43,7 @@ from judge.engine.store import (
     has_records,
     is_final,
     load_run_manifest,
+    set_aside,
     stream_records,
     summarise,
 )
@@ -121,16 +122,44 @@ def _check_resumable(cfg: RunConfig, new: RunManifest) -> RunManifest:
 
 
 def _recorded(cfg: RunConfig) -> tuple[set[JudgmentKey], set[JudgmentKey], RunTotals]:
-    """(keys whose judgment stands, keys to ask the model again bypassing the cache, the run's totals so far)."""
+    """(keys whose judgment stands, keys to ask the model again bypassing the cache, the run's totals so far).
+
+    A record answers its item only if it judged the item's present content (``Judgment.item_hash``). Records of
+    changed (or removed) items, and records too old to carry a hash in a directory whose run.json is gone (nothing
+    vouches for them), are set aside (``store.set_aside``) and their items judged again: from the reply cache when
+    the content is in fact the same, by a new call otherwise. Call before the new manifest is written.
+    """
+    done, fresh, totals, stale = _read_recorded(cfg)
+    if stale:
+        set_aside(cfg.out, stale)
+        done, fresh, totals, _ = _read_recorded(cfg)
+    return done, fresh, totals
+
+
+def _read_recorded(cfg: RunConfig) -> tuple[set[JudgmentKey], set[JudgmentKey], RunTotals, set[JudgmentKey]]:
+    """One pass over the run's records: ``_recorded``'s three answers, and the keys whose records are stale."""
+    items = cfg.benchmark.items
+    hashes: dict[str, str] = {}
+    vouched = (cfg.out / MANIFEST).exists()  # _check_resumable compared its benchmark with this one
     done: set[JudgmentKey] = set()
     fresh: set[JudgmentKey] = set()
+    stale: set[JudgmentKey] = set()
     totals = RunTotals()
     for j in stream_records(cfg.out, totals=totals):
+        item = items.get(j.item_id)
+        if item is None or (j.item_hash is None and not vouched):
+            stale.add(j.key)
+            continue
+        if j.item_hash is not None:
+            now = hashes.get(j.item_id) or hashes.setdefault(j.item_id, item.content_hash)
+            if j.item_hash != now:
+                stale.add(j.key)
+                continue
         if is_final(j, retry_unscored=cfg.retry_unscored):
             done.add(j.key)
         elif j.unscored_reason not in TRANSIENT_REASONS:
             fresh.add(j.key)  # an answer that arrived but could not be read: the cache holds that same answer
-    return done, fresh, totals
+    return done, fresh, totals, stale
 
 
 def _selected(cfg: RunConfig, keys: set[JudgmentKey]) -> int:
