@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 # What Ctrl-C leaves, said per verb (``set_defaults(on_interrupt=...)``): only the verbs that record their work as
 # it is done (run, probe, generate, demo) can promise that it is kept and that the same command resumes.
 RESUMABLE_INTERRUPT = "interrupted: finished work is saved; run the same command again to resume"
+STARTUP_INTERRUPT = "interrupted before anything was done: nothing was written or changed"
 DEFAULT_INTERRUPT = "interrupted: files already written are whole (old or new, never a mix); run the command again"
 
 
@@ -95,8 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``judge`` console script."""
     from judge.errors import InputError, Interrupted, JudgeError, RunIncomplete, StaleArtifact, UsageError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the verbs load
+        print(STARTUP_INTERRUPT, file=sys.stderr)
+        return 130
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -33,6 +33,7 @@ from judge.engine.store import (
     RunSummary,
     benchmark_record,
     has_records,
+    load_run_manifest,
     summarise,
 )
 from judge.errors import InputError, Interrupted, Problem
@@ -167,13 +168,22 @@ RUN_FILES = frozenset({MANIFEST, RECORDS, SUMMARY, SUPERSEDED, "calibrated_score
 
 
 def _staged_run(out: str | Path, flag: str) -> StagedDir:
-    """The staged run directory of an import: a directory that already holds judgments is refused, not replaced."""
+    """The staged run directory of an import. An earlier import is replaced whole, as a benchmark is (so running
+    an interrupted import again completes it); a run of judge calls (paid for, not re-importable) is refused."""
 
-    def refuse_a_run(target: Path) -> None:
-        if has_records(target):
-            raise InputError(Problem(f"{flag} {out}", "already holds a run; choose an empty or new directory"))
+    def refuse_a_live_run(target: Path) -> None:
+        if not has_records(target):
+            return
+        try:
+            imported = load_run_manifest(target).source == "imported"
+        except InputError:
+            imported = False
+        if not imported:
+            raise InputError(
+                Problem(f"{flag} {out}", "already holds a run of judge calls; choose an empty or new directory")
+            )
 
-    return StagedDir(out, flag, mode=0o700, replaces=RUN_FILES, check=refuse_a_run)
+    return StagedDir(out, flag, mode=0o700, replaces=RUN_FILES, check=refuse_a_live_run)
 
 
 def write_imported_run(
@@ -191,7 +201,7 @@ def write_imported_run(
     partial run for a reader to take for a finished one.
 
     Raises:
-        InputError: ``out`` already holds a run.
+        InputError: ``out`` holds a run of judge calls (an earlier import is replaced).
         UsageError: ``out`` holds files that are not a run's, or another process writes it.
     """
     with _staged_run(out, "--out") as staged:
