@@ -96,3 +96,47 @@ def test_an_import_killed_before_its_first_swap_leaves_no_run_to_read(tmp_path: 
             str(tmp_path / "run")]  # fmt: skip
     assert main(argv) == 0  # the next import removes the leftover of the killed one
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["bench", "run", "t.csv"]
+
+
+def test_an_interrupt_inside_pydantic_s_serializer_is_an_interrupt(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C while pydantic runs a Python callback (e.g. a field's exclude_if) arrives wrapped in a
+    # PydanticSerializationError, a ValueError: it used to end in a traceback.
+    from pydantic import BaseModel, Field
+
+    def interrupted(value: object) -> bool:
+        raise KeyboardInterrupt
+
+    class Row(BaseModel):
+        x: int | None = Field(default=1, exclude_if=interrupted)
+
+    from judge.cli import rubrics as rubrics_verb
+
+    monkeypatch.setattr(rubrics_verb, "run_list", lambda args: Row().model_dump_json() and 0)
+    assert main(["rubrics", "list"]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted") and "Traceback" not in err and "Pydantic" not in err
+
+
+def test_every_import_kind_builds_its_output_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    demo = Path(__file__).resolve().parents[1] / "datasets" / "demo"
+    outputs = tmp_path / "gpt.jsonl"
+    outputs.write_text(
+        '{"item_id": "demo:exam-careful", "criterion": "empathy", "judge": "gpt", "raw_output": "4"}\n'
+        '{"item_id": "demo:exam-generic", "criterion": "empathy", "judge": "gpt", "raw_output": "2"}\n'
+    )
+    run = tmp_path / "run"
+    argv = ["import", "judgments", str(outputs), "--benchmark", str(demo), "--out", str(run)]
+    assert main(argv) == 0
+    assert [j.score for j in iter_records(run)] == [4.0, 2.0]
+    outputs.write_text('{"item_id": "demo:exam-careful", "criterion": "empathy", "judge": "gpt", "raw_output": "5"}\n')
+    assert main(argv) == 0  # an earlier import is replaced whole: no record of the old file stays
+    assert [j.score for j in iter_records(run)] == [5.0]
+    assert [p.name for p in tmp_path.iterdir() if ".staging-" in p.name] == []
+    # a directory holding anything else is refused, never deleted with the old version
+    (run / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main(argv) == 2
+    assert "holds notes.txt, which this output does not write" in capsys.readouterr().err
+    assert (run / "notes.txt").read_text() == "mine" and [j.score for j in iter_records(run)] == [5.0]

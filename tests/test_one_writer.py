@@ -123,3 +123,48 @@ def test_a_directory_holding_no_judgment_is_reused_by_another_command(
     with stub as url:
         rc = main(_args(url, out, "--criteria", "empathy", "--temperature", "0.5"))
     assert rc == 2 and "holds a different run" in capsys.readouterr().err
+
+
+HOLD = """
+import sys, time
+from judge.locks import locked
+with locked(sys.argv[1], "test"):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("verb", ["run", "generate", "probe", "import judgments", "import table --run-out"])
+def test_every_writer_of_a_directory_in_use_is_refused(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdout=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        posts = tmp_path / "posts.jsonl"
+        posts.write_text('{"post_id": "p1", "post": "I failed my exam."}\n')
+        outputs = tmp_path / "gpt.jsonl"
+        outputs.write_text(
+            '{"item_id": "demo:exam-careful", "criterion": "empathy", "judge": "g", "raw_output": "4"}\n'
+        )
+        table = tmp_path / "t.csv"
+        table.write_text("item_id,empathy\ndemo:exam-careful,4\n")
+        argv = {
+            "run": ["run", "--benchmark", str(DEMO), "--judge", "openai/x", "--api-base", "http://127.0.0.1:9/v1",
+                    "--out", str(out)],
+            "generate": ["generate", "--posts", str(posts), "--system", "vanilla", "--out", str(out)],
+            "probe": ["probe", "--benchmark", str(DEMO), "--judge", "openai/x", "--api-base", "http://127.0.0.1:9/v1",
+                      "--out", str(out)],
+            "import judgments": ["import", "judgments", str(outputs), "--benchmark", str(DEMO), "--out", str(out)],
+            "import table --run-out": ["import", "table", str(table), "--benchmark", str(DEMO), "--rater", "g",
+                                       "--as-judge", "g", "--run-out", str(out)],
+        }[verb]  # fmt: skip
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"{out}: in use by process {holder.pid} " in err and "one writer at a time" in err, err
+        assert err.count("\n") == 1
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()
