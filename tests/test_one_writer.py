@@ -168,3 +168,21 @@ def test_every_writer_of_a_directory_in_use_is_refused(
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_generate_output_without_any_item_is_reused_by_another_system(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What a generate killed (or failed) before its first item leaves: the manifest of another system.
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "generation.json").write_text(json.dumps({"system": {"name": "other"}, "system_hash": "0" * 16}))
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"post_id": "p1", "post": "I failed my exam."}\n')
+    system = tmp_path / "sys.yaml"
+    with StubServer() as url:
+        system.write_text(f"name: mine\nmodel: openai/stub-judge\napi_base: {url}\ntemplate: 'Reply to: {{post}}'\n")
+        rc = main(["generate", "--posts", str(posts), "--system", str(system), "--out", str(out),
+                   "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    assert json.loads((out / "generation.json").read_text())["system"]["name"] == "mine"

@@ -313,9 +313,11 @@ def read_records(out: Path) -> dict[str, GenerationRecord]:
 
 
 def _check_manifest(cfg: GenerateConfig) -> None:
+    """Refuse an output directory holding generations of another system. One that holds none yet (a start that
+    failed or was killed before the first item) is no output to protect: its manifest is written anew."""
     path = cfg.out / MANIFEST
     h = cfg.system.content_hash()
-    if path.exists():
+    if path.exists() and _has_a_record(cfg.out / RECORDS):
         old = GenerationManifest.model_validate_json(path.read_text(encoding="utf-8"))
         if old.system_hash != h or old.system.get("name") != cfg.system.name:
             raise UsageError(
@@ -330,6 +332,17 @@ def _check_manifest(cfg: GenerateConfig) -> None:
         command=cfg.command,
     )
     write_json(path, m.model_dump(mode="json"))
+
+
+def _has_a_record(path: Path) -> bool:
+    """Whether a record file holds a whole line (a kill's partial line does not count)."""
+    if not path.exists():
+        return False
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 16):
+            if b"\n" in chunk:
+                return True
+    return False
 
 
 async def _run_tasks(ctx: _Ctx, todo: list[_Task], out: Path, concurrency: int) -> list[GenerationRecord]:
