@@ -268,6 +268,10 @@ def test_unwritable_model_dir_is_named(tmp_path: Path, monkeypatch: pytest.Monke
 def test_a_run_with_an_unusable_model_dir_fails_fast(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from judge.engine.local import provider
+
+    # a model an earlier test loaded in this process needs no directory: start as a new process would
+    monkeypatch.setattr(provider, "_ENGINES", {})
     (tmp_path / "afile").write_text("x")
     monkeypatch.setenv("JUDGE_MODEL_DIR", str(tmp_path / "afile" / "models"))
     t0 = time.monotonic()
