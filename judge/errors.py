@@ -51,3 +51,7 @@ class RunIncomplete(JudgeError):
 
 class StaleArtifact(JudgeError):
     """An artifact (calibrator, baseline) does not match what it is applied to."""
+
+
+class Interrupted(JudgeError):
+    """Ctrl-C, with what it left said truthfully (e.g. which outputs are unchanged); exit code 130."""

@@ -77,7 +77,8 @@ def test_assembles_parts_in_order_and_stamps(tmp_path: Path, monkeypatch: pytest
     # Progress counts bytes up to the total (1004 + 777 + 5 = 1786), in one "assemble" phase.
     assert calls[-1] == ("assemble", 1786, 1786)
     assert [c[1] for c in calls] == sorted(c[1] for c in calls)
-    assert sorted(p.name for p in out.parent.iterdir()) == ["fake.gguf", "fake.gguf.verified.json"]
+    # (and the lock file that kept other processes from assembling it at the same time: judge.locks)
+    assert sorted(p.name for p in out.parent.iterdir()) == [".fake.gguf.lock", "fake.gguf", "fake.gguf.verified.json"]
 
 
 def test_verified_file_is_not_rehashed_or_reassembled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,7 +100,7 @@ def test_wrong_sha256_is_refused_and_nothing_is_left(tmp_path: Path, monkeypatch
     msg = str(exc.value)
     assert "does not match" in msg and "0" * 64 in msg and hashlib.sha256(b"".join(CHUNKS)).hexdigest() in msg
     assert "pip install --force-reinstall 'reappraisal-judge[local]'" in msg
-    assert list((tmp_path / "cache").iterdir()) == []  # no target, no temp file
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [".fake.gguf.lock"]  # no target, no temp file
 
 
 def test_missing_part_names_package_and_install_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -131,7 +132,7 @@ def test_interrupted_assembly_leaves_no_file(tmp_path: Path, monkeypatch: pytest
 
     with pytest.raises(KeyboardInterrupt):
         lm.model_path(model, directory=tmp_path / "cache", progress=interrupt)
-    assert list((tmp_path / "cache").iterdir()) == []
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [".fake.gguf.lock"]  # the lock file only
 
 
 def test_unstamped_good_file_is_hashed_once_and_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

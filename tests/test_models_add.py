@@ -1,8 +1,8 @@
 """``judge models add``: the user's own GGUF file as ``local/<name>``.
 
-Small fake files starting with the GGUF magic bytes stand in for models (nothing is loaded in llama.cpp here);
-one test registers the real 0.5B file (skipped when its part packages are not installed). Every test gets its own
-model cache directory ($JUDGE_MODEL_DIR), which holds the registry.
+Small fake files with a GGUF header stand in for models (the load check is skipped here; tests/test_models_registry.py
+loads real and fake files in llama.cpp); one test registers the real 0.5B file (skipped when its part packages are
+not installed). Every test gets its own model cache directory ($JUDGE_MODEL_DIR), which holds the registry.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from judge.engine.local.models import LocalModel, ModelFileError, get_model, mod
 from judge.engine.local.user_models import add_user_model, load_registry, registry_path, remove_user_model
 from judge.errors import InputError, UsageError
 
-BODY = b"GGUF" + b"\x03\x00\x00\x00" + b"w" * 2000
+BODY = b"GGUF" + struct.pack("<IQQ", 3, 1, 1) + b"w" * 2000  # a GGUF header (version 3, 1 tensor, 1 key), no model
 
 
 @pytest.fixture
@@ -31,6 +32,12 @@ def model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "models"
     monkeypatch.setenv("JUDGE_MODEL_DIR", str(d))
     return d
+
+
+@pytest.fixture(autouse=True)
+def _no_load_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake files would not load in llama.cpp: these tests are about the registry, not the file's content."""
+    monkeypatch.setattr(um, "check_loads", lambda path, n_ctx=0: None)
 
 
 def _gguf(path: Path, body: bytes = BODY) -> Path:
@@ -62,9 +69,10 @@ def test_add_records_the_file_and_get_model_finds_it(tmp_path: Path, model_dir: 
     assert model.is_user and model.path == str(f) and model.n_ctx == 8192 and model.parts == []
     assert "mine" in lm.MODELS and lm.MODELS["mine"] == model
     assert list(lm.MODELS) == [*lm.MODELS.builtins, "mine"]
-    # Used in place: nothing copied into the cache directory, only the registry and the stamp.
+    # Used in place: nothing copied into the cache directory, only the registry (and its lock file) and the stamp.
     assert model_path("mine") == f
-    assert sorted(p.name for p in model_dir.iterdir()) == ["mine.user.verified.json", "models.json"]
+    names = sorted(p.name for p in model_dir.iterdir())
+    assert names == [".models.json.lock", "mine.user.verified.json", "models.json"]
     assert f.read_bytes() == BODY
 
 

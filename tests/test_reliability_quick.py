@@ -52,6 +52,9 @@ def test_quick_suite_invariants(tmp_path: Path) -> None:
     for r in report.load.runs:
         assert r.exit_code == 0 and r.duplicates == 0 and r.missing == 0
         assert r.progress_last == f"{r.judgments}/{r.judgments}" and r.progress_updates >= 2
+    assert report.interrupts is not None and report.interrupts_delivered == 6  # 2 per command: import, run, add
+    assert report.interrupts_mixed == report.interrupts_not_completed == report.interrupts.unclean_sigint == 0
+    assert "## Interrupts" in (tmp_path / "report" / "report.md").read_text()
     assert (tmp_path / "report" / "report.json").exists() and (tmp_path / "report" / "report.md").exists()
 
 

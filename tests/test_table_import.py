@@ -411,8 +411,16 @@ def test_judge_not_found_and_run_dir_in_use(tmp_path: Path, capsys: pytest.Captu
     _expect_error(tmp_path, capsys, [*argv, "--as-judge", "gtp"], "no scores by ['gtp'] were read", "['gpt', 'human']")
     rc, _, err = judge([*argv, "--as-judge", "gpt"], capsys)
     assert rc == 0, err
+    # Imported again (e.g. to complete an interrupted import): the earlier import is replaced whole ...
+    f.write_text("item_id,post,response,human_warmth,gpt_warmth\nr1,p,r,3,5\n")
     rc, _, err = judge([*argv, "--as-judge", "gpt"], capsys)
-    assert rc == 2 and "already holds a run; choose an empty --out" in err
+    assert rc == 0, err
+    assert [j.score for j in iter_records(tmp_path / "run")] == [5.0]
+    # ... but a run of judge calls (paid for, not re-importable) is refused, not replaced
+    manifest = json.loads((tmp_path / "run" / "run.json").read_text())
+    (tmp_path / "run" / "run.json").write_text(json.dumps({**manifest, "source": "live"}))
+    rc, _, err = judge([*argv, "--as-judge", "gpt"], capsys)
+    assert rc == 2 and f"--run-out {tmp_path / 'run'}: already holds a run of judge calls; choose an empty" in err
 
 
 # -- the rating check, shared with the benchmark loader -----------------------------------------------------------

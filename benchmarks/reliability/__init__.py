@@ -1,4 +1,5 @@
-"""The reliability and security suite (issue 9): fault injection, crash/resume, load, bad input, injection, secrets.
+"""The reliability and security suite (issue 9): fault injection, crash/resume, load, bad input, injection, secrets,
+and interrupts (issue 25: SIGINT and SIGKILL at random moments of an import, a run and a models add).
 
 Run ``python -m benchmarks.reliability [--quick]``; results go to ``reports/reliability/report.json`` and
 ``report.md``. ``run_suite`` is the library entry point (used by ``tests/test_reliability_quick.py``)::
@@ -29,7 +30,10 @@ SIZES = {
     "gen_posts": (8, 40),  # judge generate, iter+cons: 7 chained calls per post
     "gen_kills": (3, 10),
     "load_items": ([100, 500], [500, 5000]),  # x 4 criteria: 400 vs 2,000 / 2,000 vs 20,000 judgments
-}
+    # interrupts.py: signals per command; import table items (x 3 rows), run items (x 4 criteria), models add MB
+    "interrupts": ({"tries": 2, "import_items": 500, "run_items": 15, "model_mb": 20},
+                   {"tries": 20, "import_items": 5000, "run_items": 40, "model_mb": 100}),
+}  # fmt: skip
 
 
 def run_suite(
@@ -47,6 +51,7 @@ def run_suite(
     from benchmarks.reliability.crash import run_crash_resume, run_generate_crash_resume
     from benchmarks.reliability.faults import run_faults
     from benchmarks.reliability.injection import LOCAL_MODEL, InjectionResult, run_injection
+    from benchmarks.reliability.interrupts import run_interrupts
     from benchmarks.reliability.load import run_load
     from benchmarks.reliability.report import write_report
     from benchmarks.reliability.secrets_check import run_limits, run_secrets
@@ -73,6 +78,8 @@ def run_suite(
     else:
         inj = InjectionResult(model=LOCAL_MODEL, attacks=0, base_items=0, criteria=[], variants={},
                               least_shift=None, skipped=QUICK_SKIP)  # fmt: skip
+    log("interrupts...")
+    interrupts = run_interrupts(work / "interrupts", **SIZES["interrupts"][i], log=log)  # type: ignore[arg-type]
     log("secrets...")
     # Scanned last, so every file the suite wrote (all parts' run and cache directories, the old reports) is covered.
     scan = [p for p in (out,) if p is not None]
@@ -88,6 +95,9 @@ def run_suite(
         kill_resume_runs=len(ran),
         kill_resume_identical=sum(c.identical and c.within_bound for c in ran),
         injection_mean_shift=engine.mean_shift if engine else None,
+        interrupts_delivered=interrupts.interrupts,
+        interrupts_mixed=interrupts.mixed,
+        interrupts_not_completed=interrupts.not_completed,
         faults=faults,
         crash=crash,
         load=load,
@@ -95,6 +105,7 @@ def run_suite(
         secrets=secrets,
         limits=limits,
         injection=inj,
+        interrupts=interrupts,
         wall_s=round(time.monotonic() - t0, 1),
     )
     if out is not None:

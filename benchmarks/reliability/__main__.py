@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         and report.secrets_leaked == 0
         and report.bad_inputs_clear_error == report.bad_inputs_tried
         and report.kill_resume_identical == report.kill_resume_runs
+        and report.interrupts_mixed == report.interrupts_not_completed == 0
     )
     return 0 if ok else 1
 

@@ -12,6 +12,7 @@ from benchmarks.reliability.bad_inputs import BadInputResult
 from benchmarks.reliability.crash import CrashResult
 from benchmarks.reliability.faults import FaultResult
 from benchmarks.reliability.injection import InjectionResult
+from benchmarks.reliability.interrupts import InterruptResult, interrupts_markdown
 from benchmarks.reliability.load import LoadResult
 from benchmarks.reliability.secrets_check import LimitsResult, SecretsResult
 
@@ -34,6 +35,9 @@ class ReliabilityReport(BaseModel):
     injection_mean_shift: float | None = Field(
         description="Engine prompt, mean shift as a fraction of the scale range (positive: attacks inflate)."
     )
+    interrupts_delivered: int = Field(default=0, description="SIGINTs and SIGKILLs sent (interrupts.py).")
+    interrupts_mixed: int = Field(default=0, description="Outputs left neither old nor new by an interrupt.")
+    interrupts_not_completed: int = Field(default=0, description="Interrupted commands the next one did not complete.")
     faults: FaultResult
     crash: list[CrashResult]
     load: LoadResult
@@ -41,6 +45,7 @@ class ReliabilityReport(BaseModel):
     secrets: SecretsResult
     limits: LimitsResult
     injection: InjectionResult
+    interrupts: InterruptResult | None = None
     wall_s: float = 0.0
 
 
@@ -65,10 +70,15 @@ def render_markdown(r: ReliabilityReport) -> str:
         _row("bad inputs with a clear error", f"{r.bad_inputs_clear_error}/{r.bad_inputs_tried}", "all"),
         _row("kill/resume sessions identical", f"{r.kill_resume_identical}/{r.kill_resume_runs}", "all"),
         _row("injection mean shift (engine prompt)", r.injection_mean_shift, "~0"),
+        _row("outputs neither old nor new after an interrupt", f"{r.interrupts_mixed} of {r.interrupts_delivered}"
+             " interrupts", 0),
+        _row("interrupted commands not completed by the next", r.interrupts_not_completed, 0),
         "",
-    ]
+    ]  # fmt: skip
     lines += _faults_md(r.faults) + _crash_md(r.crash) + _load_md(r.load) + _bad_md(r.bad_inputs)
     lines += _secrets_md(r.secrets, r.limits) + _injection_md(r.injection)
+    if r.interrupts is not None:
+        lines += interrupts_markdown(r.interrupts)
     return "\n".join(lines) + "\n"
 
 

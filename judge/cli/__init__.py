@@ -80,12 +80,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What Ctrl-C leaves, said per verb (``set_defaults(on_interrupt=...)``): only the verbs that record their work as
+# it is done (run, probe, generate, demo) can promise that it is kept and that the same command resumes.
+RESUMABLE_INTERRUPT = "interrupted: finished work is saved; run the same command again to resume"
+STARTUP_INTERRUPT = "interrupted before anything was done: nothing was written or changed"
+DEFAULT_INTERRUPT = "interrupted: files already written are whole (old or new, never a mix); run the command again"
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """A Ctrl-C that surfaced inside pydantic's serializer (it wraps the KeyboardInterrupt in a ValueError)."""
+    return type(exc).__name__ == "PydanticSerializationError" and "KeyboardInterrupt" in str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``judge`` console script."""
-    from judge.errors import InputError, JudgeError, RunIncomplete, StaleArtifact, UsageError
+    from judge.errors import InputError, Interrupted, JudgeError, RunIncomplete, StaleArtifact, UsageError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the verbs load
+        print(STARTUP_INTERRUPT, file=sys.stderr)
+        return 130
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -97,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunIncomplete as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Interrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return 130
     except JudgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -104,7 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print("interrupted: finished work is saved; run the same command again to resume", file=sys.stderr)
+        print(getattr(args, "on_interrupt", DEFAULT_INTERRUPT), file=sys.stderr)
+        return 130
+    except ValueError as exc:
+        if not _is_interrupt(exc):
+            raise
+        print(getattr(args, "on_interrupt", DEFAULT_INTERRUPT), file=sys.stderr)
         return 130
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from judge.cli import RESUMABLE_INTERRUPT
 from judge.cli._common import add_parser, print_json
 
 
@@ -36,7 +37,7 @@ def register(sub: Any) -> None:
     p.add_argument("--concurrency", type=int, default=4, help="calls in flight (default 4)")
     p.add_argument("--no-progress", action="store_true", help="no progress line")
     p.add_argument("--json", action="store_true", help="print JSON (run summary, leaderboard, files)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, on_interrupt=RESUMABLE_INTERRUPT)
 
 
 def run(args: argparse.Namespace) -> int:

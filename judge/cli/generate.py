@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from judge.cli import RESUMABLE_INTERRUPT
 from judge.cli._common import add_parser, bounded, print_json
 
 
@@ -40,7 +41,7 @@ def register(sub: Any) -> None:
     p.add_argument("--cache-dir", help="reply cache location (default $JUDGE_CACHE_DIR or ~/.cache/reappraisal-judge)")
     p.add_argument("--no-cache", action="store_true", help="don't read the cache (fresh responses; still cached)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, on_interrupt=RESUMABLE_INTERRUPT)
 
 
 def run(args: argparse.Namespace) -> int:

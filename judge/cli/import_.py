@@ -13,6 +13,8 @@ from typing import Any
 
 from judge.cli._common import add_parser, print_json
 
+IMPORT_INTERRUPT = "interrupted: nothing was imported; the output directories are unchanged"
+
 TABLE_HELP = """\
 Read expert ratings (and judges' scores) from CSV, TSV, XLSX or JSONL tables into a benchmark (and a run).
 
@@ -51,7 +53,7 @@ def register(sub: Any) -> None:
     rp.add_argument("--out", required=True, help="benchmark directory to write")
     rp.add_argument("--rubrics", help="rubric directory the ratings are checked against (default: rubrics/resort)")
     rp.add_argument("--json", action="store_true", help="print a JSON summary of the counts")
-    rp.set_defaults(func=run)
+    rp.set_defaults(func=run, on_interrupt=IMPORT_INTERRUPT)
     tp = kinds.add_parser(
         "table",
         help="tables of ratings or judge scores (CSV, TSV, XLSX, JSONL) -> benchmark (and run)",
@@ -78,7 +80,7 @@ def register(sub: Any) -> None:
     tp.add_argument("--sheet", metavar="NAME", help="XLSX: the sheet to read (default: the first)")
     tp.add_argument("--format", choices=["csv", "tsv", "xlsx", "jsonl"], help="table format (default: by suffix)")
     tp.add_argument("--json", action="store_true", help="print a JSON summary")
-    tp.set_defaults(func=run)
+    tp.set_defaults(func=run, on_interrupt=IMPORT_INTERRUPT)
     jp = kinds.add_parser(
         "judgments",
         help="raw judge outputs (JSONL) -> run directory, through the same parser",
@@ -90,7 +92,7 @@ def register(sub: Any) -> None:
     jp.add_argument("--rubrics", help="rubric directory (default: the bundled rubrics/resort)")
     jp.add_argument("--out", dest="run_out", required=True, help="run directory to write")
     jp.add_argument("--json", action="store_true", help="print a JSON summary")
-    jp.set_defaults(func=run)
+    jp.set_defaults(func=run, on_interrupt=IMPORT_INTERRUPT)
 
 
 def _options(args: argparse.Namespace, bench: Any) -> dict[str, Any]:
@@ -141,7 +143,14 @@ def run(args: argparse.Namespace) -> int:
     got = importer.read([Path(s) for s in args.sources], rubrics, _options(args, bench))
     source = ", ".join(args.sources)
     summary = write_import(
-        got, rubrics, out=out, run_out=run_out, benchmark=bench, command=["judge", *sys.argv[1:]], source=source
+        got,
+        rubrics,
+        out=out,
+        run_out=run_out,
+        benchmark=bench,
+        command=["judge", *sys.argv[1:]],
+        source=source,
+        run_flag="--out" if args.kind == "judgments" else "--run-out",
     )
     if args.json:
         # `import judgments` prints the run's summary itself, as it always has (scripts read it)

@@ -38,14 +38,16 @@ def register(sub: Any) -> None:
     lp.set_defaults(func=run_list)
     pp = ms.add_parser("prepare", help="assemble and verify a model's weights (done automatically on first use)")
     pp.add_argument("name", nargs="?", help="model name (default: the default model); 'all' for every model")
-    pp.set_defaults(func=run_prepare)
+    pp.set_defaults(
+        func=run_prepare, on_interrupt="interrupted: no model file was changed; the next use assembles it again"
+    )
     ap = ms.add_parser(
         "add",
         help="use your own GGUF file as local/NAME (hashed and recorded, not copied)",
-        description="Record a GGUF file as the local model local/NAME: check it is a GGUF file, hash it (sha256),\n"
-        "and record name, path, size, sha256 and n_ctx in models.json in the model cache directory. The file is\n"
-        "not copied: keep it where it is. Before each load it is checked against the recorded size and sha256,\n"
-        "so the answer cache never mixes two different files under one name.",
+        description="Record a GGUF file as the local model local/NAME: check its GGUF header and that llama.cpp\n"
+        "loads it, hash it (sha256), and record name, path, size, sha256 and n_ctx in models.json in the model\n"
+        "cache directory. The file is not copied: keep it where it is. Before each load it is checked against the\n"
+        "recorded size and sha256, so the answer cache never mixes two different files under one name.",
         epilog="examples:\n"
         "  judge models add ~/models/qwen2.5-7b-instruct-q4_k_m.gguf --name qwen2.5-7b --n-ctx 8192\n"
         "  judge models add ~/models/qwen2.5-7b-instruct-q4_k_m.gguf --name qwen2.5-7b --replace   # file changed\n",
@@ -64,7 +66,12 @@ def register(sub: Any) -> None:
     )
     ap.add_argument("--description", default="", metavar="TEXT", help="one line shown by `judge models`")
     ap.add_argument("--replace", action="store_true", help="replace the model already added under NAME")
-    ap.set_defaults(func=run_add)
+    ap.add_argument(
+        "--no-load-check",
+        action="store_true",
+        help="record the file without loading it in llama.cpp first (the first run that uses it loads it)",
+    )
+    ap.set_defaults(func=run_add, on_interrupt="interrupted: the model was not added (models.json is unchanged)")
     rp = ms.add_parser("remove", help="forget a model added with `judge models add` (the file is left alone)")
     rp.add_argument("name", help="the name given to `judge models add`")
     rp.set_defaults(func=run_remove)
@@ -136,6 +143,8 @@ def run_add(args: argparse.Namespace) -> int:
         description=args.description,
         replace=args.replace,
         progress=_ProgressLine(args.name),
+        load_check=not args.no_load_check,
+        note=lambda text: print(f"note: local/{args.name}: {text}", file=sys.stderr),
     )
     print(
         f"local/{model.name}: added {model.path} ({model.size / 1e9:.2f} GB, sha256 {model.sha256[:12]}, "

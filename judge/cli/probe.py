@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from judge.cli import RESUMABLE_INTERRUPT
 from judge.cli._common import add_judge_options, add_parser, bounded, print_json
 
 
@@ -71,7 +72,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress line")
     p.add_argument("--fail-on-rewarded", action="store_true", help="exit 1 when any probe is REWARDED (for CI)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, on_interrupt=RESUMABLE_INTERRUPT)
 
 
 def _families(values: list[str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from judge.cli import RESUMABLE_INTERRUPT
 from judge.cli._common import add_judge_options, add_parser, bounded, print_json
 from judge.engine.store import DEFAULT_MAX_UNSCORED
 
@@ -155,7 +156,7 @@ def register(sub: Any) -> None:
         help="judge the uncached requests as Ray tasks ('auto': the running cluster; 'local': start one here)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, on_interrupt=RESUMABLE_INTERRUPT)
 
 
 def select_items(bench: Any, rated_only: bool, limit: int | None) -> list[str]:

@@ -17,6 +17,8 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -130,6 +132,27 @@ class Item(_Strict):
         """A readable one-string name of the system (``model / pipeline / method``, empty parts dropped)."""
         parts = [v for v in self.system.values() if v]
         return " / ".join(parts) or "unknown"
+
+    @property
+    def content_hash(self) -> str:
+        """What the judge was shown of this item, hashed: sha256 (16 hex digits) over the post and response (or the
+        conversation and its judged turns) and the appraisal dimension with its aim and standards.
+
+        Every judgment records it (``Judgment.item_hash``): an answer belongs to the content it judged, and a
+        record whose item has changed since is judged again, never reused. The id, system and meta are left out:
+        they change no prompt.
+        """
+        shown = {
+            "post": self.post,
+            "response": self.response,
+            "conversation": [[t.role, t.text] for t in self.conversation] if self.conversation is not None else None,
+            "judged_turns": self.judged_turn_numbers,
+            "dimension_id": self.dimension_id,
+            "dimension_aim": self.dimension_aim,
+            "standards": self.standards,
+        }
+        blob = json.dumps(shown, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @property
     def input_key(self) -> str:

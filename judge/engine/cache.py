@@ -26,6 +26,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from judge.errors import JudgeError, UsageError
+
 CACHE_FORMAT = 2  # 2: the judge identity includes the endpoint (old entries simply miss)
 
 
@@ -52,6 +54,27 @@ def default_cache_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "reappraisal-judge"
+
+
+class CacheUnwritable(JudgeError):
+    """The default reply cache cannot be written (a fault of the machine, exit 1; a cache directory the user set
+    is refused as bad input instead)."""
+
+
+def unwritable_cache(directory: Path, *, given: bool, exc: BaseException) -> JudgeError:
+    """A permanent error naming the cache directory, why it cannot be written, and where the setting came from."""
+    why = next(
+        (f"{p} is a file, not a directory" for p in (directory, *directory.parents) if p.exists() and not p.is_dir()),
+        getattr(exc, "strerror", None) or str(exc),
+    )
+    if given:
+        return UsageError(f"--cache-dir {directory}: the reply cache cannot be written there ({why})")
+    if env := os.environ.get("JUDGE_CACHE_DIR"):
+        return UsageError(f"JUDGE_CACHE_DIR={env}: the reply cache cannot be written there ({why})")
+    return CacheUnwritable(
+        f"reply cache {directory}: cannot be written ({why}); set JUDGE_CACHE_DIR or pass --cache-dir to a "
+        "directory you can write"
+    )
 
 
 def cache_key(
@@ -86,19 +109,27 @@ class Cache:
 
     def __init__(self, directory: str | Path | None = None) -> None:
         self.directory = Path(directory) if directory else default_cache_dir()
-        self.directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.directory, 0o700)
         self.path = self.directory / "cache.sqlite"
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        # WAL + synchronous=NORMAL: a committed row survives the process being killed (not an OS crash, which
-        # would cost at most a re-paid call); much faster than a full fsync per reply.
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT NOT NULL)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS facts (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        os.chmod(self.path, 0o600)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.directory, 0o700)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            # Several processes may share one cache (runs in parallel, the generator and a run): SQLite serialises
+            # their writes; a writer waits up to 30 s for another's (each holds it for one row, microseconds).
+            # Set before switching to WAL, which itself needs a moment of exclusive access.
+            self._db.execute("PRAGMA busy_timeout=30000")
+            # WAL + synchronous=NORMAL: a committed row survives the process being killed (not an OS crash, which
+            # would cost at most a re-paid call); much faster than a full fsync per reply.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, reply TEXT NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS facts (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.execute("BEGIN IMMEDIATE")  # can this process write at all? (a read-only file or directory)
+            self._db.execute("ROLLBACK")
+            os.chmod(self.path, 0o600)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise unwritable_cache(self.directory, given=directory is not None, exc=exc) from None
 
     def get(self, key: str) -> CachedReply | None:
         with self._lock:

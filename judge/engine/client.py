@@ -23,7 +23,7 @@ from typing import Any
 
 from judge.engine.cache import Cache, CachedReply
 from judge.engine.judge_spec import JudgeSpec
-from judge.errors import ProviderError
+from judge.errors import JudgeError, ProviderError
 
 _litellm: Any = None
 _PRICE_CHECKED: set[str] = set()  # models whose price lookup was settled (see _settle_unknown_price)
@@ -177,6 +177,9 @@ def _retry_after(exc: BaseException) -> float | None:
 def classify(exc: BaseException, secret: str | list[str] | None) -> Exception:
     """Map a provider exception to RetryableError, ContextOverflow or ProviderError (permanent)."""
     name = type(exc).__name__
+    cause = _our_error(exc)
+    if cause is not None:  # e.g. the embedded judge's model cannot be loaded: permanent, and already well said
+        return ProviderError(scrub(str(cause), secret))
     msg = scrub(f"{name}: {exc}", secret)
     if "ContextWindowExceeded" in name or "context length" in msg.lower() or "context window" in msg.lower():
         return ContextOverflow(msg)
@@ -193,6 +196,18 @@ def classify(exc: BaseException, secret: str | list[str] | None) -> Exception:
         return ProviderError(f"the provider rejected the request (not retried): {msg[:300]}")
     # 408/409/429/5xx, timeouts, connection errors and anything unknown: transient.
     return RetryableError(msg[:500], _retry_after(exc))
+
+
+def _our_error(exc: BaseException) -> JudgeError | None:
+    """A ``JudgeError`` behind a provider exception (LiteLLM wraps what a custom provider raises), if any."""
+    seen = 0
+    cur: BaseException | None = exc
+    while cur is not None and seen < 10:
+        if isinstance(cur, JudgeError):
+            return cur
+        cur = cur.__cause__
+        seen += 1
+    return None
 
 
 def scrub(text: str, secret: str | list[str] | None) -> str:

@@ -40,9 +40,10 @@ from judge.data.benchmark import Benchmark, BenchmarkManifest, Item, load_benchm
 from judge.data.rubric import Dimension, default_rubrics_dir, load_rubric_set
 from judge.data.systems import APPRAISAL_QUESTIONS, SystemConfig
 from judge.engine.cache import Cache, cache_key
-from judge.engine.judge_spec import DEFAULT_LOCAL, JudgeSpec, judge_from_model
+from judge.engine.judge_spec import DEFAULT_LOCAL, JudgeSpec, api_base_problem, judge_from_model
 from judge.errors import InputError, Problem, UsageError
 from judge.fileio import AppendedRecords, check_writable_dir, read_appended, read_jsonl_collect, write_json
+from judge.locks import locked
 
 MANIFEST = "generation.json"
 RECORDS = "generations.jsonl"
@@ -162,7 +163,13 @@ def _posts_from_jsonl(p: Path) -> list[Post]:
 
 
 def generator_spec(system: SystemConfig) -> JudgeSpec:
-    """The model that writes responses, as a ``JudgeSpec`` so it goes through the same seam as judges."""
+    """The model that writes responses, as a ``JudgeSpec`` so it goes through the same seam as judges.
+
+    Raises:
+        InputError: the system's ``api_base`` is not a URL a call can be made to (a permanent mistake).
+    """
+    if system.api_base is not None and (why := api_base_problem(system.api_base)) is not None:
+        raise InputError(Problem(f"system {system.name}: api_base", f"{why}, got {system.api_base!r}"))
     spec = judge_from_model(system.model, system.api_base, dict(system.params))
     update: dict[str, Any] = {
         "name": f"generator:{system.name}",
@@ -306,9 +313,11 @@ def read_records(out: Path) -> dict[str, GenerationRecord]:
 
 
 def _check_manifest(cfg: GenerateConfig) -> None:
+    """Refuse an output directory holding generations of another system. One that holds none yet (a start that
+    failed or was killed before the first item) is no output to protect: its manifest is written anew."""
     path = cfg.out / MANIFEST
     h = cfg.system.content_hash()
-    if path.exists():
+    if path.exists() and _has_a_record(cfg.out / RECORDS):
         old = GenerationManifest.model_validate_json(path.read_text(encoding="utf-8"))
         if old.system_hash != h or old.system.get("name") != cfg.system.name:
             raise UsageError(
@@ -323,6 +332,17 @@ def _check_manifest(cfg: GenerateConfig) -> None:
         command=cfg.command,
     )
     write_json(path, m.model_dump(mode="json"))
+
+
+def _has_a_record(path: Path) -> bool:
+    """Whether a record file holds a whole line (a kill's partial line does not count)."""
+    if not path.exists():
+        return False
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 16):
+            if b"\n" in chunk:
+                return True
+    return False
 
 
 async def _run_tasks(ctx: _Ctx, todo: list[_Task], out: Path, concurrency: int) -> list[GenerationRecord]:
@@ -354,20 +374,30 @@ def run_generation(cfg: GenerateConfig) -> GenerationSummary:
     if cfg.concurrency < 1:
         raise UsageError(f"--concurrency must be between 1 and 10000, got {cfg.concurrency}")
     check_writable_dir(cfg.out, "--out")
+    with locked(cfg.out, f"--out {cfg.out}"):  # one writer of the output directory at a time
+        return _generate(cfg)
+
+
+def _generate(cfg: GenerateConfig) -> GenerationSummary:
     t0 = time.monotonic()
     dims = dimension_texts()
     dimension_ids = cfg.dimensions or cfg.system.dimensions
     unknown = [d for d in dimension_ids if d not in dims or d not in APPRAISAL_QUESTIONS]
     if unknown:
         raise UsageError(f"--dimensions: unknown dimension ids {unknown}; expected some of {sorted(dims)}")
+    spec = generator_spec(cfg.system)  # refused before anything is written
     cfg.out.mkdir(parents=True, exist_ok=True)
     _check_manifest(cfg)
     tasks = _tasks(cfg, dimension_ids)
     done = read_records(cfg.out)
     todo = [t for t in tasks if t.item_id not in done]
     cache = Cache(cfg.cache_dir)
-    ctx = _Ctx(cfg.system, generator_spec(cfg.system), cache, cfg.read_cache, dims, dimension_ids)
+    ctx = _Ctx(cfg.system, spec, cache, cfg.read_cache, dims, dimension_ids)
     try:
+        if todo and spec.is_local:  # a model that cannot be loaded stops here, not once per call after retries
+            from judge.engine.local.provider import load_engine
+
+            load_engine(spec.model)
         new = asyncio.run(_run_tasks(ctx, todo, cfg.out, cfg.concurrency)) if todo else []
     finally:
         cache.close()

@@ -5,7 +5,8 @@ Input JSONL, one line per (item, criterion[, sample])::
     {"item_id": "resort:0", "criterion": "empathy", "judge": "gpt-4-1106-preview", "raw_output": "4"}
 
 Optional fields: ``sample`` (default 0), ``model``, ``finish_reason``; other fields (e.g. ``source``) are ignored.
-The whole file is validated first: nothing is written if any line is bad.
+The whole file is validated first: nothing is written if any line is bad. Every output (a run, a benchmark) is
+built beside its target and swapped into place whole (``judge.staging``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +23,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from judge.data.benchmark import Benchmark, save_benchmark
 from judge.data.rubric import Rubric, find_criterion_name, validation_problems
 from judge.engine.judgment import Judgment, judgment_from_answer
-from judge.engine.store import RunManifest, RunStore, RunSummary, benchmark_record, iter_records, summarise
-from judge.errors import InputError, Problem
+from judge.engine.store import (
+    MANIFEST,
+    RECORDS,
+    SUMMARY,
+    SUPERSEDED,
+    RunManifest,
+    RunStore,
+    RunSummary,
+    benchmark_record,
+    has_records,
+    load_run_manifest,
+    summarise,
+)
+from judge.errors import InputError, Interrupted, Problem
 from judge.fileio import read_jsonl_collect, write_jsonl
+from judge.staging import StagedDir, commit_all
 
 if TYPE_CHECKING:
     from judge.data.importers.base import Imported
@@ -132,7 +147,8 @@ def unscored_counts(judgments: Iterable[Judgment]) -> dict[str, dict[str, int]]:
 def import_judgments_to_run(
     path: str | Path, bench: Benchmark, rubrics: dict[str, Rubric], out: str | Path, command: list[str] | None = None
 ) -> RunSummary:
-    """Parse a file of raw outputs into a new run directory (no model calls). Nothing is written if any line is bad."""
+    """Parse a file of raw outputs into a new run directory (no model calls). Nothing is written if any line is bad,
+    and the run appears whole or not at all (``write_imported_run``)."""
     rows, problems = read_jsonl_collect(path)
     try:
         judgments = import_judgments(rows, rubrics, source=str(path), item_ids=bench.items)
@@ -142,13 +158,32 @@ def import_judgments_to_run(
         raise InputError(problems, source=str(path))
     if not judgments:
         raise InputError(Problem(str(path), "holds no judge outputs"))
-    _check_empty_run_dir(Path(out))
     return write_imported_run(judgments, bench, rubrics, out, command=command, source_file=str(path))
 
 
-def _check_empty_run_dir(out: Path) -> None:
-    if iter_records(out):
-        raise InputError(Problem(str(out), "already holds a run; choose an empty --out"))
+# What an import may replace: a directory holding only these (or nothing). Anything else is refused rather than
+# deleted with the old version of the directory.
+BENCHMARK_FILES = frozenset({"benchmark.json", "items.jsonl", "ratings.jsonl", "posts.jsonl"})
+RUN_FILES = frozenset({MANIFEST, RECORDS, SUMMARY, SUPERSEDED, "calibrated_scores.json"})
+
+
+def _staged_run(out: str | Path, flag: str) -> StagedDir:
+    """The staged run directory of an import. An earlier import is replaced whole, as a benchmark is (so running
+    an interrupted import again completes it); a run of judge calls (paid for, not re-importable) is refused."""
+
+    def refuse_a_live_run(target: Path) -> None:
+        if not has_records(target):
+            return
+        try:
+            imported = load_run_manifest(target).source == "imported"
+        except InputError:
+            imported = False
+        if not imported:
+            raise InputError(
+                Problem(f"{flag} {out}", "already holds a run of judge calls; choose an empty or new directory")
+            )
+
+    return StagedDir(out, flag, mode=0o700, replaces=RUN_FILES, check=refuse_a_live_run)
 
 
 def write_imported_run(
@@ -160,11 +195,34 @@ def write_imported_run(
     command: list[str] | None = None,
     source_file: str = "",
 ) -> RunSummary:
-    """Write already validated imported judgments as a new run directory (no model calls); returns its summary."""
-    out = Path(out)
+    """Write already validated imported judgments as a new run directory (no model calls); returns its summary.
+
+    The run is built beside ``out`` and swapped into place (``judge.staging``): an interrupted import leaves no
+    partial run for a reader to take for a finished one.
+
+    Raises:
+        InputError: ``out`` holds a run of judge calls (an earlier import is replaced).
+        UsageError: ``out`` holds files that are not a run's, or another process writes it.
+    """
+    with _staged_run(out, "--out") as staged:
+        summary = _write_run(judgments, bench, rubrics, staged.path, Path(out), command, source_file)
+        staged.commit()
+    return summary
+
+
+def _write_run(
+    judgments: list[Judgment],
+    bench: Benchmark,
+    rubrics: Mapping[str, Rubric],
+    into: Path,
+    out: Path,
+    command: list[str] | None,
+    source_file: str,
+) -> RunSummary:
+    """Write the run's files into ``into`` (a staging directory) as the run ``out`` will be."""
     used = sorted({j.criterion for j in judgments})
     models = {j.judge: j.model for j in judgments}
-    store = RunStore(out).open()
+    store = RunStore(into).open()
     store.write_manifest(
         RunManifest(
             command=command or [],
@@ -183,14 +241,14 @@ def write_imported_run(
         )
     )
     now = time.time()
-    records = [j.model_copy(update={"prompt_hash": "imported", "created_at": now}) for j in judgments]
     try:
-        for j in records:
-            store.append(j)
+        for j in judgments:
+            item_hash = bench.items[j.item_id].content_hash if j.item_id in bench.items else None
+            store.append(j.model_copy(update={"prompt_hash": "imported", "created_at": now, "item_hash": item_hash}))
     finally:
         store.close()
-    summary = summarise(out, model_calls=0, max_unscored=None)
-    RunStore(out).write_summary(summary)
+    summary = summarise(into, model_calls=0, max_unscored=None).model_copy(update={"run_dir": str(out)})
+    RunStore(into).write_summary(summary)
     return summary
 
 
@@ -203,14 +261,20 @@ def write_import(
     benchmark: Benchmark | None = None,
     command: list[str] | None = None,
     source: str = "",
+    run_flag: str = "--run-out",
 ) -> dict[str, Any]:
     """Write what an importer read: its benchmark to ``out``, its judge scores as a run in ``run_out``.
 
     Everything is checked first (the judge rows are parsed exactly as live answers and their items looked up in
-    the new benchmark, or in ``benchmark``); nothing is written if anything is wrong.
+    the new benchmark, or in ``benchmark``); nothing is written if anything is wrong. Each output is built beside
+    its target and swapped into place (``judge.staging``), both at the end: an interrupt (Ctrl-C, ``kill -9``)
+    leaves each output as it was or wholly new, never a mix.
 
     Returns:
         The import's summary, with the run's summary under ``run`` when judge scores were written.
+
+    Raises:
+        Interrupted: Ctrl-C; its message says which outputs are unchanged.
     """
     from judge.errors import UsageError
 
@@ -234,16 +298,38 @@ def write_import(
         raise InputError(shown, source=source or None)
     if got.benchmark is not None and out is None:
         raise UsageError("the input holds items and expert ratings: give the benchmark directory to write (--out)")
-    if judgments and run_out is not None:
-        _check_empty_run_dir(Path(run_out))
     summary = dict(got.summary)
-    if got.benchmark is not None and out is not None:
-        root = save_benchmark(got.benchmark, out)
-        bench = got.benchmark.model_copy(update={"path": root})
-        for name, rows in got.extra_files.items():
-            write_jsonl(root / name, rows)
-        summary["out"] = str(root)
-    if judgments and run_out is not None and bench is not None:
-        run = write_imported_run(judgments, bench, rubrics, run_out, command=command, source_file=source)
-        summary["run"] = run.model_dump(mode="json")
+    staged: list[StagedDir] = []
+    try:
+        with ExitStack() as stack:
+            if got.benchmark is not None and out is not None:
+                replaces = BENCHMARK_FILES | set(got.extra_files)
+                sb = stack.enter_context(StagedDir(out, "--out", replaces=replaces))
+                staged.append(sb)
+                save_benchmark(got.benchmark, sb.path)
+                for name, rows in got.extra_files.items():
+                    write_jsonl(sb.path / name, rows)
+                bench = got.benchmark.model_copy(update={"path": Path(out)})
+                summary["out"] = str(out)
+            if judgments and run_out is not None and bench is not None:
+                sr = stack.enter_context(_staged_run(run_out, run_flag))
+                staged.append(sr)
+                run = _write_run(judgments, bench, rubrics, sr.path, Path(run_out), command, source)
+                summary["run"] = run.model_dump(mode="json")
+            commit_all(staged)
+    except KeyboardInterrupt:
+        raise Interrupted(_interrupted(staged)) from None
     return summary
+
+
+def _interrupted(staged: list[StagedDir]) -> str:
+    """What an interrupted import left, truthfully: each output unchanged, or already replaced."""
+    kept = [str(s.target) for s in staged if not s.committed]
+    done = [str(s.target) for s in staged if s.committed]
+    if not staged:
+        return "interrupted before anything was written"
+    if not done:
+        return f"interrupted: nothing was imported; {' and '.join(kept)} unchanged (run the import again)"
+    if not kept:
+        return f"interrupted after the import was written: {' and '.join(done)} hold the new import"
+    return f"interrupted: {' and '.join(done)} hold the new import, {' and '.join(kept)} unchanged"

@@ -33,7 +33,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from judge.errors import InputError, Problem, UsageError
 from judge.fileio import read_document, validated
@@ -47,6 +47,28 @@ TOP_LOGPROBS = 20  # alternatives per token asked of a provider for expected sco
 RoutingStrategy = Literal[
     "simple-shuffle", "least-busy", "usage-based-routing", "usage-based-routing-v2", "latency-based-routing"
 ]
+
+
+def api_base_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a server's base URL (no http:// or https:// scheme, or no host), or None.
+
+    Without a scheme the provider layer takes the URL for a path and every call fails as a "connection error",
+    retried again and again: a permanent mistake, refused before any call.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        return f"expected a URL starting with http:// or https:// (e.g. http://{url.split('://')[-1]})"
+    if not parts.netloc:
+        return "expected a URL with a host (e.g. http://127.0.0.1:8080/v1)"
+    return None
+
+
+def _check_api_base(url: str | None) -> str | None:
+    if url is not None and (why := api_base_problem(url)) is not None:
+        raise ValueError(why)
+    return url
 
 
 class Deployment(BaseModel):
@@ -63,6 +85,8 @@ class Deployment(BaseModel):
     model: str | None = Field(
         default=None, description="LiteLLM model string here, if the same model has another name."
     )
+
+    _api_base = field_validator("api_base")(_check_api_base)
 
 
 class JudgeSpec(BaseModel):
@@ -114,6 +138,8 @@ class JudgeSpec(BaseModel):
     output_price_per_mtok: float | None = Field(
         default=None, ge=0, description="USD per million completion tokens (set both prices, or neither)."
     )
+
+    _api_base = field_validator("api_base")(_check_api_base)
 
     @model_validator(mode="after")
     def _known_variant(self) -> JudgeSpec:
@@ -230,6 +256,8 @@ def judge_from_model(
     """
     if model == "local":
         model = DEFAULT_LOCAL
+    if api_base is not None and (why := api_base_problem(api_base)) is not None:
+        raise UsageError(f"--api-base: {why}, got {api_base!r}")
     key_env = api_key_env or _default_key_env(model, api_base)
     return JudgeSpec(name=model, model=model, api_base=api_base, api_key_env=key_env, params=params or {})
 

@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from judge.data import Rubric
     from judge.engine.cache import CachedReply
 
-RECORD_VERSION = 3  # 2: ``seed``, ``cost_usd`` None when unpriced; 3: ``answer_score``, ``distribution``, ``scored_by``
+# 2: ``seed``, ``cost_usd`` None when unpriced; 3: ``answer_score``, ``distribution``, ``scored_by``; 4: ``item_hash``.
+# Older records still load (the fields they lack take their defaults); see ``Judgment.item_hash`` for what a record
+# without an item hash means.
+RECORD_VERSION = 4
 
 UnscoredReason = Literal[
     "parse_failure",  # no score could be read from the answer
@@ -41,6 +44,13 @@ class Judgment(BaseModel):
     item_id: str
     criterion: str
     judge: str = Field(description="Judge name (its config name, or the model string).")
+    item_hash: str | None = Field(
+        default=None,
+        description="The judged content of the item (``Item.content_hash``) when it was judged. A record whose item "
+        "has changed since is not the item's judgment: it is set aside and the item judged again. None in records "
+        "before version 4: those are vouched for by the run's manifest (its benchmark content hash); without a "
+        "manifest they cannot be verified and are judged again (from the reply cache when the content is the same).",
+    )
     sample: int = Field(default=0, ge=0, description="Sample index (each has its own seed).")
     seed: int | None = Field(default=None, description="The seed sent with the request (None: none, or unknown).")
     score: float | None = Field(

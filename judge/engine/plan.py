@@ -108,6 +108,7 @@ class JudgmentUnit:
     key: str
     group: list[Rubric] | None = None
     prompt_hash: str = ""
+    item_hash: str = ""  # the item's content hash (computed once per item by plan_units; else on demand)
 
     @property
     def judgment_key(self) -> JudgmentKey:
@@ -126,6 +127,7 @@ class JudgmentUnit:
         ``context_overflow``, with the error text)."""
         meta: dict[str, Any] = dict(
             item_id=self.item.item_id,
+            item_hash=self.item_hash or self.item.content_hash,
             criterion=self.rubric.name,
             judge=self.judge.name,
             sample=self.sample,
@@ -214,6 +216,7 @@ def _unit(
     seed: int,
     group: list[Rubric] | None = None,
     identity: dict[str, Any] | None = None,
+    item_hash: str = "",
 ) -> JudgmentUnit:
     messages, flags = rendered
     phash = judge_prompt_hash(judge, group or rubric)
@@ -225,7 +228,9 @@ def _unit(
         sample=sample,
         seed=seed,
     )
-    return JudgmentUnit(judge, item, rubric, sample, messages, flags, response_format, seed, key, group, phash)
+    return JudgmentUnit(
+        judge, item, rubric, sample, messages, flags, response_format, seed, key, group, phash, item_hash
+    )
 
 
 def _max_post_chars(judge: JudgeSpec, given: int | None) -> int | None:
@@ -259,6 +264,7 @@ def plan_units(cfg: RunConfig, done: set[JudgmentKey]) -> Iterator[JudgmentUnit]
     """Every unit of the run not in ``done``, judge by judge, in the order that lets a local model reuse the most
     of its previous prompt (``_order``; for hosted judges the order makes no difference)."""
     ids = cfg.selected_ids()
+    hashes: dict[str, str] = {}  # item id -> content hash, computed once per item
     for judge in cfg.judges:
         max_chars = _max_post_chars(judge, cfg.max_post_chars)
         if judge.all_criteria_in_one_call and len(cfg.rubrics) > 1 and not judge.compact_prompt:
@@ -270,9 +276,11 @@ def plan_units(cfg: RunConfig, done: set[JudgmentKey]) -> Iterator[JudgmentUnit]
             rubric = cfg.rubrics[crit]
             item = cfg.benchmark.items[item_id]
             rendered = render_for(judge, rubric, item, max_chars, list(cfg.rubrics.values()))
+            ihash = hashes.get(item_id) or hashes.setdefault(item_id, item.content_hash)
             for sample in range(cfg.samples):
                 if (judge.name, item_id, crit, sample) not in done:
-                    yield _unit(judge, rubric, item, rendered, formats[crit], sample, cfg.seed + sample, None, identity)
+                    yield _unit(judge, rubric, item, rendered, formats[crit], sample, cfg.seed + sample, None, identity,
+                                ihash)  # fmt: skip
 
 
 def _order(judge: JudgeSpec, criteria: list[str], ids: list[str]) -> Iterator[tuple[str, str]]:
@@ -300,7 +308,8 @@ def _multi_units(
         item = cfg.benchmark.items[item_id]
         messages, flags = render_multi_messages(group, item, max_post_chars=max_chars)
         rendered = (messages, [*flags, "all_criteria_call"])
+        ihash = item.content_hash
         for sample in range(cfg.samples):
             for rubric in group:
                 if (judge.name, item_id, rubric.name, sample) not in done:
-                    yield _unit(judge, rubric, item, rendered, rf, sample, cfg.seed + sample, group, identity)
+                    yield _unit(judge, rubric, item, rendered, rf, sample, cfg.seed + sample, group, identity, ihash)

@@ -22,6 +22,7 @@ import dataclasses
 import gc
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from judge.engine.cache import Cache
@@ -31,18 +32,24 @@ from judge.engine.judgment import TRANSIENT_REASONS
 from judge.engine.plan import JudgmentKey, JudgmentUnit, RunConfig, plan_units, run_prompt_hash
 from judge.engine.progress import Progress
 from judge.engine.store import (
+    MANIFEST,
+    RECORDS,
+    SUMMARY,
     RunManifest,
     RunStore,
     RunSummary,
     RunTotals,
     benchmark_record,
+    has_records,
     is_final,
     load_run_manifest,
+    set_aside,
     stream_records,
     summarise,
 )
 from judge.errors import RunIncomplete, UsageError
 from judge.fileio import check_writable_dir
+from judge.locks import locked
 
 CHUNK = 512  # judgments prepared and looked up in the cache at once: bounds memory on huge runs
 
@@ -70,8 +77,12 @@ def _identity(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_resumable(cfg: RunConfig, new: RunManifest) -> RunManifest:
-    """A run directory may only be resumed by the same run; extend judges/criteria, never change them."""
-    if not (cfg.out / "run.json").exists():
+    """A run directory may only be resumed by the same run; extend judges/criteria, never change them.
+
+    A directory that holds no judgment yet (a start that failed, or was killed, before the first record) is no run
+    to protect: any command may use it.
+    """
+    if not (cfg.out / MANIFEST).exists() or not has_records(cfg.out):
         return new
     old = load_run_manifest(cfg.out)
     diffs = []
@@ -111,16 +122,44 @@ def _check_resumable(cfg: RunConfig, new: RunManifest) -> RunManifest:
 
 
 def _recorded(cfg: RunConfig) -> tuple[set[JudgmentKey], set[JudgmentKey], RunTotals]:
-    """(keys whose judgment stands, keys to ask the model again bypassing the cache, the run's totals so far)."""
+    """(keys whose judgment stands, keys to ask the model again bypassing the cache, the run's totals so far).
+
+    A record answers its item only if it judged the item's present content (``Judgment.item_hash``). Records of
+    changed (or removed) items, and records too old to carry a hash in a directory whose run.json is gone (nothing
+    vouches for them), are set aside (``store.set_aside``) and their items judged again: from the reply cache when
+    the content is in fact the same, by a new call otherwise. Call before the new manifest is written.
+    """
+    done, fresh, totals, stale = _read_recorded(cfg)
+    if stale:
+        set_aside(cfg.out, stale)
+        done, fresh, totals, _ = _read_recorded(cfg)
+    return done, fresh, totals
+
+
+def _read_recorded(cfg: RunConfig) -> tuple[set[JudgmentKey], set[JudgmentKey], RunTotals, set[JudgmentKey]]:
+    """One pass over the run's records: ``_recorded``'s three answers, and the keys whose records are stale."""
+    items = cfg.benchmark.items
+    hashes: dict[str, str] = {}
+    vouched = (cfg.out / MANIFEST).exists()  # _check_resumable compared its benchmark with this one
     done: set[JudgmentKey] = set()
     fresh: set[JudgmentKey] = set()
+    stale: set[JudgmentKey] = set()
     totals = RunTotals()
     for j in stream_records(cfg.out, totals=totals):
+        item = items.get(j.item_id)
+        if item is None or (j.item_hash is None and not vouched):
+            stale.add(j.key)
+            continue
+        if j.item_hash is not None:
+            now = hashes.get(j.item_id) or hashes.setdefault(j.item_id, item.content_hash)
+            if j.item_hash != now:
+                stale.add(j.key)
+                continue
         if is_final(j, retry_unscored=cfg.retry_unscored):
             done.add(j.key)
         elif j.unscored_reason not in TRANSIENT_REASONS:
             fresh.add(j.key)  # an answer that arrived but could not be read: the cache holds that same answer
-    return done, fresh, totals
+    return done, fresh, totals, stale
 
 
 def _selected(cfg: RunConfig, keys: set[JudgmentKey]) -> int:
@@ -145,11 +184,24 @@ def run_judging(cfg: RunConfig) -> RunSummary:
     _check_scale_options(cfg)
     check_writable_dir(cfg.out, "--out")
     t0 = time.monotonic()
-    cache = Cache(cfg.cache_dir)
-    try:
-        return _run(cfg, cache, t0)
-    finally:
-        cache.close()
+    with locked(cfg.out, f"--out {cfg.out}"):
+        cache = Cache(cfg.cache_dir)
+        try:
+            return _run(cfg, cache, t0)
+        except BaseException:
+            _forget_empty_start(cfg.out)
+            raise
+        finally:
+            cache.close()
+
+
+def _forget_empty_start(run_dir: Path) -> None:
+    """After a run that stopped before recording any judgment (a missing key, a refused judge, an interrupt during
+    start-up), leave no run behind: a run.json would make the corrected command refuse the directory."""
+    if has_records(run_dir):
+        return
+    for name in (MANIFEST, RECORDS, SUMMARY):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
@@ -184,6 +236,7 @@ def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
         # Pass 2: call the model for the rest, streamed.
         if misses:
             _check_keys(cfg)
+            _prepare_local_models(cfg, progress)
             if cfg.budget_usd is not None:
                 _check_budget(cfg, budget, progress)
             if budget.exhausted:
@@ -223,6 +276,20 @@ def _check_keys(cfg: RunConfig) -> None:
         spec.api_key()
         if spec.deployments:
             pool_keys(spec)
+
+
+def _prepare_local_models(cfg: RunConfig, progress: Progress) -> None:
+    """Before any call: load the embedded models the run calls. A model that cannot be loaded, or a model directory
+    that cannot be written, is permanent: it stops the run here, saying what is wrong and where, instead of every
+    call failing and being retried."""
+    names = sorted({j.model for j in cfg.judges if j.is_local})
+    if not names:
+        return
+    from judge.engine.local.provider import load_engine
+
+    for name in names:
+        progress.note(f"loading the embedded model {name} ...")
+        load_engine(name)
 
 
 def _check_budget(cfg: RunConfig, budget: Budget, progress: Progress) -> None:

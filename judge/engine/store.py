@@ -10,6 +10,14 @@
 Appends go through ``judge.fileio.AppendedRecords`` (one whole line, then a flush), so a killed process leaves at
 most one partial last line, which is cut before appending again.
 
+Every record carries the hash of the item content it judged (``Judgment.item_hash``). When a run directory is
+reused for items whose content changed (say, ``run.json`` was deleted and another benchmark with the same ids was
+run into it), the records of the changed items are no answer to the new content: the runner moves them, under the
+run's lock and atomically, to ``judgments.superseded.jsonl`` (``set_aside``) and judges those items again. That is
+the one time ``judgments.jsonl`` is rewritten; nothing is deleted, and the calls the superseded records paid for
+still count in the run's totals (``--budget`` is for the directory). So every record in ``judgments.jsonl`` answers
+the benchmark its ``run.json`` names.
+
 A key (judge, item, criterion, sample) can have several records: a judgment whose call failed for a transient
 reason (``api_error``: server errors, timeouts, rate limits after every retry) is recorded, and the next
 invocation asks again and appends the new answer. The **latest** record of a key is the judgment; the earlier ones
@@ -34,7 +42,7 @@ from pydantic import BaseModel, Field
 from judge import __version__
 from judge.engine.judgment import TRANSIENT_REASONS, Judgment
 from judge.errors import InputError, Problem
-from judge.fileio import AppendedRecords, read_appended, read_document, validated, write_json
+from judge.fileio import AppendedRecords, read_appended, read_document, validated, write_json, write_text
 
 if TYPE_CHECKING:
     from judge.data import Benchmark
@@ -43,6 +51,7 @@ STORE_VERSION = 1
 MANIFEST = "run.json"
 RECORDS = "judgments.jsonl"
 SUMMARY = "summary.json"
+SUPERSEDED = "judgments.superseded.jsonl"
 
 
 class RunManifest(BaseModel):
@@ -169,6 +178,8 @@ def _latest(run_dir: str | Path, totals: RunTotals | None) -> Iterator[tuple[int
         yield first[key], j
     if totals is not None:
         totals.reissued += reissued
+        for j in read_appended(Path(run_dir) / SUPERSEDED, Judgment, "a valid judgment record"):
+            _add_to_totals(totals, j)  # paid for in this directory, though no longer an answer
         totals.cost_usd = round(totals.cost_usd, 6)
 
 
@@ -189,6 +200,54 @@ def stream_records(run_dir: str | Path, *, totals: RunTotals | None = None) -> I
 def iter_records(run_dir: str | Path) -> list[Judgment]:
     """All judgments of a run as a list, in the order their keys first appear (see ``stream_records``)."""
     return [j for _, j in sorted(_latest(run_dir, None), key=lambda t: t[0])]
+
+
+def set_aside(run_dir: str | Path, keys: set[tuple[str, str, str, int]]) -> int:
+    """Move every record of ``keys`` from ``judgments.jsonl`` to ``judgments.superseded.jsonl``; call with the run's
+    lock held. Returns how many records moved.
+
+    Both files are rewritten whole (staged, fsynced, renamed): the superseded file first, with the moved lines added
+    once (a line already there, from a move a kill cut short, is not added twice), then the records file without
+    them. Killed in between, the next call finds the same records and finishes the move.
+    """
+    run = Path(run_dir)
+    path = run / RECORDS
+    if not keys or not path.exists():
+        return 0
+    keep: list[str] = []
+    moved: list[str] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                break  # a kill's partial last line: dropped, as a reader skips it
+            try:
+                r = json.loads(line)
+                key = (r["judge"], r["item_id"], r["criterion"], int(r.get("sample", 0)))
+            except (ValueError, KeyError, TypeError):
+                keep.append(line)  # not ours to judge here: the readers name it
+                continue
+            (moved if key in keys else keep).append(line)
+    if not moved:
+        return 0
+    superseded = run / SUPERSEDED
+    old = superseded.read_text(encoding="utf-8").splitlines(keepends=True) if superseded.exists() else []
+    old = [line for line in old if line.endswith("\n")]
+    seen = set(old)
+    write_text(superseded, "".join(old + [line for line in moved if line not in seen]), private=True)
+    write_text(path, "".join(keep), private=True)
+    return len(moved)
+
+
+def has_records(run_dir: str | Path) -> bool:
+    """Whether a run directory holds at least one whole judgment record (a kill's partial line does not count)."""
+    path = Path(run_dir) / RECORDS
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 16):
+            if b"\n" in chunk:
+                return True
+    return False
 
 
 def is_final(j: Judgment, *, retry_unscored: bool = False) -> bool:

@@ -24,6 +24,8 @@ from judge.analysis.probes import ProbeReport, model_family, probe_shifts, self_
 from judge.data import Benchmark, Rubric, load_benchmark, save_benchmark
 from judge.data.probes import perturbed_benchmark, probe_names, split_probed_id
 from judge.engine import JudgeSpec, RunConfig, RunSummary, load_run_scores, run_judging
+from judge.engine.store import check_run_benchmark, has_records
+from judge.locks import locked
 from judge.report import write_report
 from judge.report.probes import probe_document
 
@@ -78,6 +80,16 @@ def run_probes(cfg: ProbeConfig) -> ProbeOutcome:
     """
     names = probe_names(cfg.probes)
     probed = perturbed_benchmark(cfg.benchmark, names, cfg.item_ids)
+    with locked(cfg.out, f"--out {cfg.out}"):  # one writer of the probe directory (its run has its own lock)
+        return _run_probes(cfg, names, probed)
+
+
+def _run_probes(cfg: ProbeConfig, names: list[str], probed: Benchmark) -> ProbeOutcome:
+    run_dir = cfg.out / "run"
+    if has_records(run_dir):
+        # Refused before the probed benchmark is written over: the run in --out judged these items, or nothing
+        # here changes (a run of other items would otherwise be left beside a benchmark that is not its own).
+        check_run_benchmark(run_dir, probed.model_copy(update={"path": cfg.out / "benchmark"}))
     # Saved and loaded back, so the run records where its benchmark is and its content hash (portable runs).
     bench = load_benchmark(save_benchmark(probed, cfg.out / "benchmark"))
     summary = run_judging(

@@ -35,7 +35,7 @@ from judge import __version__
 from judge.data.benchmark import Benchmark, ExpertRating, Item
 from judge.data.rubric import Rubric
 from judge.engine.store import aggregate, load_run_manifest, stream_records
-from judge.errors import UsageError
+from judge.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from judge.analysis.calibration import Calibrator
@@ -475,17 +475,28 @@ def largest(view: ItemView, by: Disagreement, n: int = 10, judge: int | None = N
 
 
 def find_benchmark(run_dirs: Sequence[str | Path], given: str | Path | None) -> tuple[Benchmark | None, str | None]:
-    """The benchmark of the runs: ``given`` (``--benchmark``), else the path the first run recorded if it is still
-    there. Returns the benchmark (or None) and, when none was found, a note saying why and what to pass."""
-    from judge.data.benchmark import load_benchmark
+    """The benchmark of the runs: ``given`` (``--benchmark``), else the one the first run judged, found by its content
+    wherever the run recorded it (``judge.engine.store.resolve_run_benchmark``). Every run is checked against it
+    (``check_run_benchmark``, the one check of every verb that reads a run with a benchmark): a run that judged
+    other items is refused, never shown beside these items' text and experts.
 
-    if given is not None:
-        return load_benchmark(given), None
+    Returns the benchmark (or None) and, when none was found, a note saying why and what to pass.
+
+    Raises:
+        InputError: a run judged another benchmark than ``given`` (or than the first run's).
+    """
+    from judge.data.benchmark import load_benchmark
+    from judge.engine.store import check_run_benchmark, resolve_run_benchmark
+
+    bench = load_benchmark(given) if given is not None else None
+    why = "no run was given: pass --benchmark DIR"
+    if bench is None and run_dirs:
+        try:
+            bench = resolve_run_benchmark(run_dirs[0])
+        except InputError as exc:
+            why = "; ".join(p.message for p in exc.problems)
+    if bench is None:
+        return None, f"{why}; meanwhile items are shown by id only, without text, systems or expert ratings"
     for run in run_dirs:
-        recorded = str(load_run_manifest(run).benchmark.get("path") or "")
-        if recorded and (Path(recorded) / "items.jsonl").exists():
-            return load_benchmark(recorded), None
-    return None, (
-        "the runs' benchmark was not found where they recorded it: items are shown by id only, without text, "
-        "systems or expert ratings (pass --benchmark DIR)"
-    )
+        check_run_benchmark(run, bench)
+    return bench, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from typing import Any
 
 from judge.engine.calls import CallPass
@@ -14,7 +15,12 @@ def judge_online(p: CallPass) -> None:
     """Make every pending call of the run online (the default call strategy)."""
     p.load_provider_layer()
     p.progress.start_calls()
-    asyncio.run(_call_misses(p))
+    with warnings.catch_warnings():
+        # Ctrl-C cancels the calls in flight, and LiteLLM leaves behind a coroutine it made but never started for
+        # each; Python would print a "never awaited" warning (with a hint about tracemalloc) above the message
+        # that says what was kept. Nothing is lost with them: every answer that arrived was recorded.
+        warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+        asyncio.run(_call_misses(p))
 
 
 async def _call_misses(p: CallPass) -> None:

@@ -24,6 +24,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import suppress
@@ -32,7 +33,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from judge.errors import InputError, JudgeError, Problem
+from judge.errors import InputError, JudgeError, Problem, UsageError
+from judge.locks import locked
 
 INSTALL_HINT = "install with: pip install 'reappraisal-judge[local]'"
 DEFAULT_MODEL = "qwen2.5-1.5b"
@@ -226,6 +228,40 @@ def cache_dir() -> Path:
     return Path(base).expanduser() / "reappraisal-judge" / "models"
 
 
+def _unwritable(directory: Path) -> str | None:
+    """Why files cannot be created in ``directory`` (created if missing), or None when they can."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+        return None
+    except OSError as exc:
+        for parent in (directory, *directory.parents):
+            if parent.exists() and not parent.is_dir():
+                return f"{parent} is a file, not a directory"
+        return f"cannot write there ({exc.strerror or exc})"
+
+
+def writable_dir(directory: Path | None = None) -> Path:
+    """The model directory (``directory``, default ``cache_dir()``), created if missing and checked writable.
+
+    A directory that cannot be written is a permanent fault, named at once rather than retried call after call.
+
+    Raises:
+        UsageError: ``$JUDGE_MODEL_DIR`` names a directory that cannot be written (the user's setting: exit 2).
+        ModelFileError: the default model directory cannot be written (exit 1).
+    """
+    d = directory or cache_dir()
+    why = _unwritable(d)
+    if why is None:
+        return d
+    env = os.environ.get("JUDGE_MODEL_DIR")
+    if directory is None and env:
+        raise UsageError(f"JUDGE_MODEL_DIR={env}: {why}; set it to a directory you can write")
+    raise ModelFileError(f"model directory {d}: {why}; set JUDGE_MODEL_DIR to a directory you can write")
+
+
 def target_path(model: LocalModel, directory: Path | None = None) -> Path:
     """Path of the assembled file (whether or not it exists yet); a user model's own file."""
     if model.path is not None:
@@ -414,17 +450,29 @@ def model_path(
     if model.path is not None:
         return _user_file(model, directory, progress)
     target = target_path(model, directory)
-    if target.is_file():
-        if is_verified(model, target):
-            return target
-        # No (valid) stamp: an older or foreign file. Hash it once; if it is right, stamp it and keep it.
-        size, digest = _hash_file(target, progress)
-        if size == model.size and digest == model.sha256:
-            _write_stamp(model, target)
-            return target
-        # Wrong content: rebuild from the parts (the rename replaces it atomically).
-    _assemble(model, target, progress)
+    if target.is_file() and is_verified(model, target):
+        return target
+    writable_dir(directory)
+    # One process assembles (or hashes) a model file at a time; the others wait and then find it verified.
+    with locked(target, f"local model {model.name}", wait=True, on_wait=_tell_waiting(model)):
+        if target.is_file():
+            if is_verified(model, target):
+                return target
+            # No (valid) stamp: an older or foreign file. Hash it once; if it is right, stamp it and keep it.
+            size, digest = _hash_file(target, progress)
+            if size == model.size and digest == model.sha256:
+                _write_stamp(model, target)
+                return target
+            # Wrong content: rebuild from the parts (the rename replaces it atomically).
+        _assemble(model, target, progress)
     return target
+
+
+def _tell_waiting(model: LocalModel) -> Callable[[str], None]:
+    def tell(holder: str) -> None:
+        print(f"local model {model.name}: waiting for {holder}, which is preparing it", file=sys.stderr, flush=True)
+
+    return tell
 
 
 def _user_file(model: LocalModel, directory: Path | None, progress: Progress | None) -> Path:

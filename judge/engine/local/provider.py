@@ -45,7 +45,7 @@ import litellm
 from litellm import CustomLLM
 from litellm.types.utils import Choices, Message, ModelResponse, Usage
 
-from judge.engine.local.models import MODELS, LocalModel, Progress, get_model, model_path
+from judge.engine.local.models import MODELS, LocalModel, ModelFileError, Progress, get_model, model_path
 from judge.errors import JudgeError
 
 PROVIDER = "local"
@@ -354,8 +354,12 @@ def _close_engines() -> None:
 def load_engine(name: str | None = None, *, progress: Progress | None = None) -> LocalEngine:
     """The process-wide engine for a model, assembling and loading it on first use.
 
+    Every failure here is permanent (retrying cannot fix it) and says what is wrong and where.
+
     Raises:
-        ModelFileError: the weights are not installed or do not verify.
+        ModelFileError: the weights are not installed or do not verify, the model directory cannot be written (the
+            default one), or llama.cpp cannot load the file.
+        UsageError: ``$JUDGE_MODEL_DIR`` cannot be written.
         ProviderError: llama-cpp-python is not installed.
     """
     model = get_model(name)
@@ -376,9 +380,15 @@ def _load(model: LocalModel, progress: Progress | None) -> LocalEngine:
         raise ProviderError(LLAMA_INSTALL_HINT) from None
     path = model_path(model, progress=progress)
     start = time.perf_counter()
-    llama = Llama(
-        model_path=str(path), n_ctx=model.n_ctx, n_threads=default_threads(), seed=DEFAULT_SEED, verbose=False
-    )
+    try:
+        llama = Llama(
+            model_path=str(path), n_ctx=model.n_ctx, n_threads=default_threads(), seed=DEFAULT_SEED, verbose=False
+        )
+    except (ValueError, RuntimeError, OSError) as exc:  # llama.cpp's "Failed to load model from file": permanent
+        raise ModelFileError(
+            f"local model {model.name!r}: llama.cpp could not load {path} ({exc}); the file is not a model this "
+            "llama.cpp can run" + (f" (remove it with `judge models remove {model.name}`)" if model.is_user else "")
+        ) from None
     return LocalEngine(model, llama, time.perf_counter() - start)
 
 

@@ -17,7 +17,9 @@ Example::
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,11 +36,16 @@ from judge.engine.local.models import (
     builtin_model,
     cache_dir,
     model_key,
+    writable_dir,
 )
 from judge.errors import InputError, Problem, UsageError
+from judge.locks import locked
 
 REGISTRY_FILE = "models.json"
 GGUF_MAGIC = b"GGUF"
+GGUF_HEADER = 4 + 4 + 8 + 8  # magic, version (uint32), tensor count and metadata key count (uint64 each)
+GGUF_VERSIONS = frozenset({2, 3})
+GGUF_MAX_COUNT = 1 << 24  # far above any real model's tensors or metadata keys; a garbage header is not
 DEFAULT_N_CTX = 4096
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 # Names that already mean something where a model name is read: 'local' is the default model, 'all' every model
@@ -143,8 +150,10 @@ def user_models(directory: Path | None = None) -> dict[str, LocalModel]:
     path = registry_path(directory)
     try:
         st = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no registry (the model directory may not even exist)
         return {}
+    except OSError as exc:
+        raise InputError(Problem(str(path), f"cannot read the model registry: {exc.strerror or exc}")) from None
     key = (st.st_ino, st.st_size, st.st_mtime_ns)
     hit = _CACHE.get(path)
     if hit is None or hit[0] != key:
@@ -179,7 +188,8 @@ def check_name(name: str) -> None:
 
 
 def check_gguf(path: Path) -> None:
-    """Refuse a path that is not a readable file starting with the GGUF magic bytes.
+    """Refuse a path that is not a readable file with a GGUF header: the magic bytes, a version llama.cpp reads
+    (2 or 3), and plausible tensor and metadata counts.
 
     Raises:
         InputError: naming the path, what was found and what was expected.
@@ -190,11 +200,49 @@ def check_gguf(path: Path) -> None:
         raise InputError(Problem(str(path), "not a regular file; expected a .gguf model file"))
     try:
         with path.open("rb") as fh:
-            head = fh.read(len(GGUF_MAGIC))
+            head = fh.read(GGUF_HEADER)
     except OSError as exc:
         raise InputError(Problem(str(path), f"cannot read the file: {exc.strerror or exc}")) from None
-    if head != GGUF_MAGIC:
-        raise InputError(Problem(str(path), f"not a GGUF model file: it starts with {head!r}, expected {GGUF_MAGIC!r}"))
+    if head[: len(GGUF_MAGIC)] != GGUF_MAGIC:
+        found = head[: len(GGUF_MAGIC)]
+        raise InputError(
+            Problem(str(path), f"not a GGUF model file: it starts with {found!r}, expected {GGUF_MAGIC!r}")
+        )
+    if len(head) < GGUF_HEADER:
+        raise InputError(Problem(str(path), f"not a GGUF model file: {len(head)} bytes, shorter than a GGUF header"))
+    version, tensors, kvs = struct.unpack("<IQQ", head[len(GGUF_MAGIC) :])
+    if version not in GGUF_VERSIONS:
+        raise InputError(
+            Problem(str(path), f"GGUF version {version} is not one llama.cpp reads (expected {sorted(GGUF_VERSIONS)})")
+        )
+    if not 0 < tensors <= GGUF_MAX_COUNT or kvs > GGUF_MAX_COUNT:
+        raise InputError(
+            Problem(str(path), f"not a GGUF model: its header counts {tensors} tensors and {kvs} metadata keys")
+        )
+
+
+def check_loads(path: Path, n_ctx: int = DEFAULT_N_CTX) -> str | None:
+    """Load the file in llama.cpp once (memory-mapped, a small context): a file that is not a model is refused when
+    it is added, not at the first judgment.
+
+    Returns:
+        None when it loads; a note saying why it could not be checked (llama-cpp-python not installed).
+
+    Raises:
+        InputError: llama.cpp cannot load it (naming the file and llama.cpp's reason).
+    """
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        return "not loaded to check it: llama-cpp-python is not installed (pip install 'reappraisal-judge[local]')"
+    try:
+        llama = Llama(model_path=str(path), n_ctx=min(n_ctx, 256), n_threads=1, verbose=False)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise InputError(Problem(str(path), f"llama.cpp cannot load this file as a model ({exc})")) from None
+    close = getattr(llama, "close", None)
+    if close is not None:
+        close()
+    return None
 
 
 def add_user_model(
@@ -206,11 +254,14 @@ def add_user_model(
     replace: bool = False,
     progress: Progress | None = None,
     directory: Path | None = None,
+    load_check: bool = True,
+    note: Callable[[str], None] | None = None,
 ) -> LocalModel:
-    """Register a GGUF file as the local model ``local/<name>``: hash it and record it in ``models.json``.
+    """Register a GGUF file as the local model ``local/<name>``: check it, hash it, record it in ``models.json``.
 
     The file is used where it is (not copied). Everything cheap is checked before the file is hashed: the name,
-    a name already taken, the file and its magic bytes.
+    a name already taken, the file and its header, and (``load_check``) that llama.cpp loads it. The registry is
+    changed under its lock (``judge.locks``): two processes adding models at once both keep theirs.
 
     Args:
         path: the GGUF file; recorded as an absolute path (symlinks resolved).
@@ -219,25 +270,29 @@ def add_user_model(
         replace: replace a model already added under ``name`` (else refused).
         progress: called as ``progress("hash", done_bytes, total_bytes)`` while hashing.
         directory: the model cache directory holding the registry (default ``cache_dir()``).
+        load_check: load the file in llama.cpp before recording it (``check_loads``).
+        note: told what could not be checked (e.g. no llama.cpp to load the file with).
 
     Returns:
         The new model.
 
     Raises:
-        InputError: bad name, missing or non-GGUF file, or a malformed registry.
-        UsageError: ``name`` is taken and ``replace`` is False.
+        InputError: bad name, missing, non-GGUF or unloadable file, or a malformed registry.
+        UsageError: ``name`` is taken and ``replace`` is False; the model directory cannot be written
+            (``$JUDGE_MODEL_DIR``).
+        ModelFileError: the default model directory cannot be written.
     """
     if n_ctx <= 0:
         raise InputError(Problem("--n-ctx", f"expected an integer > 0, got {n_ctx}"))
     check_name(name)
     file = Path(path).expanduser().resolve()
-    old = load_registry(directory).get(name)
-    if old is not None and not replace:
-        raise UsageError(
-            f"a model named {name!r} was already added (file {old.path}); pass --replace to replace it, or choose "
-            f"another name"
-        )
+    _refuse_taken(load_registry(directory), name, replace)
     check_gguf(file)
+    writable_dir(directory)
+    if load_check:
+        why = check_loads(file, n_ctx)
+        if why is not None and note is not None:
+            note(why)
     before = _stat_key(file)
     size, digest = _hash_file(file, progress, "hash")
     record = UserModelRecord(
@@ -250,11 +305,28 @@ def add_user_model(
         added_at=datetime.now(UTC).replace(microsecond=0),
     )
     model = record.to_local_model()
-    # Stamped with the size and mtime seen before hashing: if the file changed meanwhile, the first use hashes it
-    # again instead of trusting this hash.
-    _write_stamp(model, file, directory, before)
-    _save(directory, lambda reg: [r for r in reg.models if r.name != name] + [record])
+    with _registry_locked(directory):
+        _refuse_taken(load_registry(directory), name, replace)  # another process may have added it meanwhile
+        # Stamped with the size and mtime seen before hashing: if the file changed meanwhile, the first use hashes
+        # it again instead of trusting this hash.
+        _write_stamp(model, file, directory, before)
+        _save(directory, lambda reg: [r for r in reg.models if r.name != name] + [record])
     return model
+
+
+def _refuse_taken(registry: UserRegistry, name: str, replace: bool) -> None:
+    old = registry.get(name)
+    if old is not None and not replace:
+        raise UsageError(
+            f"a model named {name!r} was already added (file {old.path}); pass --replace to replace it, or choose "
+            f"another name"
+        )
+
+
+def _registry_locked(directory: Path | None) -> AbstractContextManager[Path]:
+    """The registry's lock (waited for: the changes it guards take milliseconds)."""
+    path = registry_path(writable_dir(directory))
+    return locked(path, f"model registry {path}", wait=True)
 
 
 def remove_user_model(name: str, directory: Path | None = None) -> UserModelRecord:
@@ -271,19 +343,21 @@ def remove_user_model(name: str, directory: Path | None = None) -> UserModelReco
         raise UsageError(
             f"{name!r} is a built-in model{alias} and cannot be removed; only models added with `judge models add` can"
         )
-    registry = load_registry(directory)
-    old = registry.get(key)
-    if old is None:
-        added = sorted(r.name for r in registry.models)
-        raise UsageError(f"no model named {name!r} was added with `judge models add`; added models: {added}")
-    _save(directory, lambda reg: [r for r in reg.models if r.name != key])
-    _stamp_path(old.to_local_model(), Path(old.path), directory).unlink(missing_ok=True)
+    with _registry_locked(directory):
+        registry = load_registry(directory)
+        old = registry.get(key)
+        if old is None:
+            added = sorted(r.name for r in registry.models)
+            raise UsageError(f"no model named {name!r} was added with `judge models add`; added models: {added}")
+        _save(directory, lambda reg: [r for r in reg.models if r.name != key])
+        _stamp_path(old.to_local_model(), Path(old.path), directory).unlink(missing_ok=True)
     return old
 
 
 def _save(directory: Path | None, change: Callable[[UserRegistry], list[UserModelRecord]]) -> None:
     """Rewrite the registry atomically (``judge.fileio.write_json``) with the records ``change`` makes of the
-    current ones, sorted by name; read just before writing, so a model added meanwhile by another process is kept."""
+    current ones, sorted by name. Called with the registry's lock held: read and write are one step for every
+    other writer, so a model added meanwhile by another process is never lost."""
     from judge.fileio import write_json
 
     reg = load_registry(directory)
