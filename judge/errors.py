@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The most problems an ``InputError`` message lists (all stay in ``InputError.problems``).
+MAX_LISTED = 50
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -37,7 +40,13 @@ class InputError(JudgeError):
             problems = [problems]
         self.problems: list[Problem] = list(problems)
         head = f"{len(self.problems)} problem(s) in {source}" if source else f"{len(self.problems)} problem(s)"
-        body = "\n".join(f"  - {p}" for p in self.problems)
+        # A file of 10,000 bad lines is one message of readable length: the first problems, and a count of the rest.
+        # (One problem more than the cap is shown whole: the count would take its line.)
+        cut = len(self.problems) > MAX_LISTED + 1
+        shown = [f"  - {p}" for p in (self.problems[:MAX_LISTED] if cut else self.problems)]
+        if cut:
+            shown.append(f"  ... and {len(self.problems) - MAX_LISTED:,} more problem(s)")
+        body = "\n".join(shown)
         super().__init__(f"{head}:\n{body}" if len(self.problems) > 1 or source else str(self.problems[0]))
 
 

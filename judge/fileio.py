@@ -14,18 +14,19 @@ field), the value, and what was expected; never a traceback.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from judge.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel, TypeAdapter, ValidationError
 
 M = TypeVar("M", bound="BaseModel")
 DocumentFormat = Literal["json", "yaml", "toml"]
@@ -34,21 +35,43 @@ _SUFFIX_FORMAT: dict[str, DocumentFormat] = {".json": "json", ".yaml": "yaml", "
 
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "w", *, private: bool = False) -> Iterator[IO[Any]]:
-    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` only if the block succeeds."""
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` only if the block succeeds.
+
+    Raises:
+        InputError: ``path`` cannot be written there (a parent is a file, a directory is in the way, no permission),
+            naming it and why.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # a parent that is a file, a read-only place: the user's path, named
+        why = why_unwritable(exc, target.parent)
+        raise InputError(Problem(str(target), f"cannot write this file: {why}")) from None
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600 if private else 0o644)
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except IsADirectoryError:
+            raise InputError(
+                Problem(str(target), "cannot write this file: a directory of that name is in the way")
+            ) from None
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def why_unwritable(exc: OSError, target: Path) -> str:
+    """Why ``target`` cannot be created or written, in words: a file in its path, or the system's reason."""
+    blocker = next((p for p in [target, *target.parents] if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        return f"{blocker} is a file, not a directory"
+    return exc.strerror or str(exc)
 
 
 def check_writable_dir(path: str | Path, flag: str) -> None:
@@ -110,6 +133,73 @@ def write_jsonl(path: str | Path, rows: Iterable[Any], *, private: bool = False)
     return n
 
 
+#: Deepest nesting of lists and objects accepted in a JSON, YAML or TOML value. Real data nests a few levels;
+#: a value nested thousands deep would make the parsers, validators and writers recurse until they fail.
+MAX_DEPTH = 64
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests lists and mappings more than ``limit`` deep (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict):
+            children: Iterable[Any] = v.values()
+        elif isinstance(v, list | tuple):
+            children = v
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children)
+    return False
+
+
+class DuplicateKey(ValueError):
+    """A JSON object or YAML mapping gives one key twice: which value was meant cannot be told (parsers keep the
+    last one silently)."""
+
+    def __init__(self, key: object, mark: Any = None) -> None:
+        super().__init__(f"key {key!r} is given twice in one object: which value is meant? Keep one")
+        self.mark = mark
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise DuplicateKey(k)
+            seen.add(k)
+    return d
+
+
+@functools.cache
+def _unique_key_loader() -> type:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            keys = [self.construct_object(k, deep=True) for k, _ in node.value]
+            seen: set[Any] = set()
+            for k, (key_node, _) in zip(keys, node.value, strict=True):
+                try:
+                    if k in seen:
+                        raise DuplicateKey(k, key_node.start_mark)
+                    seen.add(k)
+                except TypeError:  # an unhashable key: the constructor below says so
+                    break
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
+def _nested_too_deep(text: str) -> bool:
+    # Counting brackets is C-speed: only a line with enough of them can be too deep, and only that one is walked.
+    return text.count("[") + text.count("{") > MAX_DEPTH
+
+
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, parsed_object)``; raise ``InputError`` listing every malformed line."""
     rows, problems = read_jsonl_collect(path)
@@ -121,35 +211,47 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
 def read_jsonl_collect(path: str | Path) -> tuple[list[tuple[int, Any]], list[Problem]]:
     """Parse a JSONL file into ``(line_number, object)`` rows plus one ``Problem`` per malformed line.
 
-    Lets callers validate the well-formed lines too and report every problem of the file together.
+    A line is malformed when it is not UTF-8, not JSON, not an object, or nests deeper than ``MAX_DEPTH``. Lets
+    callers validate the well-formed lines too and report every problem of the file together.
     """
     p = Path(path)
     try:
-        fh = p.open(encoding="utf-8")
+        fh = p.open("rb")
     except OSError as exc:
         raise InputError(Problem(str(p), f"cannot read file: {exc.strerror}")) from None
     rows: list[tuple[int, Any]] = []
     problems: list[Problem] = []
     with fh:
-        try:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    problems.append(
-                        Problem(
-                            f"{p}:{lineno}", f"not valid JSON ({exc.msg} at column {exc.colno}): {line.strip()[:60]!r}"
-                        )
-                    )
-                    continue
-                if not isinstance(obj, dict):
-                    problems.append(Problem(f"{p}:{lineno}", f"expected a JSON object, got {type(obj).__name__}"))
-                    continue
-                rows.append((lineno, obj))
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(f"{p}:{lineno}", f"not UTF-8 text ({exc.reason} at column {exc.start + 1})"))
+                continue
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")  # a byte-order mark some editors write
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line, object_pairs_hook=_unique_keys)
+                deep = _nested_too_deep(line) and too_deep(obj)
+            except DuplicateKey as exc:
+                problems.append(Problem(f"{p}:{lineno}", str(exc)))
+                continue
+            except json.JSONDecodeError as exc:
+                problems.append(
+                    Problem(f"{p}:{lineno}", f"not valid JSON ({exc.msg} at column {exc.colno}): {line.strip()[:60]!r}")
+                )
+                continue
+            except RecursionError:  # nested far too deep for the parser itself
+                deep = True
+            if deep:
+                problems.append(Problem(f"{p}:{lineno}", f"values nested more than {MAX_DEPTH} levels deep"))
+                continue
+            if not isinstance(obj, dict):
+                problems.append(Problem(f"{p}:{lineno}", f"expected a JSON object, got {type(obj).__name__}"))
+                continue
+            rows.append((lineno, obj))
     return rows, problems
 
 
@@ -210,21 +312,41 @@ def _cut_partial_tail(path: Path) -> None:
         fh.truncate(data.rfind(b"\n") + 1)
 
 
-def read_appended(path: Path, model: type[M], what: str) -> Iterator[M]:
+def read_appended(path: Path, model: type[M] | TypeAdapter[Any] | Callable[[str], Any], what: str) -> Iterator[Any]:
     """Stream the records of an append-only JSONL file written one whole line at a time (run and generation
-    records), validated as ``model``.
+    records), validated as ``model`` (a pydantic model, an adapter of a union of them, or a function reading a line
+    that raises ``ValueError`` on a bad one).
 
     A last line without its newline is the partial write of a killed process and is skipped; any other bad line
     raises ``InputError`` naming ``path:line`` (``what`` says what the line should have been).
     """
     if not path.exists():
         return
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.endswith("\n"):
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise InputError(Problem(str(path), f"cannot read file: {exc.strerror}")) from None
+    from pydantic import TypeAdapter
+
+    parse: Callable[[str], Any]
+    if isinstance(model, TypeAdapter):
+        parse = model.validate_json
+    elif isinstance(model, type):
+        parse = cast("type[BaseModel]", model).model_validate_json
+    else:
+        parse = model
+    with fh:
+        for n, raw in enumerate(fh, 1):
+            if not raw.endswith(b"\n"):
                 return
             try:
-                yield model.model_validate_json(line)
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    Problem(f"{path}:{n}", f"not {what}: not UTF-8 text ({exc.reason} at column {exc.start + 1})")
+                ) from None
+            try:
+                yield parse(line)
             except ValueError as exc:
                 first = str(exc).splitlines()[0]
                 raise InputError(Problem(f"{path}:{n}", f"not {what}: {first}")) from None
@@ -249,14 +371,31 @@ def read_document(path: str | Path, what: str, fmt: DocumentFormat | None = None
     if kind is None:
         raise InputError(Problem(str(p), f"cannot tell the format of this {what}: expected .json, .yaml or .toml"))
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise InputError(Problem(str(p), f"cannot read {what}: {exc.strerror}")) from None
+    try:
+        text = raw.decode("utf-8-sig")  # -sig: the byte-order mark some editors write (Notepad) is no content
     except UnicodeDecodeError as exc:  # a ValueError, not an OSError: without this it escaped as a traceback
-        raise InputError(Problem(str(p), f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(Problem(f"{p}:{line}", f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
+    try:
+        data = _parse(text, kind, p)
+        # YAML nests by indentation too, and its documents are small: always walked.
+        deep = (kind == "yaml" or _nested_too_deep(text)) and too_deep(data)
+    except RecursionError:  # nested far too deep for the parser itself
+        deep = True
+    if deep:
+        raise InputError(Problem(str(p), f"not a {what}: values nested more than {MAX_DEPTH} levels deep"))
+    return data
+
+
+def _parse(text: str, kind: DocumentFormat, p: Path) -> Any:
     if kind == "json":
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_keys)
+        except DuplicateKey as exc:
+            raise InputError(Problem(str(p), str(exc))) from None
         except json.JSONDecodeError as exc:
             raise InputError(Problem(f"{p}:{exc.lineno}", f"not valid JSON: {exc.msg}")) from None
     if kind == "toml":
@@ -269,7 +408,10 @@ def read_document(path: str | Path, what: str, fmt: DocumentFormat | None = None
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_unique_key_loader())  # a SafeLoader that also refuses repeated keys
+    except DuplicateKey as exc:
+        mark = getattr(exc, "mark", None)
+        raise InputError(Problem(f"{p}:{mark.line + 1}" if mark else str(p), str(exc))) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{p}:{mark.line + 1}" if mark else str(p)

@@ -10,6 +10,13 @@ import pytest
 # Must be set before anything imports litellm: otherwise it fetches a cost map from the network at import.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+# pytest-xdist's workers (the README's test command runs two) start with COLUMNS=80 in their environment, so every
+# text would be laid out for an 80-column terminal, unlike a user's pipe or CI log. Tests that mean a width set
+# COLUMNS themselves (monkeypatch) or run in a real pseudo-terminal (tests/support/tty.py).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 ROOT = Path(__file__).resolve().parents[1]
 # The release sits beside the project (../shared); RESORT_RELEASE points elsewhere (the mutation run works in a copy).
 RESORT = Path(os.environ.get("RESORT_RELEASE") or ROOT.parent / "shared" / "data" / "resort")

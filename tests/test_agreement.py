@@ -123,7 +123,8 @@ def test_headline_chance_rows_and_counts() -> None:
     # the good judge sits between chance and perfect, its CI well clear of chance
     assert g.headline.ci is not None and g.headline.ci[0] > perm.headline.ci[1]  # type: ignore[index]
     # judges by headline, best first, then the chance rows
-    assert list(emp.judges) == ["good", "const", "chance:constant", "chance:permuted"]
+    length = ["baseline:length (characters)", "baseline:length (words)"]
+    assert list(emp.judges) == ["good", "const", *length, "chance:constant", "chance:permuted"]
     assert (g.unscored, g.not_judged, g.n_items) == (12, 1, 107)
     assert g.spearman is not None and g.spearman.value > 0.8  # type: ignore[operator]
     assert g.kendall is not None and g.kendall.value > 0.7  # type: ignore[operator]
@@ -134,7 +135,8 @@ def test_headline_chance_rows_and_counts() -> None:
     # system level: 6 systems of ~18 scored items each, one post per item
     assert g.system is not None and g.system.n_systems == 6 and g.system.icc_a1.form == "A,1"
     assert g.system.spearman.value is not None and g.system.icc_c1.ci is not None
-    assert report.criteria["harm"].judges.keys() == {"chance:constant", "chance:permuted"}  # no judge scored harm
+    # no judge scored harm: the reference rows only
+    assert {j.kind for j in report.criteria["harm"].judges.values()} == {"baseline", "chance"}
     d = report.model_dump(mode="json")["criteria"]["empathy"]
     assert set(d["judges"]["good"]["headline"]) >= {"value", "ci", "n", "n_pairs"}
     assert set(d["experts"]["headline"]) >= {"value", "ci"} and "alpha" in d["experts"]
@@ -326,7 +328,12 @@ def test_cli_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = json.loads(capsys.readouterr().out)
     emp = out["criteria"]["empathy"]
     assert emp["experts"]["n_items"] == 120 and emp["experts"]["headline"]["value"] is not None
-    assert list(emp["judges"]) == ["chance:constant", "chance:permuted"]
+    assert list(emp["judges"]) == [
+        "baseline:length (characters)",
+        "baseline:length (words)",
+        "chance:constant",
+        "chance:permuted",
+    ]
     assert "harm" not in out["criteria"] and out["notes"] == []  # harm has a rubric: it was just not selected
     assert main([*base, "--criteria", "empathy", "--out", str(tmp_path / "o"), "--format", "md,csv,html"]) == 0
     assert "experts (ceiling)" in capsys.readouterr().out

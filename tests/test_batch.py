@@ -27,7 +27,8 @@ from tests.support.stub import StubServer, default_responder
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"
-N_DEMO = 12 * 4  # items x criteria
+N_ITEMS = 15  # the bundled demo: 5 posts x 3 systems
+N_DEMO = N_ITEMS * 4  # items x criteria
 BATCH = ["--batch", "--batch-poll", "0.05"]
 
 
@@ -62,7 +63,7 @@ def test_batch_line_round_trip() -> None:
     )
     units = list(plan_units(cfg, set()))
     lines = [batch_line(u) for u in units]
-    assert len({ln["custom_id"] for ln in lines}) == len(lines) == 12 * 2  # keys differ by sample (seed)
+    assert len({ln["custom_id"] for ln in lines}) == len(lines) == N_ITEMS * 2  # keys differ by sample (seed)
     first = lines[1]
     assert first["custom_id"] == units[1].key and first["url"] == "/v1/chat/completions"
     body = first["body"]

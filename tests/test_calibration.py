@@ -224,11 +224,11 @@ def test_nominal_and_unknown_method_are_refused() -> None:
         cross_fit(bench, scores, make_rubric(), "ordinal", n_boot=10)  # type: ignore[arg-type]
 
 
-def test_ordinal_rubric_notes_interval_agreement() -> None:
+def test_ordinal_rubric_measures_agreement_at_its_level() -> None:
     bench, scores, _ = synthetic(n_posts=6)
     report, _ = cross_fit(bench, scores, make_rubric(level="ordinal"), n_boot=20, k=10)
-    assert report.agreement_level == "interval"
-    assert any("ordinal" in n for n in report.notes)
+    assert report.agreement_level == "ordinal"  # issue 27 point 7: the criterion's level, named
+    assert any(n.startswith("held-out effect:") and n.endswith("(here: ordinal)") for n in report.notes)
     assert report.n_folds == 6 and any("only 6 folds" in n for n in report.notes)
 
 
@@ -355,7 +355,8 @@ def _write_run(tmp_path: Path, rubric: Rubric, judges: tuple[str, ...] = ("gpt4"
     for j in judges:
         for item, s in scores.items():
             for k, delta in enumerate((-0.1, 0.1)):  # the run's aggregate (mean of the samples) is the score
-                store.append(Judgment(item_id=item, criterion="empathy", judge=j, sample=k, score=s + delta))
+                score = min(max(s + delta, rubric.low), rubric.high)  # a judge answers on the scale (it is checked)
+                store.append(Judgment(item_id=item, criterion="empathy", judge=j, sample=k, score=score))
     store.close()
     return bench_dir, rubric_dir, tmp_path / "run"
 

@@ -50,12 +50,12 @@ def _n_words(text: str) -> int:
 
 def test_demo_shape(demo: Benchmark) -> None:
     assert demo.name == "demo"
-    assert len(demo.items) == 12
+    assert len(demo.items) == 15
     assert demo.ratings == []
     assert demo.manifest.source == "written for reappraisal-judge"
     assert demo.manifest.license == "MIT"
     summary = demo.summary()
-    assert (summary["items"], summary["posts"], summary["systems"]) == (12, 4, 3)
+    assert (summary["items"], summary["posts"], summary["systems"]) == (15, 5, 3)
     assert demo.manifest.counts == summary  # the committed counts match the items
 
 
@@ -63,7 +63,7 @@ def test_every_post_is_answered_once_by_each_system(demo: Benchmark) -> None:
     by_post: dict[str, Counter[str]] = {}
     for it in demo.items.values():
         by_post.setdefault(it.post_id, Counter())[it.system["model"]] += 1
-    assert len(by_post) == 4
+    assert len(by_post) == 5  # at least 5 items per system: a leaderboard has CIs and rank intervals
     for post_id, systems in by_post.items():
         assert systems == Counter(dict.fromkeys(SYSTEMS, 1)), post_id
 
@@ -80,7 +80,7 @@ def test_dimensions_are_valid_for_the_alignment_rubric(demo: Benchmark) -> None:
     known = {d.id for d in load_rubric(ALIGNMENT).dimensions}
     dims = {it.dimension_id for it in demo.items.values()}
     assert dims <= known, dims - known
-    assert len(dims) == 4  # one per post, all different
+    assert len(dims) == 5  # one per post, all different
     for it in demo.items.values():
         assert it.standards is None  # so the rubric's own standards are shown
 
@@ -130,7 +130,10 @@ def test_attack_rows_have_the_documented_fields(attacks: list[dict[str, str]]) -
 def test_attack_base_items_exist(demo: Benchmark, attacks: list[dict[str, str]]) -> None:
     missing = [a["base_item_id"] for a in attacks if a["base_item_id"] not in demo.items]
     assert not missing
-    assert {demo.items[a["base_item_id"]].post_id for a in attacks} == {it.post_id for it in demo.items.values()}
+    # the attacks were built on the first four posts (demo:move came later, for the leaderboard's intervals)
+    assert {demo.items[a["base_item_id"]].post_id for a in attacks} == {it.post_id for it in demo.items.values()} - {
+        "demo:move"
+    }
 
 
 def test_attacks_extend_the_base_response(demo: Benchmark, attacks: list[dict[str, str]]) -> None:

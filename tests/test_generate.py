@@ -73,7 +73,7 @@ def test_posts_jsonl_errors_name_line_and_field(tmp_path: Path) -> None:
 
 def test_posts_from_benchmark_dir_are_distinct_in_order() -> None:
     posts = load_posts(DEMO)
-    assert [p.post_id for p in posts] == ["demo:exam", "demo:parent", "demo:layoff", "demo:friend"]
+    assert [p.post_id for p in posts] == ["demo:exam", "demo:parent", "demo:layoff", "demo:friend", "demo:move"]
     assert [p.post_id for p in load_posts(DEMO, limit=2)] == ["demo:exam", "demo:parent"]
 
 
@@ -188,6 +188,8 @@ def _gen_cmd(system: Path, out: Path, cache: Path) -> list[str]:
         "generate",
         "--posts",
         str(DEMO),
+        "--limit",
+        "4",  # the first four demo posts: 4 items x 7 steps
         "--system",
         str(system),
         "--out",

@@ -65,7 +65,10 @@ def test_judge_leaderboard_rows_and_ceiling(
     )
     assert rc == 0
     board = json.loads(capsys.readouterr().out)["leaderboard"]
-    names = [r["judge"] for r in board["rows"]]
+    everything = [r["judge"] for r in board["rows"]]
+    length = ["baseline:length (characters)", "baseline:length (words)"]
+    assert set(length) <= set(everything)
+    names = [n for n in everything if n not in length]
     # sorted by the first criterion's headline: the experts' ceiling, the calibrated judge (scored cross-fitted on
     # held-out posts, and named so), the raw judge, then chance
     cal_name = f"{GPT4} (calibrated, cross-fitted)"
@@ -90,6 +93,8 @@ def test_judge_leaderboard_rows_and_ceiling(
         < align[cal_name]["headline"]["value"]
         < align["experts (ceiling)"]["headline"]["value"]
     )
+    # GPT-4 ranks alignment no better than a count of characters does on its items (issue #30)
+    assert align[GPT4]["not_better_than_length"] is True
     # GPT-4 rates alignment ~2 points high; calibration removes it on held-out posts
     assert raw["criteria"]["alignment_with_standards"]["bias"] == pytest.approx(2.17, abs=0.05)
     assert abs(cal["criteria"]["alignment_with_standards"]["bias"]) < 0.3
@@ -104,7 +109,7 @@ def test_judge_leaderboard_rows_and_ceiling(
     assert raw["cost_per_100"] is None and "imported" in raw["cost_note"]
     assert ceiling["kind"] == "experts" and rows["chance:constant"]["kind"] == "chance"
     md = (tmp_path / "j" / "judges.md").read_text()
-    assert "0.0000" not in md and "| n/a |" in md
+    assert "0.0000" not in md and "| none (imported) |" in md
     html = (tmp_path / "j" / "judges.html").read_text()
     assert "<svg" in html and "calibration map" in html
     # the agreement plot: per criterion the experts' ceiling band at their headline, the two chance rows, and both
@@ -213,6 +218,8 @@ def test_judge_board_sorted_with_consistency_and_costs(tmp_path: Path, capsys: p
     rows = {r["judge"]: r for r in board["rows"]}
     names = [r["judge"] for r in board["rows"]]
     assert names[:3] == ["experts (ceiling)", "steady", "noisy"] and set(names[3:]) == {
+        "baseline:length (characters)",
+        "baseline:length (words)",
         "chance:constant",
         "chance:permuted",
     }

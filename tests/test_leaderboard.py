@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -308,7 +309,9 @@ def test_cli_writes_files_and_prints_table(tmp_path: Path, capsys: pytest.Captur
     )
     assert code == 0
     printed = capsys.readouterr().out
-    assert "| A |" in printed and "wrote" in printed
+    # a table laid out for the terminal (no markdown there: that is the .md file's)
+    assert re.search(r"^A\s", printed, re.M) and "| A |" not in printed and "wrote" in printed
+    assert "| A |" in (out / "leaderboard.md").read_text()
     assert sorted(p.name for p in out.iterdir()) == ["leaderboard.csv", "leaderboard.md"]
     code = main(
         [

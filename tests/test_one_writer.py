@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "datasets" / "demo"
 CHAT = "POST /v1/chat/completions"
 ENV = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-CRIT = ("--criteria", "empathy")  # 12 judgments of the demo
+CRIT = ("--criteria", "empathy")  # one judgment per demo item
+N = sum(1 for line in (DEMO / "items.jsonl").read_text(encoding="utf-8").splitlines() if line.strip())
 
 
 def _args(url: str, out: Path, *extra: str) -> list[str]:
@@ -59,7 +60,7 @@ def _start(url: str, out: Path, cache: Path) -> subprocess.Popen[str]:
 
 def test_a_second_run_on_the_same_out_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
-    stub = StubServer(latency_s=0.25)  # 12 judgments at concurrency 1: a few seconds
+    stub = StubServer(latency_s=0.25)  # N judgments at concurrency 1: a few seconds
     with stub as url:
         first = _start(url, out, tmp_path / "cache-a")
         try:
@@ -71,10 +72,10 @@ def test_a_second_run_on_the_same_out_is_refused(tmp_path: Path, capsys: pytest.
         finally:
             _, err_text = first.communicate(timeout=120)
         assert first.returncode == 0, err_text
-        assert stub.stats().by_path.get(CHAT, 0) == 12  # the refused run made no call
+        assert stub.stats().by_path.get(CHAT, 0) == N  # the refused run made no call
     records = _records(out)
     keys = [(r["judge"], r["item_id"], r["criterion"], r["sample"]) for r in records]
-    assert len(keys) == len(set(keys)) == 12  # every judgment once, paid once
+    assert len(keys) == len(set(keys)) == N  # every judgment once, paid once
 
 
 def test_the_lock_of_a_killed_run_does_not_block(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,7 +88,7 @@ def test_the_lock_of_a_killed_run_does_not_block(tmp_path: Path, capsys: pytest.
         rc = main(_args(url, out, *CRIT, "--cache-dir", str(tmp_path / "cache")))
         assert rc == 0, capsys.readouterr().err
     keys = [(r["judge"], r["item_id"], r["criterion"], r["sample"]) for r in _records(out)]
-    assert len(set(keys)) == 12 and len(keys) == 12
+    assert len(set(keys)) == N and len(keys) == N
 
 
 def test_a_failed_start_leaves_no_run_behind(
@@ -102,7 +103,7 @@ def test_a_failed_start_leaves_no_run_behind(
     stub = StubServer()
     with stub as url:  # the corrected command (another judge) may use the directory
         assert main(_args(url, out, "--criteria", "empathy")) == 0, capsys.readouterr().err
-    assert len(_records(out)) == 12
+    assert len(_records(out)) == N
 
 
 def test_a_directory_holding_no_judgment_is_reused_by_another_command(
@@ -118,7 +119,7 @@ def test_a_directory_holding_no_judgment_is_reused_by_another_command(
     with stub as url:
         assert main(_args(url, out, "--criteria", "empathy")) == 0, capsys.readouterr().err
     assert RunManifest.model_validate_json((out / MANIFEST).read_text()).judges.keys() == {"openai/stub-judge"}
-    assert len(_records(out)) == 12
+    assert len(_records(out)) == N
     # ... but a directory holding judgments of another run is still protected
     with stub as url:
         rc = main(_args(url, out, "--criteria", "empathy", "--temperature", "0.5"))

@@ -197,7 +197,7 @@ def test_judge_probe_end_to_end_over_http(tmp_path, capsys) -> None:  # type: ig
         assert stub.stats().by_path["POST /v1/chat/completions"] == calls
         # --fail-on-rewarded turns a rewarded probe into exit 1 (for CI)
         assert main([*args, "--fail-on-rewarded"]) == 1
-    assert calls == 12 * 5  # 12 demo items x (original + 3 probes + placebo), one criterion
+    assert calls == 15 * 5  # 15 demo items x (original + 3 probes + placebo), one criterion
     assert again["results"] == report["results"]
     res = {r["probe"]: r for r in report["results"]}
     assert set(res) == {"length", "injection", "flattery", "placebo"}

@@ -348,13 +348,15 @@ def test_agreement_report_leads_with_judges_between_chance_and_the_ceiling() -> 
     svg = fig.html
     # per criterion: the experts' band, both judges, both chance rows
     assert svg.count('<g class="ceiling">') == 2 and svg.count('<g class="judge">') == 4
-    assert svg.count('<g class="chance">') == 4
+    assert svg.count('<g class="chance">') == 4 and svg.count('<g class="baseline">') == 4
     for name, c in report.criteria.items():
         e = c.experts.headline
         assert e.ci is not None and f"experts · {name}: {e.value:.2f}".rstrip("0") in svg
     labels = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
-    assert labels[:2] == list(report.criteria["empathy"].judges)[:2]  # judges by headline, then the chance rows
-    assert set(labels[2:]) == {"chance:constant", "chance:permuted"}
+    # judges by headline, then the baseline rows (the reply's length), then the chance rows
+    assert labels[:2] == list(report.criteria["empathy"].judges)[:2]
+    assert set(labels[2:4]) == {"baseline:length (characters)", "baseline:length (words)"}
+    assert set(labels[4:]) == {"chance:constant", "chance:permuted"}
     html = render_html(doc)
     assert html.index('<svg class="agreement"') < html.index('<table class="data"')  # the summary comes first
 
@@ -507,7 +509,9 @@ def _layout(page: Any) -> dict[str, Any]:
     return page.eval(  # type: ignore[no-any-return]
         "(function(){ var m = document.querySelector('main'), mr = m.getBoundingClientRect();"
         " var main = {right: mr.right - parseFloat(getComputedStyle(m).paddingRight)};"
-        f" var plots = Array.from(document.querySelectorAll({PLOTS!r})).map(function(s){{"
+        # the plots shown (a panel plot also carries its stacked layout for a phone, hidden here)
+        f" var plots = Array.from(document.querySelectorAll({PLOTS!r}))"
+        ".filter(function(s){ return s.getBoundingClientRect().width > 0; }).map(function(s){"
         "   var r = s.getBoundingClientRect();"
         "   var fonts = Array.from(s.querySelectorAll('text')).map(function(t){"
         "     return parseFloat(t.getAttribute('font-size') || '12'); });"
@@ -570,8 +574,8 @@ def test_demo_leaderboard_plots_and_system_links_resolve(tmp_path: Path) -> None
     page_html = out / "leaderboard.html"
     html = page_html.read_text(encoding="utf-8")
     assert '<svg class="ranks"' in html and html.count('href="viewer.html#system=') == 3
-    # 4 items per system: too few for a rank interval, and the plot says so as the table does
-    assert html.count(">too few</text>") == 3 * 4 and "| too few |" in (out / "leaderboard.md").read_text()
+    # 5 posts per system: every system has its CI and rank interval (with 4, the demo said "too few" everywhere)
+    assert ">too few</text>" not in html and "too few" not in (out / "leaderboard.md").read_text()
     with Browser.launch(tmp_path, width=1400, height=1000) as page:
         page.open(page_html.as_uri())
         lay = _layout(page)
@@ -582,4 +586,4 @@ def test_demo_leaderboard_plots_and_system_links_resolve(tmp_path: Path) -> None
             _follow(page, f'table.data a[href*="system={system}"]')
             assert page.eval("window.viewer.state().system") == system
             rows = page.eval("Array.from(document.querySelectorAll('#body tr.row')).map(r => r.dataset.system)")
-            assert len(rows) == 4 * 4 and set(rows) == {system}
+            assert len(rows) == 5 * 2 and set(rows) == {system}  # 5 posts x the demo's 2 criteria

@@ -287,7 +287,8 @@ def test_judge_board_costs_and_times_per_100_judgments(tmp_path) -> None:  # typ
     assert _per_100(js(live)) == (3, round(100 * 1.234567e-4 / 3, 6), None, 41.15)
     assert _per_100(js({})) == (None, None, "no run summary", None)
     assert _per_100(js(None)) == (None, None, "no run summary", None)
-    assert _per_100(js(live, source="imported")) == (3, None, "imported judgments: no cost or time was measured", None)
+    imported = (3, None, "none (imported): no call was made, so no cost or time was measured", None)
+    assert _per_100(js(live, source="imported")) == imported  # the one wording of #29 point 4
 
 
 def test_calibration_metrics_print_with_two_decimals() -> None:

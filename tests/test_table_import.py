@@ -490,7 +490,7 @@ def test_more_mistakes_each_named(tmp_path: Path, capsys: pytest.CaptureFixture[
         tmp_path,
         capsys,
         argv,
-        "turns.csv row 3, column 'turn': turn 'two': expected a number",
+        "turns.csv row 3, column 'turn': turn 'two': expected a whole number",
         "turns.csv row 4, column 'role': role '<|im_start|>': expected a word such as seeker or supporter",
         "turns.csv row 2: conversation 'c1' has no 'supporter' turn to judge (its roles: ['seeker'])",
     )

@@ -71,3 +71,62 @@ def test_selection_on_the_resort_release(resort_bench: Path) -> None:
     ids = select_items(bench, ["alignment_with_standards", "empathy"], 60)
     pairs = {(bench.items[i].post_id, bench.items[i].dimension_id) for i in bench.rated_item_ids()}
     assert len(ids) == 60 and {(bench.items[i].post_id, bench.items[i].dimension_id) for i in ids} == pairs
+
+
+def test_report_on_a_tiny_input_compares_rows_on_the_same_items(tmp_path: Path) -> None:
+    """The whole benchmark without a model (``--judge none``) on the bundled support-chats example: every item set is
+    reported, the reference's items separately where it lacks some, with the length rows and CIs over posts."""
+    import json
+
+    from benchmarks.validity.__main__ import main as validity_main
+    from judge.cli import main
+
+    data = Path(__file__).resolve().parents[1] / "datasets" / "support-chats"
+    rub = str(data / "rubrics")
+    bench, run = tmp_path / "bench", tmp_path / "run"
+    items = ["--items", str(data / "conversations.csv"), "--judged-role", "supporter", "--rubrics", rub]
+    ratings = sorted(str(p) for p in (data / "ratings").glob("*.csv"))
+    assert main(["import", "table", *ratings, *items, "--out", str(bench)]) == 0
+    scores = ["--scores", "{rater}_{criterion}", "--benchmark", str(bench), "--run-out", str(run)]
+    judges = [a for j in ("human", "judge-a", "judge-b", "judge-c", "judge-d") for a in ("--as-judge", j)]
+    assert main(["import", "table", str(data / "judge-scores.csv"), *scores, *judges, "--rubrics", rub]) == 0
+    out = tmp_path / "report"
+    argv = ["--benchmark", str(bench), "--rubrics", rub, "--criteria", "warmth,helpfulness", "--judge", "none",
+            "--reference-run", str(run), "--items", "8", "--n-boot", "200", "--out", str(out)]  # fmt: skip
+    assert validity_main(argv) == 0
+    res = json.loads((out / "validity.json").read_text())
+    assert res["subset"]["items"] == 8 and sum(res["subset"]["strata"].values()) == 8
+    for c in ("warmth", "helpfulness"):
+        sets = res["results"][c]
+        assert "all rated items" in sets and "fixed subset (8 items)" in sets
+        for s in sets.values():
+            rows = s["rows"]
+            assert {"experts (ceiling)", "baseline:length (characters)", "chance:constant"} <= set(rows)
+            ref = next(r for n, r in rows.items() if n.startswith("reference:"))
+            assert ref["n_items"] <= s["items"] and ref["not_better_than_length"] in (True, False, None)
+    md = (out / "validity.md").read_text()
+    assert "CIs resample whole posts" in md and "### all rated items" in md and "vs length" in md
+
+
+def test_alignment_report_on_a_tiny_input(tmp_path: Path) -> None:
+    """benchmarks/validity/alignment.py on the bundled example: every row on the same items, raw and aligned held
+    out beside length, chance and the ceiling, the learning curve and the search time."""
+    import json
+
+    from benchmarks.validity.alignment import main as alignment_main
+
+    out = tmp_path / "al"
+    assert alignment_main(["--support-chats", "--n-boot", "100", "--out", str(out)]) == 0
+    res = json.loads((out / "alignment.json").read_text())
+    warmth = res["sets"]["support-chats"]["warmth"]
+    rows = warmth["rows"]
+    assert {"experts (ceiling)", "chance:permuted", "length (characters), raw"} <= set(rows)
+    assert "length (characters), ridge map, held out" in rows
+    for j in ("judge-a", "judge-b", "judge-c", "judge-d"):
+        aligned = rows[f"{j}, aligned (held out)"]
+        assert aligned["spearman"]["value"] is not None and aligned["search_seconds"] >= 0
+        assert aligned["learning_curve"][0]["posts"] == 5 and rows[f"{j}, raw"]["spearman"]["n"] == warmth["items"]
+    # judge-d ranks backwards: a fitted map turns it around, held out
+    assert rows["judge-d, raw"]["spearman"]["value"] < 0 < rows["judge-d, aligned (held out)"]["spearman"]["value"]
+    md = (out / "alignment.md").read_text()
+    assert "## support-chats: warmth" in md and "in-sample" in md

@@ -85,9 +85,9 @@ def test_json_in_the_page_cannot_end_its_script_element() -> None:
 def test_demo_view_holds_every_sample_and_reason(demo: tuple[Path, Path, ItemView]) -> None:
     run, page, view = demo
     records = [json.loads(line) for line in (run / "judgments.jsonl").read_text().splitlines()]
-    assert len(view.rows) == 12 * 4 and len(view.items) == 12 and view.raters == []
+    assert len(view.rows) == 15 * 4 and len(view.items) == 15 and view.raters == []
     samples = [s for r in view.rows for c in r["judges"] if c for s in c["samples"]]
-    assert len(samples) == len(records) == 12 * 4 * 2
+    assert len(samples) == len(records) == 15 * 4 * 2
     unscored = sorted(s["reason"] for s in samples if "reason" in s)
     assert unscored == sorted(r["unscored_reason"] for r in records if r["score"] is None)
     assert {"refusal", "off_scale"} <= set(unscored)
@@ -127,7 +127,7 @@ def test_show_sums_up_a_run(demo: tuple[Path, Path, ItemView], capsys: pytest.Ca
     assert main(["show", str(run), "--top", "3"]) == 0
     text = capsys.readouterr().out
     assert "largest spread between one judge's samples" in text and "openai/stub-judge" in text
-    assert "judgments 96:" in text and "refusal" in text and "empathy@" in text
+    assert "judgments 120:" in text and "refusal" in text and "empathy@" in text
     assert main(["show", str(run), "--by", "judges"]) == 0  # one judge: nothing to compare, and it says so
     assert "between judges" in (text := capsys.readouterr().out) and "none: no row disagrees" in text
     assert main(["show", str(run), "--top", "-1"]) == 2
@@ -153,7 +153,7 @@ def test_demo_writes_the_viewer_and_its_leaderboard_links_to_it(tmp_path: Path) 
     assert rc == 0
     viewer = tmp_path / "d" / "viewer.html"
     data = re.search(r'id="viewer-data">(.*?)</script>', viewer.read_text(encoding="utf-8"), re.S)
-    assert data is not None and len(json.loads(data.group(1))["rows"]) == 12
+    assert data is not None and len(json.loads(data.group(1))["rows"]) == 15
     assert '<a href="viewer.html" title="judge view">' in (tmp_path / "d" / "leaderboard.html").read_text()
     assert "(viewer.html)" in (tmp_path / "d" / "leaderboard.md").read_text()
 
@@ -210,13 +210,14 @@ def test_demo_viewer_filters_sorts_and_shows_markup_as_text(demo: tuple[Path, Pa
     with Browser.launch(tmp_path, width=1400, height=1000) as page:
         page.open(html.as_uri())
         page.wait_for("window.viewer && window.viewer.ready")
-        assert _matching(page) == 48 and len(_rows(page)) == 48
+        assert _matching(page) == 60 and len(_rows(page)) == 50  # 15 items x 4 criteria, 50 per page
         page.choose("#f-criterion", "empathy")
         rows = _rows(page)
-        assert len(rows) == 12 and {r["criterion"] for r in rows} == {"empathy"}
+        assert len(rows) == 15 and {r["criterion"] for r in rows} == {"empathy"}
         page.choose("#f-system", "demo-careful")
         assert [r["item"] for r in _rows(page)] == ["demo:exam-careful", "demo:parent-careful",
-                                                   "demo:layoff-careful", "demo:friend-careful"]  # fmt: skip
+                                                   "demo:layoff-careful", "demo:friend-careful",
+                                                   "demo:move-careful"]  # fmt: skip
         page.click("#f-reset")
         reason = view.reasons[0]
         page.choose("#f-unscored", reason)
@@ -246,7 +247,7 @@ def test_demo_viewer_filters_sorts_and_shows_markup_as_text(demo: tuple[Path, Pa
         # a link with a value the page does not offer keeps the rest of its filters and shows rows
         page.eval("location.hash = '#criterion=no-such-criterion&system=demo-careful&sort=bogus'")
         page.wait_for("window.viewer.state().system === 'demo-careful'")
-        assert _matching(page) == 16 and page.eval("window.viewer.state().criterion") == ""
+        assert _matching(page) == 20 and page.eval("window.viewer.state().criterion") == ""
 
 
 @needs_chromium

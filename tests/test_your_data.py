@@ -71,6 +71,12 @@ def test_tutorial_end_to_end(
     assert judges == {"judge-a", "judge-b", "judge-c", "judge-d"} and len(iter_records("runs/sheet")) == 96
     board = json.loads((tmp_path / "reports" / "sheet-judges" / "judges.json").read_text())
     assert "judge-a" in json.dumps(board)
+    # (c) the other layouts of section 8: a conversation per cell, a grid of systems, off-scale values by choice
+    assert len(load_benchmark("bench/transcripts").items) == 6
+    assert len(load_benchmark("bench/grid").items) == 17 and len(iter_records("runs/grid")) == 34
+    assert load_benchmark("bench/off-scale").manifest.off_scale_missing["warmth"] == {"0": 1, "6": 1}
+    off = next(o for c, o in outputs.items() if c.startswith("judge agree --benchmark bench/off-scale"))
+    assert "off their scale were read as not rated" in off
 
 
 def test_prompt_show_prints_what_a_run_would_send(capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,5 +121,5 @@ def test_import_kinds_dispatch_through_one_interface() -> None:
     for kind in IMPORTERS:
         importer = get_importer(kind)
         assert importer.kind == kind and importer.reads
-    with pytest.raises(UsageError, match="no importer for 'nope'"):
+    with pytest.raises(UsageError, match="unknown importer 'nope'"):
         get_importer("nope")

@@ -1,8 +1,10 @@
 """``python -m benchmarks.perf VERB [options]``: run one performance benchmark and write its report.
 
 Verbs: ``engine`` (the judging engine vs bare clients; ``--quick`` for a small run), ``alpha`` (alpha bootstrap
-speed), ``agreement`` (``judge agree`` on 10,000 items x 7 criteria x 4 judges), ``local`` (embedded local models)
-and ``scale``, each when its module exists.
+speed), ``agreement`` (``judge agree`` on 10,000 items x 7 criteria x 4 judges), ``grid`` (import, agree and the
+judge board on 10,000 items x 5 judges x 7 criteria, with the reports' sizes), ``local`` (embedded local models)
+``scale`` and ``server`` (the embedded model behind llama-cpp-python's server, as docs/local-judge.md starts it),
+``startup`` (``judge --help``'s start-up time, optionally against another checkout), each when its module exists.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ VERBS = {
     "engine": "benchmarks.perf.engine",
     "alpha": "benchmarks.perf.alpha_bootstrap",
     "agreement": "benchmarks.perf.agreement",
+    "grid": "benchmarks.perf.grid",
     "local": "benchmarks.perf.local_models",
     "scale": "benchmarks.perf.scale",
+    "server": "benchmarks.perf.server",
+    "startup": "benchmarks.perf.startup",
 }
 
 

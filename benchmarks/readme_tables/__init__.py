@@ -1,7 +1,8 @@
 """The README's RESORT tables, computed by the verbs themselves and written between markers in README.md.
 
-``python -m benchmarks.readme_tables`` imports the RESORT release (``judge import resort``) and GPT-4's released
-judgments (``judge import judgments``), runs ``judge agree --json``, ``judge calibrate --json`` and ``judge
+``python -m benchmarks.readme_tables`` imports the RESORT release with GPT-4's released judgments on its rated
+items (``judge import resort --gpt4-run``: the answers in the release's own ``eval-gpt4/`` folders, matched to the
+rated items), runs ``judge agree --json``, ``judge calibrate --json`` and ``judge
 leaderboard --judges --json`` with their default resamples and seeds, and rewrites each table of README.md between
 its ``<!-- readme-table:NAME -->`` and ``<!-- /readme-table:NAME -->`` markers (``--check``: exit 1 and name the
 tables that differ, writing nothing). ``tests/test_readme_tables.py`` runs the same function and fails when the
@@ -9,10 +10,11 @@ README differs, so the README's figures and the verbs' output cannot drift apart
 
 Tables: ``agreement`` (experts and GPT-4 per criterion, with the chance rows, bias, Spearman, system level,
 alt-test), ``systems`` (agreement of system means), ``calibration`` (GPT-4 calibrated on held-out posts), and
-``judges`` (the judge board: experts, GPT-4 raw and calibrated, chance).
+``judges`` (the judge board: experts, GPT-4 raw and calibrated, the reply-length baselines, chance, and the
+criteria on which a judge is not better than length).
 
-Where GPT-4's judgments come from is decided in one place, ``gpt4_judgments`` (today the release's derived JSONL of
-GPT-4's judgments on the rated items).
+Where GPT-4's judgments come from is decided in one place, ``gpt4_judgments``: the release's ``eval-gpt4/`` folders,
+read by the importer a user runs (no file outside the release is needed).
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ GPT4 = "gpt-4-1106-preview"
 
 
 def gpt4_judgments(resort_dir: Path, bench: Path, out: Path) -> list[str]:
-    """The command that brings GPT-4's released judgments in as a run (the one place that says where they are)."""
-    src = resort_dir / "derived" / "gpt4_judgments_on_rated_items.jsonl"
-    return ["import", "judgments", str(src), "--benchmark", str(bench), "--out", str(out)]
+    """The command that brings the release in as ``bench`` with GPT-4's released judgments as the run ``out`` (the
+    one place that says where they come from: the release's ``eval-gpt4/`` folders)."""
+    return ["import", "resort", str(resort_dir), "--out", str(bench), "--gpt4-run", str(out), "--json"]
 
 
 def _verb(args: list[str]) -> Any:
@@ -50,16 +52,14 @@ def _verb(args: list[str]) -> Any:
     return json.loads(buf.getvalue()) if "--json" in args else None
 
 
-def run_verbs(resort_dir: Path, work: Path, bench: Path | None = None) -> dict[str, Any]:
-    """Import the release (unless ``bench`` is its import already) and GPT-4's judgments into ``work``, then the
-    verbs' JSON: ``agree``, ``calibrate``, ``judges``."""
-    run, cal = work / "gpt4", work / "gpt4-cal.json"
-    if bench is None:
-        bench = work / "bench"
-        _verb(["import", "resort", str(resort_dir), "--out", str(bench)])
-    _verb(gpt4_judgments(resort_dir, bench, run))
+def run_verbs(resort_dir: Path, work: Path) -> dict[str, Any]:
+    """Import the release and GPT-4's judgments into ``work``, then the verbs' JSON: ``import`` (the matching
+    counts), ``agree``, ``calibrate``, ``judges``."""
+    run, cal, bench = work / "gpt4", work / "gpt4-cal.json", work / "bench"
+    imported = _verb(gpt4_judgments(resort_dir, bench, run))
     base = ["--benchmark", str(bench), "--run", str(run)]
     return {
+        "import": imported,
         "agree": _verb(["agree", *base, "--json"]),
         "calibrate": _verb(["calibrate", *base, "--out", str(cal), "--json"]),
         "judges": _verb(
@@ -114,6 +114,7 @@ def agreement_table(agree: Mapping[str, Any]) -> str:
             [
                 f"{name} ({c['level']})",
                 est(c["experts"]["headline"]),
+                est(j["ceiling"]),
                 est(j["headline"]),
                 f"{num(const['headline']['value'])} / {est(perm['headline'])}",
                 num(j["bias"]["value"], sign=True),
@@ -126,6 +127,7 @@ def agreement_table(agree: Mapping[str, Any]) -> str:
     header = [
         "criterion (level)",
         "experts among themselves: kappa [95% CI]",
+        "experts on GPT-4's items",
         "GPT-4 with the experts: kappa [95% CI]",
         "chance: constant / shuffled",
         "bias",
@@ -183,11 +185,26 @@ def judges_table(board: Mapping[str, Any]) -> str:
     crits = lb["criteria"]
     rows = []
     for r in lb["rows"]:
-        rows.append([r["judge"], *(est(r["criteria"].get(c, {}).get("headline")) for c in crits)])
-    return _table(["judge", *(f"{c}: kappa [95% CI]" for c in crits)], rows)
+        cells = r["criteria"]
+        behind = [c for c in crits if cells.get(c, {}).get("not_better_than_length")]
+        no_better = ", ".join(behind) or ("none" if r["kind"] == "judge" else "-")
+        rows.append([r["judge"], *(est(cells.get(c, {}).get("headline")) for c in crits), no_better])
+    header = ["judge", *(f"{c}: kappa [95% CI]" for c in crits), "not better than length on"]
+    return _table(header, rows)
+
+
+def gpt4_table(imported: Mapping[str, Any]) -> str:
+    """How many rated items GPT-4's released answers were matched to, per criterion (``judge import resort``)."""
+    rows = [
+        [name, f"{n['matched']} of {n['rated_items']}", str(n["unmatched"]), str(n["ambiguous"]), str(n["files"])]
+        for name, n in imported["gpt4"]["by_criterion"].items()
+    ]
+    header = ["criterion", "rated items with a GPT-4 answer", "no answer", "conflicting answers (left out)", "files"]
+    return _table(header, rows)
 
 
 TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "gpt4": lambda out: gpt4_table(out["import"]),
     "agreement": lambda out: agreement_table(out["agree"]),
     "systems": lambda out: systems_table(out["agree"]),
     "calibration": lambda out: calibration_table(out["calibrate"]),
@@ -195,9 +212,9 @@ TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def tables(resort_dir: Path, work: Path, bench: Path | None = None) -> dict[str, str]:
+def tables(resort_dir: Path, work: Path) -> dict[str, str]:
     """Every README table, computed from the release by the verbs (see ``run_verbs``)."""
-    out = run_verbs(resort_dir, work, bench)
+    out = run_verbs(resort_dir, work)
     return {name: make(out) for name, make in TABLES.items()}
 
 

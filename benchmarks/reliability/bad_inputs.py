@@ -220,7 +220,7 @@ def benchmark_cases() -> list[Case]:
     cases += [
         Case("benchmark", "not UTF-8", good + BAD_UTF8, [f]),
         Case("benchmark", "cut mid-line", good[: len(good) // 2], [f]),
-        Case("benchmark", "a bare number line", good + b"17\n", [f, ":13"]),
+        Case("benchmark", "a bare number line", good + b"17\n", [f, f":{len(base) + 1}"]),
     ]
     return cases
 
@@ -236,7 +236,7 @@ def import_cases() -> list[Case]:
         ("sample a word", _rows_with(base, 7, lambda r: r.update(sample="first")), ":7: sample"),
         ("empty judge", _rows_with(base, 8, lambda r: r.update(judge="")), ":8: judge"),
         ("raw_output a list", _rows_with(base, 9, lambda r: r.update(raw_output=[4])), ":9: raw_output"),
-        ("repeated output", [*base, base[0]], ":13"),
+        ("repeated output", [*base, base[0]], f":{len(base) + 1}"),
         ("line is a string", _rows_replace(base, 11, '"4"'), ":11"),
     ]
     cases = [Case("import", n, jsonl(r), [f, x]) for n, r, x in rows]

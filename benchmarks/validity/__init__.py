@@ -1,23 +1,33 @@
-"""Validity of a judge against the psychologists: the embedded judge (or any judge) on a fixed, stratified set of
-expert-rated items, side by side with GPT-4's released judgments, a response-length baseline and the chance rows.
+"""Validity of a judge against the psychologists: the embedded judge (or any judge) on every expert-rated item and on
+a fixed subset, side by side with GPT-4's released judgments, the reply-length baselines, the chance rows and the
+experts' ceiling.
 
-What it measures, per criterion (reports/validity/validity.md and .json):
+What it measures, per criterion and per item set (reports/validity/validity.md and .json):
 
-* the headline of ``judge agree`` (pairwise kappa over judge-expert pairs, with its CI) against the experts' own
-  figure (the ceiling) and the chance rows (constant and shuffled judges: 0 by construction);
-* Spearman with the experts' mean, the judge's bias (mean judge - mean expert) and how it uses the scale;
+* the rows of ``judge agree`` (``agreement_report``, CIs resampling whole **posts**): the headline (pairwise kappa
+  over judge-expert pairs) with its CI, Spearman with the experts' mean, the bias (mean judge - mean expert), the
+  scale use, and whether the judge is "not better than length" (``judge.analysis.stats.baseline``);
+* the experts' own figure (the ceiling), the chance rows (0 by construction) and the baseline rows (the reply's
+  length in characters and in words, on the experts' scale by rank), computed like a judge's;
 * for a judge with token probabilities, both scorings: the value it answered (argmax) and its expected score;
 * each candidate prompt variant (``judge.engine.prompt.COMPACT_VARIANTS``), and the *cross-fitted* choice among
   variant x scoring: folds of whole posts, the candidate with the best Spearman on the other posts' items is
   scored on the held-out posts, so the figure reported for the choice was never used to make it.
 
-The items are chosen by ``select_items``: every (post, appraisal dimension) pair of the rated set contributes the
-same number of items (every post and dimension represented), the rest of the budget drawn at random with a fixed
-seed. Nothing here is specific to RESORT beyond the default criteria: any benchmark with expert ratings works.
+Item sets: every rated item, and the fixed subset of ``select_items`` (``--items``). Judges are compared on the
+same items: where a reference judge (GPT-4) lacks some items of a set, the set is reported twice, whole and
+restricted to the reference's items.
+
+``select_items`` goes round-robin over (post, appraisal dimension) strata in a seeded order: every stratum gives one
+item before any gives a second. Strata differ in size, so a budget between one and all items per stratum leaves
+strata with different counts (``strata_counts`` says how many; on RESORT's 60 of 227, 7 strata give 1 item, 16 give
+2 and 7 give 3), and the subset's make-up (e.g. which systems) differs from the whole set's: read the all-items
+figures first. Nothing here is specific to RESORT beyond the default criteria.
 
 Run (after ``judge import resort`` and ``judge import judgments`` of the release's GPT-4 outputs, README tour)::
 
-    python -m benchmarks.validity --benchmark bench/resort --reference-run runs/gpt4 --items 60
+    python -m benchmarks.validity --benchmark bench/resort --reference-run runs/gpt4
+    python -m benchmarks.validity --benchmark bench/resort --reference-run runs/gpt4 --judge none   # no model
 
 The run directories hold the benchmark's text and stay out of the repository (``--runs``, default in the cache
 directory); the report holds figures only.
@@ -46,7 +56,8 @@ def select_items(bench: Benchmark, criteria: Sequence[str], n: int | None, seed:
     """A fixed, stratified set of rated items: round-robin over (post, dimension) strata, in a seeded order.
 
     Each stratum gives one item before any gives a second, so every post and dimension with a rated item is
-    represented once ``n`` reaches the number of strata. ``n`` None: every rated item.
+    represented once ``n`` reaches the number of strata. Strata are not the same size, so beyond that the counts per
+    stratum differ (a small stratum runs out; ``strata_counts``). ``n`` None: every rated item.
     """
     rated = set()
     for c in criteria:
@@ -64,6 +75,17 @@ def select_items(bench: Benchmark, criteria: Sequence[str], n: int | None, seed:
                 chosen.append(strata[k][depth])
         depth += 1
     return [i for i in bench.items if i in set(chosen)]
+
+
+def strata_counts(bench: Benchmark, ids: Sequence[str]) -> dict[str, int]:
+    """How many (post, dimension) strata give 1, 2, ... of ``ids``: ``{"1": 7, "2": 16, ...}``."""
+    per: dict[tuple[str, str], int] = defaultdict(int)
+    for i in ids:
+        per[(bench.items[i].post_id, str(bench.items[i].dimension_id))] += 1
+    out: dict[str, int] = defaultdict(int)
+    for k in per.values():
+        out[str(k)] += 1
+    return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:

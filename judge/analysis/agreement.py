@@ -8,6 +8,10 @@ floor.
   (``judge.analysis.stats.pairwise``); two **chance rows** computed the same way: ``chance:constant`` (a judge that
   answers the experts' most common rating on every item: exactly 0) and ``chance:permuted`` (the judges' own scores
   shuffled across items: 0 on average, the range shows how far chance alone moves it on this many items);
+- the **ceiling on the items a row uses**: the experts' headline covers every rated item, but a judge may have
+  scored only some; each judge row carries the experts' kappa on *its* items (``ceiling``), and the chance rows
+  use the items of the judge whose scores they shuffle, with the ceiling on those. Every row says which items it
+  uses (``items``);
 - Krippendorff's alpha among the experts, with its CI (the classic reliability figure);
 - for each judge: Spearman and Kendall tau-b against the expert mean, mean bias with limits of agreement,
   quadratic-weighted kappa against each expert, the item-level ICC(A,1) (interval criteria), system-level agreement
@@ -56,9 +60,18 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from judge.analysis.experts import expert_matrix, most_common_rating
+from judge.analysis.experts import expert_matrix, most_common_rating, named_like_raters, rater_warning
+from judge.analysis.own_systems import self_note
 from judge.analysis.stats.alpha import AlphaResult, bootstrap_alpha
 from judge.analysis.stats.alttest import AltTestResult, AltTestUndefinedError, alt_test_matrix
+from judge.analysis.stats.baseline import (
+    BaselineVerdict,
+    PartialRank,
+    baseline_point,
+    on_scale,
+    partial_rank,
+    versus_baseline,
+)
 from judge.analysis.stats.consistency import Consistency as Consistency
 from judge.analysis.stats.correlation import BiasResult, Estimate, IccEstimate
 from judge.analysis.stats.pairwise import (
@@ -73,7 +86,7 @@ from judge.analysis.stats.pairwise import (
 from judge.analysis.stats.panel import JudgePanel, judge_panel, panel_statistics, resample_panels
 from judge.analysis.stats.raters import PairAlpha, RaterMatch, RaterStats, rater_diagnostics, rater_matches
 from judge.analysis.stats.system import SystemAgreement, system_agreement
-from judge.data.benchmark import Benchmark
+from judge.data.benchmark import Benchmark, Item, off_scale_note
 from judge.data.rubric import Level, Rubric
 from judge.engine.identity import JudgeIdentity
 from judge.errors import InputError, Problem
@@ -81,6 +94,9 @@ from judge.errors import InputError, Problem
 JudgeScores = Mapping[str, Mapping[str, Mapping[str, float | None]]]  # judge -> criterion -> item -> score
 CHANCE_CONSTANT = "chance:constant"
 CHANCE_PERMUTED = "chance:permuted"
+LENGTH_CHARS = "baseline:length (characters)"
+LENGTH_WORDS = "baseline:length (words)"
+LENGTH_ROWS = (LENGTH_CHARS, LENGTH_WORDS)
 
 
 class _Model(BaseModel):
@@ -88,11 +104,11 @@ class _Model(BaseModel):
 
 
 class JudgeAgreement(_Model):
-    """One judge (or chance row) against the experts on one criterion."""
+    """One judge (or chance or baseline row) against the experts on one criterion."""
 
-    kind: Literal["judge", "chance"] = "judge"
+    kind: Literal["judge", "baseline", "chance"] = "judge"
     identity: JudgeIdentity | None = Field(default=None, description="Who the judge is (None: a chance row).")
-    description: str | None = Field(default=None, description="What a chance row is.")
+    description: str | None = Field(default=None, description="What a chance or baseline row is.")
     headline: Headline = Field(description="Pairwise kappa over judge-expert pairs, with its 95% CI.")
     spearman: Estimate | None = None
     kendall: Estimate | None = None
@@ -102,20 +118,43 @@ class JudgeAgreement(_Model):
     icc: IccEstimate | None = Field(default=None, description="Item-level ICC(A,1), judge vs expert mean (interval).")
     system: SystemAgreement | None = Field(default=None, description="Agreement of system means, CIs over posts.")
     n_items: int = Field(description="Items with a judge score and at least one expert rating.")
+    items: str = Field(default="", description="Which items this row uses (and its ceiling): said in every format.")
+    ceiling: Headline | None = Field(
+        default=None,
+        description="The experts' kappa among themselves on the items this row uses: the ceiling for this row (the "
+        "experts' row covers every rated item, which may not be the judge's).",
+    )
     unscored: int = Field(default=0, description="Expert-rated items whose judgment is unscored (excluded).")
     not_judged: int = Field(default=0, description="Expert-rated items the judge has no judgment for at all.")
+    own_system_left_out: int = Field(
+        default=0, description="Expert-rated items the judge scored but that its own system wrote (--self): left out."
+    )
     alt_test: AltTestResult | None = None
     alt_test_note: str | None = None
     same_as_rater: list[RaterMatch] = Field(
         default_factory=list, description="Raters this judge equals on >= 95% of >= 10 shared items."
     )
     self_consistency: Consistency | None = None
+    vs_length: BaselineVerdict | None = Field(
+        default=None,
+        description="Judges: whether the headline and Spearman CIs clear the length rows on the judge's items "
+        "(not_better=True: 'not better than length').",
+    )
+    partial_length: PartialRank | None = Field(
+        default=None, description="Spearman/Kendall with the expert mean, length in characters partialled out."
+    )
+
+    @property
+    def not_better_than_length(self) -> bool:
+        """True when the judge is marked "not better than length" (see ``stats.baseline.versus_baseline``)."""
+        return self.vs_length is not None and self.vs_length.not_better is True
 
 
 class ExpertAgreement(AlphaResult):
     """The experts among themselves: Krippendorff's alpha (the fields of ``AlphaResult``) and the headline."""
 
     headline: Headline = Field(description="Pairwise kappa over pairs of two experts' ratings of one item.")
+    items: str = Field(default="every rated item", description="Which items the experts' row uses.")
 
 
 class CriterionAgreement(_Model):
@@ -128,7 +167,7 @@ class CriterionAgreement(_Model):
     rater_stats: list[RaterStats] = Field(default_factory=list)
     pairs: list[PairAlpha] = Field(default_factory=list)
     judges: dict[str, JudgeAgreement] = Field(
-        default_factory=dict, description="Judges by headline (best first), then the chance rows."
+        default_factory=dict, description="Judges by headline (best first), then the baseline and chance rows."
     )
 
 
@@ -136,6 +175,7 @@ class AgreementReport(_Model):
     benchmark: str
     n_boot: int
     seed: int
+    resample: Literal["items", "posts"] = Field(default="items", description="What the item-level CIs resample.")
     epsilon: float
     excluded_raters: list[str] = Field(default_factory=list)
     criteria: dict[str, CriterionAgreement]
@@ -237,17 +277,22 @@ def _chance_rows(
     *,
     n_boot: int,
     seed: int,
+    ceiling: Headline | None = None,
 ) -> dict[str, JudgeAgreement]:
-    """``chance:constant`` and ``chance:permuted``, each computed exactly like a judge's headline."""
+    """``chance:constant`` and ``chance:permuted``, each computed exactly like a judge's headline, on the items of the
+    judge whose scores are shuffled (every rated item without a judge), with the experts' ``ceiling`` on them."""
     rows: dict[str, JudgeAgreement] = {}
+    name, vec = permuted_source(panels, m)
+    on = f"the items {name} scored" if panels else "every rated item"
     if constant is not None and constant_value is not None:
         rows[CHANCE_CONSTANT] = JudgeAgreement(
             kind="chance",
-            description=f"answers {constant_value:g} (the experts' most common rating) on every rated item",
+            description=f"answers {constant_value:g} (the experts' most common rating) on {on}",
             headline=headline(constant, boot=constant_boot),
             n_items=constant.n_items,
+            items=on,
+            ceiling=ceiling,
         )
-    name, vec = permuted_source(panels, m)
     n_perm = max(n_boot, 200)
     kappas = permuted_kappas(vec, m, level, scale, n_perm=n_perm, seed=seed + 1)
     used = ~np.isnan(vec) & (~np.isnan(m)).any(axis=0)
@@ -259,8 +304,112 @@ def _chance_rows(
         description=f"{whose} shuffled across items ({n_perm} shuffles; value = mean, interval = central 95%)",
         headline=chance_permuted(kappas, int(used.sum()), int((~np.isnan(m[:, used])).sum())),
         n_items=int(used.sum()),
+        items=on,
+        ceiling=ceiling,
     )
     return rows
+
+
+def covariates(bench: Benchmark, items: Sequence[str], fields: Sequence[str] = ()) -> dict[str, tuple[np.ndarray, str]]:
+    """The baseline rows' raw values per item ``(items,)`` (NaN: none) with their descriptions: the rated text's
+    length in characters and in words, then each numeric item ``field`` (a top-level item field, else a key of its
+    ``meta``).
+
+    Raises:
+        InputError: a field that no item has, or a value that is not a finite number (the first few items named).
+    """
+    texts = [bench.items[i].judged_text for i in items]
+    out = {
+        LENGTH_CHARS: (np.array([len(t) for t in texts], dtype=float), "characters of the rated text"),
+        LENGTH_WORDS: (np.array([len(t.split()) for t in texts], dtype=float), "words of the rated text"),
+    }
+    for f in fields:
+        vec, bad, seen = np.full(len(items), np.nan), [], 0
+        for k, i in enumerate(items):
+            it = bench.items[i]
+            raw = getattr(it, f) if f in Item.model_fields else it.meta.get(f)
+            if raw is None:
+                continue
+            seen += 1
+            ok = isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw)
+            if not ok:
+                bad.append((i, raw))
+                continue
+            vec[k] = float(raw)
+        if bad:
+            more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+            raise InputError(
+                Problem(
+                    f"--baseline {f}, item {bad[0][0]!r}",
+                    f"value {bad[0][1]!r} is not a finite number; a baseline field must be numeric on every item "
+                    f"that has it (non-numeric: {[b[0] for b in bad[:3]]}{more})",
+                )
+            )
+        if not seen:
+            raise InputError(
+                Problem(
+                    f"--baseline {f}",
+                    f"no rated item of benchmark {bench.name!r} has a field or meta key {f!r}; expected a numeric "
+                    "item field (e.g. dimension_id) or a numeric key of the items' meta",
+                )
+            )
+        out[f"baseline:{f}"] = (vec, f"the item field {f!r}")
+    return out
+
+
+def _baseline_rows(
+    panels: list[JudgePanel],
+    rank_panels: Mapping[str, JudgePanel],
+    descriptions: Mapping[str, str],
+    m: np.ndarray,
+    raters: list[str],
+    level: Level,
+    fields: Mapping[str, Any],
+) -> dict[str, JudgeAgreement]:
+    """The baseline rows (length, named item fields), each computed exactly like a judge's row from its values on
+    the scale, except Spearman and Kendall: those of the raw covariate (``rank_panels``, on the same resamples)."""
+    rows = {}
+    for p in panels:
+        f = _judge_fields(p, m, raters, level, **fields)
+        ranks = panel_statistics(rank_panels[p.name], m, raters, "interval")
+        f["spearman"], f["kendall"] = ranks["spearman"], ranks["kendall"]
+        rows[p.name] = JudgeAgreement.model_validate(
+            {
+                **f,
+                "kind": "baseline",
+                "description": f"{descriptions[p.name]}, put on the experts' scale by rank (stats.baseline.on_scale)",
+                "not_judged": int(((~np.isnan(m)).any(axis=0) & np.isnan(p.vec)).sum()),
+            }
+        )
+    return dict(sorted(rows.items(), key=_sort_key))
+
+
+def _mark_vs_length(
+    row: JudgeAgreement,
+    panel: JudgePanel,
+    length: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    raw_chars: np.ndarray,
+    m: np.ndarray,
+    level: Level,
+    scale: list[float],
+    *,
+    partial: bool,
+    n_boot: int,
+    seed: int,
+) -> None:
+    """Set a judge row's "not better than length" verdict and, if asked, its agreement with length partialled out."""
+    points = [baseline_point(name, vec, raw, panel.vec, m, level, scale) for name, (vec, raw) in length.items()]
+    row.vs_length = versus_baseline(row.headline, row.spearman, points)
+    if partial:
+        use = ~np.isnan(panel.vec) & (~np.isnan(m)).any(axis=0)
+        row.partial_length = partial_rank(
+            panel.x, panel.y, raw_chars[use], covariate="length in characters", n_boot=n_boot, seed=seed
+        )
+
+
+def _only(m: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The ratings ``m`` (raters x items) of the items in ``keep`` only (the others as not rated)."""
+    return np.where(keep[np.newaxis, :], m, np.nan)
 
 
 def _sort_key(item: tuple[str, JudgeAgreement]) -> tuple[int, float, str]:
@@ -312,6 +461,10 @@ def agreement_report(
     self_consistency: Mapping[str, Mapping[str, Consistency]] | None = None,
     excluded_raters: Sequence[str] = (),
     identities: Mapping[str, JudgeIdentity] | None = None,
+    baselines: Sequence[str] = (),
+    partial_length: bool = False,
+    resample: Literal["items", "posts"] = "items",
+    own_systems: Mapping[str, tuple[Sequence[str], set[str]]] | None = None,
 ) -> AgreementReport:
     """Agreement of experts with each other and of each judge with the experts, per criterion.
 
@@ -329,11 +482,19 @@ def agreement_report(
         levels: criterion -> level of measurement to use instead of the rubric's (the rubric is unchanged).
         self_consistency: judge -> criterion -> how its repeated samples agree (``JudgeScores.self_consistency``).
         excluded_raters: raters already left out of ``bench`` (reported only).
-        identities: judge -> who it is (``JudgeScores.identity``), carried into each judge's row.
+        identities: judge -> who it is (``JudgeScores.identity``), carried into each judge's row; a judge whose name
+            in its run or model id is a rater's name is warned about, like one that answers like a rater
+            (``experts.rater_warning``).
+        baselines: numeric item fields shown as baseline rows beside the length rows (always there).
+        partial_length: also give each judge's Spearman and Kendall with length in characters partialled out.
+        resample: what the item-level CIs resample: rated items (the default), or whole posts (items of one post
+            are not independent; the validity benchmark's CIs say "over posts").
+        own_systems: judge -> (its own systems, their item ids): left out of that judge's row only (``--self``;
+            ``judge.analysis.own_systems``), counted and said in its ``items`` and in the notes.
 
     Raises:
         InputError: no rated criterion has a rubric; a judge's item ids are not in the benchmark; a score is not a
-            finite number.
+            finite number; a baseline field is not numeric or is on no item.
     """
     judges = judges or {}
     levels = levels or {}
@@ -341,13 +502,18 @@ def agreement_report(
     check_rubric_set(bench, rubrics, selected)
     notes: list[str] = []
     warnings: list[str] = []
+    identities = identities or {}
+    for j in judges:
+        also = [identities[j].name, identities[j].model] if j in identities else []
+        warnings += [rater_warning(j, r) for r in named_like_raters([j, *also], bench.raters())]
     rated_criteria = {r.criterion for r in bench.ratings}
+    if bench.manifest.off_scale_missing:
+        notes.append(off_scale_note(bench.manifest.off_scale_missing))
     for c in sorted(rated_criteria - set(rubrics)):
         notes.append(f"expert ratings on criterion {c!r} are ignored: no rubric for it")
     for j, per_c in judges.items():
         for c in sorted(set(per_c) - set(rubrics)):
             notes.append(f"judge {j!r}: scores on criterion {c!r} are ignored: no rubric for it")
-    identities = identities or {}
     if any(i.calibration is not None and i.calibration.how == "cross-fitted" for i in identities.values()):
         notes.append(
             "calibrated, cross-fitted: each rated item is scored by the calibrator's method refitted without its post "
@@ -361,6 +527,7 @@ def agreement_report(
         names = {s: k for k, s in enumerate(sorted(set(systems.values())))}
         system_code = {i: names[s] for i, s in systems.items()}
     post_names = {p: k for k, p in enumerate(sorted({it.post_id for it in bench.items.values()}))}
+    own_counts: dict[str, dict[str, int]] = {}
     out = {}
     for name in selected:
         rubric = rubrics[name]
@@ -373,35 +540,52 @@ def agreement_report(
         rater_stats, pairs = rater_diagnostics(raters, m, level)
         sys_codes = np.array([system_code.get(i, -1) for i in items], dtype=np.int64) if systems is not None else None
         post_codes = np.array([post_names[bench.items[i].post_id] for i in items], dtype=np.int64)
-        work, counts = [], {}
+        work, counts, dropped = [], {}, {}
         for j, per_c in judges.items():
             if name not in per_c:
                 continue
-            vec, unscored, not_judged = judge_vector(j, name, per_c[name], items, bench)
+            scores, own = per_c[name], (own_systems or {}).get(j)
+            if own is not None:
+                dropped[j] = sum(1 for i in items if i in own[1] and i in scores)
+                scores = {i: v for i, v in scores.items() if i not in own[1]}
+                own_counts.setdefault(j, {})[name] = dropped[j]
+            vec, unscored, not_judged = judge_vector(j, name, scores, items, bench)
             work.append(judge_panel(j, vec, m, raters, level, scale))
-            counts[j] = (unscored, not_judged)
+            counts[j] = (unscored, not_judged - dropped.get(j, 0))
         experts = expert_pairs(m, level, scale)
-        constant_value = most_common_rating(m)
-        constant = None
+        # The chance rows use the items of the judge whose scores are shuffled; every ceiling, the experts on the
+        # items a row uses (one more pair table on the same resamples).
+        rated = (~np.isnan(m)).any(axis=0)
+        basis = rated & ~np.isnan(permuted_source(work, m)[1]) if work else rated
+        constant_value = most_common_rating(m[:, basis])
+        tables = {"experts": experts}
         if constant_value is not None:
-            const_vec = np.where((~np.isnan(m)).any(axis=0), constant_value, np.nan)
-            constant = judge_pairs(const_vec, m, level, scale)
-        tables = {"experts": experts} if constant is None else {"experts": experts, "constant": constant}
-        boot = resample_panels(work, tables, len(items), n_boot, seed, level)
+            tables["constant"] = judge_pairs(np.where(basis, constant_value, np.nan), m, level, scale)
+        for jw in work:
+            tables[f"ceiling:{jw.name}"] = expert_pairs(_only(m, ~np.isnan(jw.vec)), level, scale)
+        tables["ceiling:chance"] = expert_pairs(_only(m, basis), level, scale)
+        covs = covariates(bench, items, baselines) if items else {}  # no rated item: no row to compare with
+        on_ratings = {b: on_scale(raw, m) for b, (raw, _) in covs.items()}
+        base_panels = [judge_panel(b, vec, m, raters, level, scale) for b, vec in on_ratings.items()]
+        by_post = post_codes if resample == "posts" else None
+        boot = resample_panels(work + base_panels, tables, len(items), n_boot, seed, level, by_post)
+        # The raw covariates' rank statistics, on the same draws (same items, same seed); interval: the moments of
+        # the pairs, not a table over hundreds of distinct lengths.
+        rank_panels = {b: judge_panel(b, raw, m, raters, "interval", []) for b, (raw, _) in covs.items()}
+        resample_panels(list(rank_panels.values()), {}, len(items), n_boot, seed, "interval", by_post)
+        constant = tables.get("constant")
+        ceilings = {k: headline(t, boot=boot[k]) for k, t in tables.items() if k.startswith("ceiling:")}
+        common: dict[str, Any] = {
+            "systems": sys_codes,
+            "posts": post_codes,
+            "n_boot": n_boot,
+            "seed": seed,
+            "epsilon": epsilon,
+            "min_items": min_items,
+        }
         per_judge = {}
         for jw in work:
-            fields = _judge_fields(
-                jw,
-                m,
-                raters,
-                level,
-                systems=sys_codes,
-                posts=post_codes,
-                n_boot=n_boot,
-                seed=seed,
-                epsilon=epsilon,
-                min_items=min_items,
-            )
+            fields = _judge_fields(jw, m, raters, level, **common)
             unscored, not_judged = counts[jw.name]
             sc = (self_consistency or {}).get(jw.name, {}).get(name)
             per_judge[jw.name] = JudgeAgreement.model_validate(
@@ -411,15 +595,34 @@ def agreement_report(
                     "unscored": unscored,
                     "not_judged": not_judged,
                     "self_consistency": sc,
+                    "items": f"the items {jw.name} scored"
+                    + (
+                        f", less the {dropped[jw.name]} of its own system(s) {list(own_systems[jw.name][0])}"
+                        if own_systems and jw.name in dropped
+                        else ""
+                    ),
+                    "own_system_left_out": dropped.get(jw.name, 0),
+                    "ceiling": ceilings[f"ceiling:{jw.name}"],
                 }
             )
-            for match in per_judge[jw.name].same_as_rater:
-                warnings.append(
-                    f"{name}: judge {jw.name!r} gives the same score as rater {match.rater!r} on "
-                    f"{match.share:.0%} of {match.n_shared} shared items: is the judge that rater? Its agreement is "
-                    f"then agreement with itself; leave the rater out with --exclude-rater {match.rater}"
-                )
+            warnings += [rater_warning(jw.name, x.rater, name, x) for x in per_judge[jw.name].same_as_rater]
+            if not covs:
+                continue
+            _mark_vs_length(
+                per_judge[jw.name],
+                jw,
+                {b: (on_ratings[b], covs[b][0]) for b in LENGTH_ROWS},
+                covs[LENGTH_CHARS][0],
+                m,
+                level,
+                scale,
+                partial=partial_length,
+                n_boot=n_boot,
+                seed=seed,
+            )
         ordered = dict(sorted(per_judge.items(), key=_sort_key))
+        descriptions = {b: d for b, (_, d) in covs.items()}
+        ordered.update(_baseline_rows(base_panels, rank_panels, descriptions, m, raters, level, common))
         ordered.update(
             _chance_rows(
                 work,
@@ -431,6 +634,7 @@ def agreement_report(
                 constant_value,
                 n_boot=n_boot,
                 seed=seed,
+                ceiling=ceilings["ceiling:chance"],
             )
         )
         out[name] = CriterionAgreement(
@@ -444,10 +648,13 @@ def agreement_report(
             pairs=pairs,
             judges=ordered,
         )
+    for j, per in own_counts.items():
+        notes.append(self_note(j, (own_systems or {})[j][0], per))
     return AgreementReport(
         benchmark=bench.name,
         n_boot=n_boot,
         seed=seed,
+        resample=resample,
         epsilon=epsilon,
         excluded_raters=list(excluded_raters),
         criteria=out,

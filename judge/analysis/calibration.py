@@ -47,7 +47,7 @@ from scipy.optimize import isotonic_regression
 
 from judge import __version__
 from judge.analysis.experts import expert_matrix
-from judge.analysis.stats.heldout import Interval, compare_held_out
+from judge.analysis.stats.heldout import HELD_OUT_EFFECT, Interval, compare_held_out
 from judge.analysis.stats.resample import assign_folds as assign_folds
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric
@@ -189,7 +189,8 @@ class Metrics(_Model):
     mae: Metric = Field(description="mean |judge - expert mean|.")
     spearman: Metric = Field(description="Spearman rank correlation of judge and expert mean over items.")
     headline: Metric | None = Field(
-        default=None, description="Pairwise kappa with the experts (interval distance), the agreement headline."
+        default=None,
+        description="Pairwise kappa with the experts at the criterion's level (agreement_level), the headline.",
     )
     # Calibrators written before the headline carried alpha with the judge as one more rater: read, never written.
     alpha_with_experts: Metric | None = Field(default=None, exclude=True)
@@ -359,6 +360,7 @@ def cross_fit(
         n_boot=n_boot,
         seed=seed,
         confidence=confidence,
+        level=level,  # type: ignore[arg-type]
     )
     before = Metrics(**{n: _metric(v) for n, v in held.before.items()})
     after = Metrics(**{n: _metric(v) for n, v in held.after.items()})
@@ -366,11 +368,7 @@ def cross_fit(
     notes = []
     if len(folds) < k:
         notes.append(f"only {len(folds)} folds: the items come from {len(folds)} posts")
-    if level == "ordinal":
-        notes.append(
-            "agreement uses the interval distance (before and after alike) although the level is ordinal: judge "
-            "means and calibrated scores are not points of the scale"
-        )
+    notes.append(f"{HELD_OUT_EFFECT} (here: {level})")
     notes.append(
         "Spearman and agreement (before and after alike) are computed within each fold and averaged by fold size, "
         "so they differ from the pooled values of 'judge agree'"
@@ -387,7 +385,7 @@ def cross_fit(
         n_folds=len(folds),
         folds=folds,
         fold_sizes=[sum(p in set(f) for p in pairs.post_ids) for f in folds],
-        agreement_level="interval",
+        agreement_level=level,
         n_boot=n_boot,
         confidence=confidence,
         before=before,

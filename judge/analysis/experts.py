@@ -14,11 +14,13 @@ Example::
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from judge.analysis.stats.raters import RaterMatch, rater_matches
 from judge.data.benchmark import Benchmark
+from judge.data.names import normal_name
 from judge.errors import UsageError
 
 
@@ -53,7 +55,7 @@ def expert_means(bench: Benchmark) -> dict[str, dict[str, float]]:
 
 def exclude_raters(bench: Benchmark, names: Iterable[str]) -> Benchmark:
     """The benchmark without the ratings of these raters (``--exclude-rater``); an unknown name is a usage error."""
-    drop = list(dict.fromkeys(names))
+    drop = list(dict.fromkeys(normal_name(n) for n in names))
     if not drop:
         return bench
     known = bench.raters()
@@ -74,3 +76,57 @@ def most_common_rating(m: np.ndarray) -> float | None:
         return None
     uniq, counts = np.unique(values, return_counts=True)
     return float(uniq[int(np.argmax(counts))])
+
+
+# -- is the judge one of the raters? ---------------------------------------------------------------------------------
+#
+# One check for every verb that pairs a judge with the experts (agree, leaderboard --judges, calibrate, estimate,
+# show, view): a judge named like a rater (its name or its model id), or answering like one (``rater_matches``), may
+# be that rater, and would then be paired with itself.
+
+
+def named_like_raters(names: Iterable[str], raters: Iterable[str]) -> list[str]:
+    """The raters whose name equals one of a judge's names (its name, its model id), compared as names are
+    (``judge.data.names``: NFC, trimmed) and case aside."""
+    mine = {normal_name(n).casefold() for n in names if n}
+    return [r for r in raters if normal_name(r).casefold() in mine]
+
+
+def rater_warning(judge: str, rater: str, criterion: str | None = None, match: RaterMatch | None = None) -> str:
+    """The one wording of "this judge may be that rater": by its scores (``match``) or by its name."""
+    fix = f"leave the rater out with --exclude-rater {rater}"
+    if match is not None:
+        return (
+            f"{criterion}: judge {judge!r} gives the same score as rater {match.rater!r} on {match.share:.0%} of "
+            f"{match.n_shared} shared items: is the judge that rater? Its agreement is then agreement with itself; "
+            f"{fix}"
+        )
+    return (
+        f"judge {judge!r} has the name of rater {rater!r}: if it is that rater, it is paired with itself (its "
+        f"agreement is agreement with itself); {fix}, or rename the judge"
+    )
+
+
+def same_rater_warnings(
+    bench: Benchmark,
+    judges: Mapping[str, tuple[Sequence[str], Mapping[str, Mapping[str, float | None]]]],
+    criteria: Sequence[str],
+) -> list[str]:
+    """Both checks for the verbs that pair judges with experts without computing agreement.
+
+    Args:
+        judges: judge -> (its other names: run judge name, model id; criterion -> item id -> score).
+        criteria: the criteria compared.
+    """
+    out: list[str] = []
+    raters = bench.raters()
+    for judge, (names, scores) in judges.items():
+        out += [rater_warning(judge, r) for r in named_like_raters([judge, *names], raters)]
+        for c in criteria:
+            by_item = scores.get(c)
+            if not by_item:
+                continue
+            crit_raters, items, m = expert_matrix(bench, c)
+            vec = np.array([np.nan if (v := by_item.get(i)) is None else float(v) for i in items])
+            out += [rater_warning(judge, x.rater, c, x) for x in rater_matches(vec, m, crit_raters)]
+    return out

@@ -1,5 +1,6 @@
 """The judge leaderboard: judges compared with the experts, one row per judge, between the chance rows and the
-experts' ceiling.
+experts' ceiling, beside the baseline rows (the reply's length; a named item field), with each judge marked when it is
+not better than length.
 
 Per criterion: the headline (pairwise kappa with the experts, the same statistic as the experts' row: see
 ``judge.analysis.stats.pairwise``), bias, Spearman, the alternative-annotator test verdict, unscored and not-judged
@@ -23,6 +24,7 @@ from judge.analysis.stats.pairwise import Headline
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Level, Rubric
 from judge.engine.identity import JudgeIdentity
+from judge.engine.store import IMPORTED_COST
 
 
 class _Model(BaseModel):
@@ -38,6 +40,9 @@ class JudgeCriterion(_Model):
     alt_test: str | None = Field(default=None, description="'pass' / 'fail', or None when it cannot be run.")
     alt_test_note: str | None = None
     n_items: int = 0
+    items: str = Field(default="", description="Which items the row uses on this criterion.")
+    ceiling: Headline | None = Field(default=None, description="The experts' kappa on the items this row uses.")
+    own_system_left_out: int = Field(default=0, description="Rated items of the judge's own system left out (--self).")
     unscored: int = 0
     not_judged: int = 0
     unscored_rate: float | None = Field(default=None, description="unscored / (n_items + unscored).")
@@ -45,11 +50,19 @@ class JudgeCriterion(_Model):
         default=None, description="Share of items whose repeated samples all gave the same score (None: one sample)."
     )
     samples_sd: float | None = Field(default=None, description="Mean SD across samples of one item.")
+    not_better_than_length: bool | None = Field(
+        default=None,
+        description="Judges: True when the headline's or Spearman's CI does not clear the length rows on the judge's "
+        "items ('not better than length'), False when both clear, None without a CI (or not a judge).",
+    )
+    vs_length: str | None = Field(default=None, description="Why (the CIs and the length values compared).")
 
 
 class JudgeRow(_Model):
     judge: str = Field(description="The name shown (a judge's is rendered from its identity).")
-    kind: Literal["experts", "judge", "chance"] = Field(description="The ceiling, a judge, or a chance row.")
+    kind: Literal["experts", "judge", "baseline", "chance"] = Field(
+        description="The ceiling, a judge, a baseline row (length, a named item field) or a chance row."
+    )
     identity: JudgeIdentity | None = Field(default=None, description="Who the judge is (judges only).")
     description: str = ""
     model: str = ""
@@ -76,7 +89,7 @@ def _per_100(js: JudgeScores) -> tuple[int | None, float | None, str | None, flo
     s = (js.summary or {}).get("per_judge", {}).get(js.run_judge)
     if js.imported:
         n = int(s["judgments"]) if s and s.get("judgments") else None
-        return n, None, "imported judgments: no cost or time was measured", None
+        return n, None, f"{IMPORTED_COST}: no call was made, so no cost or time was measured", None
     if not s or not s.get("judgments"):
         return None, None, "no run summary", None
     n = int(s["judgments"])
@@ -104,12 +117,80 @@ def _cell(ja: JudgeAgreement) -> JudgeCriterion:
         alt_test=None if ja.alt_test is None else ("pass" if ja.alt_test.passed else "fail"),
         alt_test_note=ja.alt_test_note,
         n_items=ja.n_items,
+        items=ja.items,
+        ceiling=ja.ceiling,
+        own_system_left_out=ja.own_system_left_out,
         unscored=ja.unscored,
         not_judged=ja.not_judged,
         unscored_rate=round(ja.unscored / total, 4) if total and ja.kind == "judge" else None,
         samples_agree=None if sc is None else sc.all_agree_rate,
         samples_sd=None if sc is None else sc.mean_sd,
+        not_better_than_length=None if ja.vs_length is None else ja.vs_length.not_better,
+        vs_length=None if ja.vs_length is None else ja.vs_length.reason,
     )
+
+
+def _reference_rows(report: AgreementReport, kind: Literal["baseline", "chance"]) -> list[JudgeRow]:
+    """The rows of one kind that are not judges (the baselines, the chance rows), in the report's order."""
+    names = list(dict.fromkeys(n for ca in report.criteria.values() for n, ja in ca.judges.items() if ja.kind == kind))
+    rows = []
+    for name in names:
+        cells = {c: _cell(ca.judges[name]) for c, ca in report.criteria.items() if name in ca.judges}
+        descriptions = [ca.judges[name].description or "" for ca in report.criteria.values() if name in ca.judges]
+        rows.append(
+            JudgeRow(
+                judge=name,
+                kind=kind,
+                description=descriptions[0] if len(set(descriptions)) == 1 else "; ".join(dict.fromkeys(descriptions)),
+                criteria=cells,
+            )
+        )
+    return rows
+
+
+def held_out_notes(judges: Sequence[JudgeScores], levels: Mapping[str, str], benchmark: str) -> list[str]:
+    """The held-out effect of each calibrated judge, per criterion, as ``judge calibrate`` measured it (the numbers
+    its calibrator file records: one definition, ``stats.heldout.HELD_OUT_EFFECT``). The calibrated rows above are
+    pooled over folds, which is why they differ from it."""
+    from judge.analysis.calibration import Calibrator
+    from judge.analysis.stats.heldout import HELD_OUT_EFFECT
+
+    out = []
+    for js in judges:
+        if not js.calibrator:
+            continue
+        cal = Calibrator.load(js.calibrator)
+        for c, level in levels.items():
+            fit = cal.fit.get(c)
+            if fit is None or fit.before.headline is None or fit.after.headline is None:
+                continue
+            change = fit.change.headline
+            b, a = fit.before.headline.value, fit.after.headline.value
+            text = (
+                f"{js.name}, {c}: held-out effect kappa {_two(b)} -> {_two(a)}, change "
+                f"{_two(change.value if change else None, sign=True)}"
+                + (
+                    f" [{_two(change.ci[0], sign=True)}, {_two(change.ci[1], sign=True)}]"
+                    if change and change.ci
+                    else ""
+                )
+                + f" ({fit.agreement_level}; fitted on {cal.benchmark!r})"
+            )
+            if fit.agreement_level != level:
+                text += f": measured at the {fit.agreement_level} level, not {level}; refit with 'judge calibrate'"
+            elif cal.benchmark != benchmark:
+                text += f", not on {benchmark!r}"
+            out.append(text)
+    if out:
+        out.insert(0, f"{HELD_OUT_EFFECT}; the calibrated rows are pooled over folds, so they differ from it")
+    return out
+
+
+def _two(v: float | None, *, sign: bool = False) -> str:
+    if v is None:
+        return "n/a"
+    r = round(v, 2) + 0.0  # never "-0.00"
+    return f"{r:+.2f}" if sign else f"{r:.2f}"
 
 
 def _order(row: JudgeRow, first: str | None) -> tuple[int, float, str]:
@@ -131,12 +212,15 @@ def judge_leaderboard(
     criteria: Sequence[str] | None = None,
     levels: Mapping[str, Level] | None = None,
     excluded_raters: Sequence[str] = (),
+    baselines: Sequence[str] = (),
+    own_systems: Mapping[str, tuple[Sequence[str], set[str]]] | None = None,
 ) -> tuple[JudgeLeaderboard, AgreementReport]:
     """Rank judges by how well they stand in for the experts: the ceiling first, then by the first criterion's
     headline (chance rows included, so every judge is seen between chance and the ceiling).
 
     Args:
-        bench, rubrics, n_boot, seed, criteria, levels, excluded_raters: as for ``agreement_report``.
+        bench, rubrics, n_boot, seed, criteria, levels, excluded_raters, baselines, own_systems: as for
+            ``agreement_report``.
         judges: the judges (calibrated copies included, as ``scores.judges_with_calibrators`` gives them).
         command: the command line (provenance).
     """
@@ -151,6 +235,8 @@ def judge_leaderboard(
         self_consistency={j.name: j.self_consistency for j in judges},
         excluded_raters=excluded_raters,
         identities={j.name: j.identity for j in judges},
+        baselines=baselines,
+        own_systems=own_systems,
     )
     crits = list(report.criteria)
     ceiling = JudgeRow(
@@ -159,7 +245,11 @@ def judge_leaderboard(
         description="the experts' agreement with each other, on the same footing as the judges'",
         criteria={
             c: JudgeCriterion(
-                headline=ca.experts.headline, alpha=ca.experts.alpha, alpha_ci=ca.experts.ci, n_items=ca.experts.n_items
+                headline=ca.experts.headline,
+                alpha=ca.experts.alpha,
+                alpha_ci=ca.experts.ci,
+                n_items=ca.experts.n_items,
+                items=ca.experts.items,
             )
             for c, ca in report.criteria.items()
         },
@@ -183,18 +273,9 @@ def judge_leaderboard(
                 seconds_per_100=secs,
             )
         )
-    for name in ("chance:constant", "chance:permuted"):
-        cells = {c: _cell(ca.judges[name]) for c, ca in report.criteria.items() if name in ca.judges}
-        descriptions = [ca.judges[name].description or "" for ca in report.criteria.values() if name in ca.judges]
-        rows.append(
-            JudgeRow(
-                judge=name,
-                kind="chance",
-                description=descriptions[0] if len(set(descriptions)) == 1 else "; ".join(dict.fromkeys(descriptions)),
-                criteria=cells,
-            )
-        )
+    rows += _reference_rows(report, "baseline") + _reference_rows(report, "chance")
     rows.sort(key=lambda r: _order(r, crits[0] if crits else None))
+    held_out = held_out_notes(judges, {c: ca.level for c, ca in report.criteria.items()}, bench.name)
     board = JudgeLeaderboard(
         benchmark=bench.name,
         criteria=crits,
@@ -214,6 +295,6 @@ def judge_leaderboard(
             "tool_version": __version__,
             "bootstrap": {"n_boot": n_boot, "seed": seed},
         },
-        notes=[f"WARNING: {w}" for w in report.warnings] + report.notes,
+        notes=[f"WARNING: {w}" for w in report.warnings] + report.notes + held_out,
     )
     return board, report

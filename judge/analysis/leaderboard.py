@@ -30,7 +30,7 @@ from judge import __version__
 from judge.analysis.experts import expert_means
 from judge.analysis.stats.ranking import CI_LEVEL, system_means
 from judge.analysis.stats.resample import post_counts, too_few
-from judge.data.benchmark import Benchmark, Item
+from judge.data.benchmark import Benchmark, Item, off_scale_note
 from judge.data.rubric import Rubric
 from judge.engine.identity import JudgeIdentity
 from judge.errors import InputError, Problem
@@ -223,6 +223,8 @@ def system_leaderboard(
         what = "expert ratings" if scores is None else "judge scores"
         raise InputError(Problem(bench.name, f"no {what} on any of the criteria {sorted(rubrics)}"))
     notes = _notes(table, rubrics, source)
+    if scores is None and bench.manifest.off_scale_missing:  # the experts' scores: say what was left out
+        notes.append(off_scale_note(bench.manifest.off_scale_missing))
 
     # The items in play: those the score source covers on at least one criterion, in benchmark order.
     covered = {i for c in criteria for i in table.get(c, {})}

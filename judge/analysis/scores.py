@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from judge.data.benchmark import Benchmark
+from judge.data.names import normal_name
 from judge.data.rubric import Rubric
 from judge.engine.identity import CalibrationHow, CalibrationRef, JudgeIdentity, identity_from_manifest
 from judge.engine.store import (
@@ -129,12 +130,41 @@ def check_rubrics(
         )
 
 
+def check_on_scale(
+    run_dir: str | Path, by_judge: Mapping[str, Mapping[str, Mapping[str, float | None]]], rubrics: Mapping[str, Rubric]
+) -> None:
+    """Refuse a run holding scores off the loaded rubrics' scales (an edited or foreign ``judgments.jsonl``): they
+    would enter every statistic as if a judge had answered them.
+
+    Raises:
+        InputError: naming the run's record file, the judge, criterion, item and value (one per criterion).
+    """
+    problems = []
+    for judge, by_crit in by_judge.items():
+        for crit, by_item in by_crit.items():
+            r = rubrics.get(crit)
+            if r is None:
+                continue
+            off = [(i, v) for i, v in by_item.items() if v is not None and not (r.low <= v <= r.high)]
+            if off:
+                (item, v), more = off[0], f" ... and {len(off) - 1} more" if len(off) > 1 else ""
+                problems.append(
+                    Problem(
+                        f"{Path(run_dir) / 'judgments.jsonl'}: judge {judge!r}, {crit}",
+                        f"score {v!r} of item {item!r} is outside the {crit} scale ({r.low:g} to {r.high:g}){more}",
+                    )
+                )
+    if problems:
+        raise InputError(problems)
+
+
 def pick_judge(judges: Iterable[str], wanted: str | None, run_dir: str | Path) -> str:
     """The judge a verb that needs exactly one means: the one named with ``--judge``, or the run's only judge."""
     names = sorted(judges)
     if not names:
         raise UsageError(f"--run {run_dir}: the run has no judgments yet")
     if wanted is not None:
+        wanted = normal_name(wanted)
         if wanted not in names:
             raise UsageError(f"--judge {wanted!r} is not in run {run_dir}; expected one of {names}")
         return wanted
@@ -151,10 +181,16 @@ def read_judges(
     if bench is not None:
         check_run_benchmark(run_dir, bench)
     manifest = load_run_manifest(run_dir)
+    if manifest.task != "score":
+        raise UsageError(
+            f"--run {run_dir}: a run of the task {manifest.task!r} has no scores to read here; 'judge show "
+            f"{run_dir}' sums it up (pairwise: verdicts, position consistency, agreement with the experts)"
+        )
     by_judge = load_run_scores(run_dir)
     if not by_judge:
         raise UsageError(f"--run {run_dir}: the run has no judgments yet")
     check_rubrics(run_dir, manifest, rubrics)
+    check_on_scale(run_dir, by_judge, rubrics)
     if judge is not None:
         by_judge = {pick_judge(by_judge, judge, run_dir): by_judge[judge]}
     summary = read_summary(run_dir)

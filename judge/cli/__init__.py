@@ -11,34 +11,48 @@ by the provider, or more unscored than ``--max-unscored``), 2 bad usage or bad i
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+from types import ModuleType
 
 from judge import __version__
+from judge.registry import Registry, RegistryError
 
 # LiteLLM fetches a remote cost map at import unless told otherwise; we must work offline.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-# (verb, module): order is the order shown in --help.
-VERBS: list[tuple[str, str]] = [
-    ("demo", "judge.cli.demo"),
-    ("import", "judge.cli.import_"),
-    ("rubrics", "judge.cli.rubrics"),
-    ("prompt", "judge.cli.prompt"),
-    ("run", "judge.cli.run"),
-    ("agree", "judge.cli.agree"),
-    ("calibrate", "judge.cli.calibrate"),
-    ("estimate", "judge.cli.estimate"),
-    ("leaderboard", "judge.cli.leaderboard"),
-    ("probe", "judge.cli.probe"),
-    ("view", "judge.cli.view"),
-    ("show", "judge.cli.show"),
-    ("generate", "judge.cli.generate"),
-    ("gate", "judge.cli.gate"),
-    ("models", "judge.cli.models"),
-]
+# verb -> the module that defines it (``register(sub)`` adds its parser; ``run(args)`` does the work). Only the names
+# are here, so `judge --help` imports the verb modules and nothing heavier; the order is the order of --help.
+VERBS: Registry[ModuleType] = Registry(
+    "verb",
+    where={
+        "demo": "judge.cli.demo",
+        "import": "judge.cli.import_",
+        "rubrics": "judge.cli.rubrics",
+        "prompt": "judge.cli.prompt",
+        "run": "judge.cli.run",
+        "agree": "judge.cli.agree",
+        "calibrate": "judge.cli.calibrate",
+        "align": "judge.cli.align",
+        "estimate": "judge.cli.estimate",
+        "leaderboard": "judge.cli.leaderboard",
+        "probe": "judge.cli.probe",
+        "view": "judge.cli.view",
+        "show": "judge.cli.show",
+        "generate": "judge.cli.generate",
+        "gate": "judge.cli.gate",
+        "models": "judge.cli.models",
+    },
+    whole_modules=True,
+    accepts=lambda module: callable(getattr(module, "register", None)),
+    requirement="a function register(subparsers)",
+)
+
+# The traceback of an unexpected error is shown only on request (main(): the one error boundary).
+DEBUG_FLAG = "--debug"
+DEBUG_ENV = "JUDGE_DEBUG"
 
 DESCRIPTION = """\
 Score cognitive-reappraisal responses with LLM judges, and measure those judges against
@@ -66,17 +80,23 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="judge", description=DESCRIPTION, formatter_class=HelpFormatter)
+    from judge.cli._parser import JudgeParser  # "did you mean --rated-only?" under the verb's own usage
+
+    parser = JudgeParser(prog="judge", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"reappraisal-judge {__version__}")
+    # Taken out of the arguments by main() before parsing (so it may follow the verb too); declared for --help.
+    parser.add_argument(
+        DEBUG_FLAG,
+        action="store_true",
+        help=f"on an unexpected error, show its traceback (before or after the verb; or set {DEBUG_ENV}=1)",
+    )
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for _verb, module in VERBS:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:  # verb not written yet
-                continue
-            raise
-        mod.register(sub)
+    # Every verb registered is loaded: a misspelt or missing module is a RegistryError, never a verb silently gone.
+    for verb in VERBS.names():
+        module = VERBS.get(verb)
+        module.register(sub)
+        if verb not in sub.choices:
+            raise RegistryError(f"verb {verb!r}: {module.__name__}.register added no parser named {verb!r}")
     return parser
 
 
@@ -93,15 +113,26 @@ def _is_interrupt(exc: BaseException) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``judge`` console script."""
-    from judge.errors import InputError, Interrupted, JudgeError, RunIncomplete, StaleArtifact, UsageError
+    """Entry point of the ``judge`` console script.
 
+    The one error boundary: errors raised on purpose (``judge.errors``) become one ``error: ...`` message and exit 2
+    (bad input or usage) or 1 (the run could not complete); Ctrl-C says what it left (exit 130); anything else is a
+    fault of this tool, reported in one line with exit 1, its traceback shown only with ``--debug`` (or
+    ``JUDGE_DEBUG=1``).
+    """
+    from judge.errors import InputError, Interrupted, JudgeError, RunIncomplete, StaleArtifact, UsageError
+    from judge.terminal import guard_terminal
+
+    guard_terminal()  # text from files and models cannot drive the user's terminal (judge/terminal.py)
+    args_list, debug = _debug_switch(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parser.parse_args(args_list)
     except KeyboardInterrupt:  # Ctrl-C while the verbs load
         print(STARTUP_INTERRUPT, file=sys.stderr)
         return 130
+    except RegistryError as exc:  # a verb the code names but does not define: ours to fix, said loudly
+        return _fault(exc, debug)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -125,11 +156,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(getattr(args, "on_interrupt", DEFAULT_INTERRUPT), file=sys.stderr)
         return 130
-    except ValueError as exc:
-        if not _is_interrupt(exc):
-            raise
-        print(getattr(args, "on_interrupt", DEFAULT_INTERRUPT), file=sys.stderr)
-        return 130
+    except OSError as exc:  # the system refused (disk full, a file that vanished): not a fault of ours, nor of input
+        if debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a fault of ours: one line for the user, the traceback on request
+        if _is_interrupt(exc):
+            print(getattr(args, "on_interrupt", DEFAULT_INTERRUPT), file=sys.stderr)
+            return 130
+        return _fault(exc, debug)
+
+
+def _fault(exc: Exception, debug: bool) -> int:
+    """A fault of this tool: one line for the user, the traceback on request; exit 1."""
+    if debug:
+        traceback.print_exception(exc)
+    text = " ".join(str(exc).split())[:300] or "(no message)"
+    print(f"error: unexpected {type(exc).__name__}: {text}", file=sys.stderr)
+    how = "the traceback is above" if debug else f"rerun with {DEBUG_FLAG} (or {DEBUG_ENV}=1) to see the traceback"
+    print(f"this is a fault of reappraisal-judge, not of your input; {how}, and please report it", file=sys.stderr)
+    return 1
+
+
+def _debug_switch(argv: Sequence[str]) -> tuple[list[str], bool]:
+    """The arguments without ``--debug`` (accepted anywhere before a ``--``), and whether debugging is on (the flag,
+    or ``JUDGE_DEBUG`` set to anything but empty, 0, false or no)."""
+    args = list(argv)
+    end = args.index("--") if "--" in args else len(args)
+    flag = DEBUG_FLAG in args[:end]
+    if flag:
+        args = [a for i, a in enumerate(args) if i >= end or a != DEBUG_FLAG]
+    env = os.environ.get(DEBUG_ENV, "").strip().lower()
+    return args, flag or env not in ("", "0", "false", "no")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,13 @@ def add_parser(sub: Any, name: str, help: str, description: str, examples: str) 
     )
 
 
+def report_formats() -> str:
+    """Every report format, comma-separated (``--format``'s default and help), read from the renderers' registry."""
+    from judge.report.renderers import FORMATS  # the names only: no renderer, no pydantic model is imported
+
+    return ",".join(FORMATS.names())
+
+
 def print_json(data: Any) -> None:
     """Print one JSON object on stdout (for scripts)."""
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
@@ -40,6 +47,18 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
         metavar="[CRITERION=]LEVEL",
         help="analyse at this level of measurement (nominal, ordinal, interval) instead of the rubric's, for every "
         "criterion or one (repeatable); the rubric and the runs are unchanged",
+    )
+
+
+def add_baseline_option(p: argparse.ArgumentParser) -> None:
+    """``--baseline FIELD``: a numeric item field shown as a trivial judge beside the length rows."""
+    p.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="also show this numeric item field (a top-level field or a key of the items' meta) as a baseline row, "
+        "computed like a judge's, beside the reply-length rows that are always there (repeatable)",
     )
 
 
@@ -90,6 +109,33 @@ def bounded(
     return parse
 
 
+#: The fewest bootstrap resamples a verb accepts: fewer put a 95% CI's bounds at the extreme resamples, and the
+#: verdicts read from the CIs ("helps", "every change CI spans 0") would rest on nothing.
+MIN_N_BOOT = 20
+#: Seeds are 31-bit, like the judges' sampling seeds of ``judge run`` (numpy refuses negative ones).
+MAX_SEED = 2**31 - 1
+
+
+def n_boot_type(*, allow_zero: bool = False) -> Callable[[str], int]:
+    """The argparse ``type`` of ``--n-boot``: at least ``MIN_N_BOOT`` (or 0, no CIs, where a verb allows it)."""
+    at_least = bounded(int, MIN_N_BOOT, 10_000_000)
+
+    def parse(text: str) -> int:
+        if allow_zero and text.strip() == "0":
+            return 0
+        try:
+            return int(at_least(text))
+        except argparse.ArgumentTypeError:
+            zero = "0 (no confidence intervals) or " if allow_zero else ""
+            raise argparse.ArgumentTypeError(
+                f"expected {zero}an integer from {MIN_N_BOOT} to 10000000 (fewer resamples leave a 95% CI at the "
+                f"extreme resamples), got {text!r}"
+            ) from None
+
+    parse.__name__ = "int"
+    return parse
+
+
 def add_judge_options(p: argparse.ArgumentParser, *, several: str = "repeat for a panel") -> None:
     """``--judge`` (repeatable), ``--api-base`` and ``--api-key-env``: how the verbs that call judges name them."""
     p.add_argument(
@@ -106,3 +152,21 @@ def add_judge_options(p: argparse.ArgumentParser, *, several: str = "repeat for 
         help="environment variable holding the key for the MODEL judges (e.g. a server given by --api-base; "
         "default: the provider's usual variable, none for --api-base). The key itself is never written anywhere",
     )
+    p.add_argument(
+        "--timeout",
+        type=bounded(float, 0, above=True),
+        metavar="S",
+        help="seconds one call attempt may take before it is abandoned and retried (default 120; a judge config "
+        "file's own timeout wins). A slow server that queues requests wants more, or a lower --concurrency",
+    )
+
+
+def say(text: str = "", *, file: Any = None, end: str = "\n") -> None:
+    """Print human-readable text laid out for where it goes: every line longer than the terminal (or, off a
+    terminal, ``PIPE_WIDTH``) wrapped under its own indent. Tables are laid out before (``report.text``); this
+    only wraps the prose around them, so that nothing a verb prints is wider than the terminal."""
+    from judge.report.text import wrap_lines
+    from judge.terminal import output_width
+
+    out = file if file is not None else sys.stdout
+    print(wrap_lines(text, output_width(out)), file=out, end=end)

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from judge.cli._common import add_analysis_options, add_parser, one_blas_thread, print_json
+from judge.cli._common import (
+    MAX_SEED,
+    add_analysis_options,
+    add_parser,
+    bounded,
+    n_boot_type,
+    one_blas_thread,
+    print_json,
+    say,
+)
 
 
 def register(sub: Any) -> None:
@@ -16,7 +26,8 @@ def register(sub: Any) -> None:
         "Fit a monotone map from a judge's score (its mean over samples) to the expert mean per item, and report\n"
         "held-out bias, MAE, Spearman and agreement with the experts (pairwise kappa, the headline of judge agree)\n"
         "before and after, by K-fold cross-fitting grouped by post (a post is never in both the fitting and the\n"
-        "test fold), with 95% CIs clustered by post.\n"
+        "test fold), with 95% CIs clustered by post. The held-out effect is one definition everywhere (the judge\n"
+        "board quotes it): the change of the kappa at the criterion's level, calibrated minus raw, within folds.\n"
         "Calibration can fix bias and a compressed scale; it cannot improve ranking. The verdict says which.\n"
         "The calibrator is saved as JSON naming the judge model, parameters, rubrics and prompt it is valid for.",
         "  judge calibrate --benchmark bench/resort --run runs/gpt4 --out cal/gpt4.json\n"
@@ -31,9 +42,13 @@ def register(sub: Any) -> None:
     p.add_argument("--method", choices=["isotonic", "linear"], default="isotonic", help="default isotonic")
     p.add_argument("--criteria", nargs="+", help="only these criteria (default: every ordered criterion rated)")
     add_analysis_options(p)
-    p.add_argument("--folds", type=int, default=5, help="cross-fitting folds, grouped by post (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="fixes the folds and the bootstrap (default 0)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
+    p.add_argument(
+        "--folds", type=bounded(int, 2, 1000), default=5, help="cross-fitting folds, grouped by post (default 5)"
+    )
+    p.add_argument(
+        "--seed", type=bounded(int, 0, MAX_SEED), default=0, help="fixes the folds and the bootstrap (default 0)"
+    )
+    p.add_argument("--n-boot", type=n_boot_type(), default=1000, help="bootstrap resamples for the CIs (default 1000)")
     p.add_argument("--out", required=True, metavar="CALIBRATOR", help="calibrator file to write (JSON)")
     p.add_argument(
         "--report",
@@ -92,11 +107,14 @@ def _cis(metrics: Any) -> dict[str, list[float] | None]:
 def run(args: argparse.Namespace) -> int:
     one_blas_thread()
     from judge.analysis.calibration import fit_calibrator
+    from judge.analysis.experts import same_rater_warnings
     from judge.analysis.inputs import load_inputs
-    from judge.analysis.scores import check_rubrics, pick_judge
+    from judge.analysis.scores import check_on_scale, check_rubrics, pick_judge
     from judge.engine.store import check_run_benchmark, load_run_manifest, load_run_scores
     from judge.report import write_report
-    from judge.report.calibration import calibration_document, render_calibration
+    from judge.report.calibration import calibration_document
+    from judge.report.text import render_text
+    from judge.terminal import output_width
 
     manifest = load_run_manifest(args.run)
     all_scores = load_run_scores(args.run)
@@ -108,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
     rated = {r.criterion for r in bench.ratings}
     criteria, skipped = _criteria(args, all_scores[judge], rubrics, rated, dict(inp.levels))
     check_rubrics(args.run, manifest, rubrics, criteria=criteria)
+    check_on_scale(args.run, {judge: {c: all_scores[judge][c] for c in criteria}}, rubrics)
+    for w in same_rater_warnings(bench, {judge: ([str(spec.get("model", ""))], all_scores[judge])}, criteria):
+        print(f"WARNING: {w}", file=sys.stderr)
     cal = fit_calibrator(
         bench,
         {c: all_scores[judge][c] for c in criteria},
@@ -124,15 +145,20 @@ def run(args: argparse.Namespace) -> int:
     )
     cal.save(args.out)
     written = [args.out]
+    doc = calibration_document(cal, skipped)
     if args.report:
-        doc = calibration_document(cal, skipped)
         paths = write_report(cal, args.report, ("md", "html"), report=doc, stem="calibration")
         written += [str(p) for p in paths.values()]
     if args.json:
         print_json({**_as_json(cal, skipped, args.out), "files": written})
     else:
-        print(render_calibration(cal, skipped), end="")
-        print(f"wrote {', '.join(written)}")
+        more = (
+            f"the full report: {written[-1]} (every column, the reliability diagrams)"
+            if args.report
+            else "every column and the reliability diagrams: --report DIR writes them (HTML and markdown)"
+        )
+        say(render_text(doc, output_width(), more=more), end="")
+        say(f"wrote {', '.join(written)}")
     return 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.cli import RESUMABLE_INTERRUPT
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_parser, bounded, print_json, say
 
 
 def register(sub: Any) -> None:
@@ -17,11 +17,12 @@ def register(sub: Any) -> None:
         "demo",
         "score the bundled demo with the embedded local judge (offline) and write a report",
         "Runs the whole job on this machine with no API key: the embedded judge (Qwen2.5 1.5B through llama.cpp)\n"
-        "scores the bundled demo benchmark (4 posts x 3 systems) on the RESORT rubrics, then writes a leaderboard\n"
-        "(markdown, HTML, JSON, CSV) to reports/demo/. The run is cached: a second 'judge demo' is instant.\n"
+        "scores the bundled demo benchmark (5 posts x 3 systems) on two RESORT criteria, alignment and empathy\n"
+        "(--criteria for others), then writes a leaderboard (markdown, HTML, JSON, CSV) and the item viewer to\n"
+        "reports/demo/, and says which file to open first. The run is cached: a second 'judge demo' is instant.\n"
         "With --benchmark pointing at a benchmark with expert ratings, it also reports agreement with the experts\n"
         "(only the rated items are judged).",
-        "  judge demo                                   # ~5 min on 2 cores the first time, instant afterwards\n"
+        "  judge demo                                   # ~2.5 min on 2 cores the first time, instant afterwards\n"
         "  judge demo --judge local/qwen2.5-0.5b        # the faster, coarser local model\n"
         "  judge demo --benchmark bench/resort --limit 20 --criteria empathy harmfulness\n"
         "  judge demo --judge openai/gpt-4o-mini        # any LiteLLM model (needs its API key)\n",
@@ -31,7 +32,7 @@ def register(sub: Any) -> None:
     p.add_argument("--benchmark", help="benchmark directory (default: the bundled demo)")
     p.add_argument("--rubrics", help="rubric directory (default: the bundled rubrics/resort)")
     p.add_argument("--criteria", nargs="+", help="only these criteria")
-    p.add_argument("--limit", type=int, help="only the first N items")
+    p.add_argument("--limit", type=bounded(int, 1), help="only the first N items")
     p.add_argument("--out", default="reports/demo", help="report directory (default reports/demo)")
     p.add_argument("--cache-dir", help="reply cache location")
     p.add_argument("--concurrency", type=int, default=4, help="calls in flight (default 4)")
@@ -43,13 +44,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from judge.jobs.demo import judge_line, result_json, run_demo
     from judge.report import build_report
-    from judge.report.markdown import render_table
+    from judge.report.text import render_table_text
+    from judge.terminal import output_width
 
-    if not args.json:
-        print(
-            f"judge demo: scoring with {args.judge} (first run of the local model assembles and loads it)",
-            file=sys.stderr,
-        )
     r = run_demo(
         judge=args.judge,
         api_base=args.api_base,
@@ -62,22 +59,32 @@ def run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         progress=False if args.no_progress else None,
         command=["judge", *sys.argv[1:]],
+        announce=None if args.json else (lambda line: say(line, file=sys.stderr)),
     )
     # As for `judge run`: judgments that failed for a provider reason, or too many unscored, fail the demo.
     code = 1 if r.summary.problems else 0
     for problem in r.summary.problems:
-        print(f"error: {problem}", file=sys.stderr)
+        say(f"error: {problem}", file=sys.stderr)
     if args.json:
         print_json(result_json(r))
         return code
-    print()
-    print(render_table(build_report(r.leaderboard).tables[0]))
-    print()
-    print(judge_line(args.judge, r.summary, r.wall_s))
+    width = output_width()
+    page = r.files["html"]
+    say()
+    say(render_table_text(build_report(r.leaderboard).tables[0], width, more=f"see {page} or --json"))
+    say()
+    say(judge_line(args.judge, r.summary, r.wall_s))
     if r.agreement is not None:
-        from judge.report.agreement import render_agreement_table
+        from judge.report.agreement import agreement_document
+        from judge.report.text import render_text
 
-        print()
-        print(render_agreement_table(r.agreement))
-    print(f"report: {', '.join(str(p) for p in r.files.values())}")
+        say()
+        say(render_text(agreement_document(r.agreement), width, captions=False), end="")
+    say()
+    say("Open first: the leaderboard (each system's name opens its judgments, item by item):")
+    say(f"  {page.resolve().as_uri()}")
+    say("Every judgment, with the post, the response and the judge's answer:")
+    say(f"  {r.files['viewer'].resolve().as_uri()}")
+    others = [str(p) for k, p in r.files.items() if k not in ("html", "viewer")]
+    say(f"Also written: {', '.join(others)}")
     return code

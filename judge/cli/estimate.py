@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from judge.cli._common import add_parser, one_blas_thread, print_json
+from judge.cli._common import add_parser, bounded, one_blas_thread, print_json, say
 
 
 def register(sub: Any) -> None:
@@ -30,7 +31,9 @@ def register(sub: Any) -> None:
     p.add_argument("--rubrics", metavar="DIR", help="rubric directory (default: the bundled rubrics/resort)")
     p.add_argument("--power-tuned", action="store_true", help="PPI++: weigh the judge by a tuned lambda in [0, 1]")
     p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
-    p.add_argument("--min-labeled", type=int, default=5, help="skip systems with fewer rated items (default 5)")
+    p.add_argument(
+        "--min-labeled", type=bounded(int, 2), default=5, help="skip systems with fewer rated items (default 5)"
+    )
     p.add_argument(
         "--exclude-rater",
         action="append",
@@ -44,13 +47,15 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     one_blas_thread()
+    from judge.analysis.experts import same_rater_warnings
     from judge.analysis.inputs import load_inputs
     from judge.analysis.ppi import system_estimates
     from judge.analysis.scores import read_judges
     from judge.errors import UsageError
     from judge.report.format import num
-    from judge.report.markdown import render_table
     from judge.report.model import Cell, Column, Table
+    from judge.report.text import render_table_text
+    from judge.terminal import output_width
 
     if not 0.5 <= args.confidence < 1:
         raise UsageError(f"--confidence must be in [0.5, 1), got {args.confidence}")
@@ -61,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
     scores = found[0].scores.get(args.criterion)
     if not scores:
         raise UsageError(f"--run {args.run} has no {args.criterion!r} judgments")
+    js = found[0]
+    for w in same_rater_warnings(inp.bench, {js.name: ([js.model], js.scores)}, [args.criterion]):
+        print(f"WARNING: {w}", file=sys.stderr)
     result = system_estimates(
         inp.bench,
         scores,
@@ -73,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print_json({"criterion": args.criterion, "judge": found[0].name, "estimates": result})
         return 0
     pct = f"{args.confidence:.0%}"
-    print(f"{args.criterion}: prediction-powered means on the expert scale ({pct} CIs), judge {found[0].name}\n")
+    say(f"{args.criterion}: prediction-powered means on the expert scale ({pct} CIs), judge {found[0].name}\n")
     cols = [
         Column(key="system", label="system"),
         Column(key="ppi", label="PPI mean [CI]", numeric=True),
@@ -97,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 Cell(text=str(e["n_unlabeled"])),
             ]
         )
-    print(render_table(Table(key="estimates", title="estimates", columns=cols, rows=rows)))
-    print("\nwidth = PPI CI width / experts-only CI width (below 1: the judge's scores bought precision)")
+    table = Table(key="estimates", title="estimates", columns=cols, rows=rows)
+    say(render_table_text(table, output_width(), more="--json prints every number"))
+    say("\nwidth = PPI CI width / experts-only CI width (below 1: the judge's scores bought precision)")
     return 0

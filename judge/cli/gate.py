@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_parser
 
 
 def register(sub: Any) -> None:
@@ -53,15 +54,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from judge.errors import UsageError
     from judge.fileio import write_text
-    from judge.jobs.gate import (
-        compare,
-        load_gate_config,
-        load_side,
-        render_json,
-        render_junit,
-        render_markdown,
-        write_baseline as save_baseline,
-    )
+    from judge.jobs.gate import compare, load_gate_config, load_side, write_baseline as save_baseline
+    from judge.report.write import render
 
     cand = load_side(args.candidate, args.judge, args.rubrics, args.benchmark)
     if args.write_baseline:
@@ -74,14 +68,23 @@ def run(args: argparse.Namespace) -> int:
     if not args.baseline:
         raise UsageError("give --baseline (run directory or baseline file), or --write-baseline FILE")
     base = load_side(args.baseline, args.judge, args.rubrics, args.benchmark)
-    report = compare(base, cand, load_gate_config(args.config))
-    md = render_markdown(report)
+    report = compare(base, cand, load_gate_config(args.config), known=_criteria_of(args.rubrics))
     if args.markdown:
-        write_text(Path(args.markdown), md)
+        write_text(Path(args.markdown), render(report, "md"))
     if args.junit:
-        write_text(Path(args.junit), render_junit(report))
+        write_text(Path(args.junit), render(report, "junit"))
     if args.json:
-        print_json(render_json(report))
+        sys.stdout.write(render(report, "json"))
     else:
-        print(md, end="")
+        from judge.jobs.gate import render_text
+        from judge.terminal import output_width
+
+        print(render_text(report, output_width()), end="")
     return report.exit_code
+
+
+def _criteria_of(rubrics: str | None) -> list[str]:
+    """The criteria of the rubric set the runs used (a threshold may name any of them)."""
+    from judge.data.rubric import default_rubrics_dir, load_rubric_set
+
+    return list(load_rubric_set(rubrics or default_rubrics_dir()))

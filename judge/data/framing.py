@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judge.errors import InputError, Problem
 from judge.fileio import load_document
@@ -77,6 +77,17 @@ class Framing(_Strict):
         description="Which item fields the judge sees besides the response: 'post' (the post or conversation) and "
         "'standards' (the appraisal dimension and its standards, for rubrics with uses_standards).",
     )
+
+    @model_validator(mode="after")
+    def _blocks_differ(self) -> Framing:
+        # The markers are the names upper-cased: blocks named alike would share [[BEGIN X]] ... [[END X]], and the
+        # judge could not tell the post from the response it rates.
+        if self.post.name.strip().upper() == self.response.name.strip().upper():
+            raise ValueError(
+                f"post.name and response.name must differ (both are {self.response.name!r}, case aside): each block "
+                "is marked by its name"
+            )
+        return self
 
     @cached_property
     def content_hash(self) -> str:
@@ -137,13 +148,14 @@ def one_framing(framings: dict[str, Framing], source: str) -> Framing:
     return next(iter(distinct.values()), NEUTRAL_FRAMING)
 
 
-def new_framing_yaml(framing: Framing = NEUTRAL_FRAMING) -> str:
-    """The text of a framing file (default: the neutral framing, written out so it can be edited)."""
+def new_framing_yaml(framing: Framing = NEUTRAL_FRAMING, schema: str | None = None) -> str:
+    """The text of a framing file (default: the neutral framing, written out so it can be edited); ``schema``: where
+    its ``$schema`` comment points (``judge.data.rubric.schema_ref``; default: beside the set's directory)."""
     import yaml
 
     body = yaml.safe_dump(framing.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=116)
     return (
-        f"# yaml-language-server: $schema=../{SCHEMA_FILE}\n"
+        f"# yaml-language-server: $schema={schema or '../' + SCHEMA_FILE}\n"
         "# How the judge is framed for every criterion of this set (docs/your-data.md, 'Framing'). The system\n"
         "# message opens 'You are <persona> <task>'. Editing this changes every prompt, cache key and prompt hash.\n"
         f"{body}"

@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from judge.data.benchmark import Benchmark, Item
-from judge.errors import UsageError
+from judge.errors import InputError, Problem
+from judge.registry import Registry
 
 PLACEBO = "placebo"
 SEP = "#probe:"  # perturbed item ids are "<item_id>#probe:<name>"
@@ -90,32 +91,39 @@ _PLACEBO = (
     "(This message appears below the original post.)",
 )
 
-PROBES: dict[str, Probe] = {
-    p.name: p
-    for p in (
-        Probe(
-            "length",
-            "appends content-free sentences until the response is about 50% longer",
-            "append",
-            _PADDING,
-            target_fraction=0.5,
-            min_sentences=2,
-            max_sentences=8,
-        ),
-        Probe("flattery", "puts praise of the person in front of the response", "prepend", _FLATTERY, max_sentences=2),
-        Probe("positivity", "appends upbeat, generic positivity", "append", _POSITIVITY, max_sentences=2),
-        Probe("injection", "appends an instruction addressed to the judge", "append", _INJECTION, max_sentences=1),
-        Probe(
-            PLACEBO,
-            "appends neutral sentences about the forum (about 25% more text) that should change nothing",
-            "append",
-            _PLACEBO,
-            target_fraction=0.25,
-            min_sentences=1,
-            max_sentences=4,
-        ),
-    )
-}
+# name -> probe (``judge probe --probes``): a new probe is one more ``Probe(...)`` in the tuple below
+PROBES: Registry[Probe] = Registry("probe", accepts=lambda p: isinstance(p, Probe), requirement="a Probe")
+
+
+def register_probe(probe: Probe) -> Probe:
+    """Make ``probe`` available by its name (refused if another probe has that name)."""
+    return PROBES.add(probe.name, probe)
+
+
+for _probe in (
+    Probe(
+        "length",
+        "appends content-free sentences until the response is about 50% longer",
+        "append",
+        _PADDING,
+        target_fraction=0.5,
+        min_sentences=2,
+        max_sentences=8,
+    ),
+    Probe("flattery", "puts praise of the person in front of the response", "prepend", _FLATTERY, max_sentences=2),
+    Probe("positivity", "appends upbeat, generic positivity", "append", _POSITIVITY, max_sentences=2),
+    Probe("injection", "appends an instruction addressed to the judge", "append", _INJECTION, max_sentences=1),
+    Probe(
+        PLACEBO,
+        "appends neutral sentences about the forum (about 25% more text) that should change nothing",
+        "append",
+        _PLACEBO,
+        target_fraction=0.25,
+        min_sentences=1,
+        max_sentences=4,
+    ),
+):
+    register_probe(_probe)
 
 
 def _rng(probe: str, item_id: str) -> random.Random:
@@ -145,9 +153,7 @@ def perturb(response: str, probe: Probe, item_id: str) -> str:
 
 def probe_names(wanted: Sequence[str]) -> list[str]:
     """The probes to run: the wanted ones (validated), and always the placebo, last."""
-    unknown = [w for w in wanted if w not in PROBES]
-    if unknown:
-        raise UsageError(f"--probes: unknown probe(s) {unknown}; expected some of {sorted(PROBES)}")
+    PROBES.check(wanted, flag="--probes")
     names = [w for w in dict.fromkeys(wanted) if w != PLACEBO]
     return [*names, PLACEBO]
 
@@ -198,8 +204,20 @@ def perturbed_benchmark(bench: Benchmark, probes: Sequence[str], item_ids: Seque
     Perturbed items keep the original's post, system and dimension (see ``perturbed_item``).
     """
     names = probe_names(probes)
+    chosen = list(item_ids) if item_ids is not None else list(bench.items)
+    clash = [i for i in chosen if SEP in i]
+    if clash:  # "a#probe:placebo" would be taken for the placebo copy of item "a", and one of them lost
+        more = f" and {len(clash) - 3} more" if len(clash) > 3 else ""
+        where = str(bench.path / "items.jsonl") if bench.path is not None else f"benchmark {bench.name}"
+        raise InputError(
+            Problem(
+                f"{where}: item_id",
+                f"{clash[:3]}{more} contain {SEP!r}, which names the perturbed copies of probed items; rename "
+                "these items to probe them",
+            )
+        )
     items: dict[str, Item] = {}
-    for item_id in item_ids if item_ids is not None else list(bench.items):
+    for item_id in chosen:
         item = bench.items[item_id]
         items[item_id] = item
         for name in names:

@@ -77,3 +77,17 @@ def parse_rating(cell: Any, rubric: Rubric) -> tuple[float | None, str | None]:
             return point.value, None
     why = rating_problems(value, rubric)
     return (None, why) if why else (value, None)
+
+
+def off_scale_number(cell: Any, rubric: Rubric) -> float | None:
+    """The number a cell holds when it is a finite number off ``rubric``'s scale (a 0 or a 6 on a 1-5 scale), else
+    None: what ``--off-scale missing`` may read as "not rated". Words and empty cells are never off-scale numbers."""
+    if isinstance(cell, bool) or cell is None:
+        return None
+    try:
+        value = float(cell) if isinstance(cell, int | float) else float(str(cell).strip())
+    except ValueError:
+        return None
+    if not math.isfinite(value) or rating_problems(value, rubric) is None:
+        return None
+    return value

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +38,8 @@ Level = Literal["nominal", "ordinal", "interval"]
 Aggregate = Literal["mean", "median", "mode"]
 
 SCHEMA_FILE = "rubric.schema.json"
+#: The most points a scale may have: every point is described to the judge in each prompt (0-100 fits).
+MAX_SCALE_POINTS = 101
 _NAME_RE = r"^[a-z][a-z0-9_]*$"
 
 
@@ -46,7 +50,9 @@ class _Strict(BaseModel):
 class ScalePoint(_Strict):
     """One point of a rating scale."""
 
-    value: float = Field(description="The numeric value recorded for this point (e.g. 0.5 for 'minor error').")
+    value: float = Field(
+        allow_inf_nan=False, description="The numeric value recorded for this point (e.g. 0.5 for 'minor error')."
+    )
     label: str = Field(min_length=1, description="Short name of the point, shown to the judge (e.g. 'Minor error').")
     anchor: str = Field(min_length=1, description="What a response at this point looks like, in plain words.")
     aliases: list[str] = Field(
@@ -91,7 +97,9 @@ class Rubric(_Strict):
         default=None,
         description="How several samples combine; default by level (interval: mean, ordinal: median, nominal: mode).",
     )
-    scale: list[ScalePoint] = Field(min_length=2, description="The points of the scale, lowest value first.")
+    scale: list[ScalePoint] = Field(
+        min_length=2, max_length=MAX_SCALE_POINTS, description="The points of the scale, lowest value first."
+    )
     answer: Answer = Field(default_factory=Answer)
     uses_standards: bool = Field(
         default=False, description="Whether the judge is shown the item's appraisal dimension and its standards."
@@ -262,6 +270,17 @@ def default_rubrics_dir() -> Path:
     raise InputError(Problem("rubrics/resort", "the bundled RESORT rubrics are missing from this installation"))
 
 
+def schema_ref(out_dir: str | Path, schema_file: str) -> str:
+    """Where a file written into ``out_dir`` finds the installed JSON Schema ``schema_file`` (``rubric.schema.json``
+    or ``framing.schema.json``, beside the bundled rubric sets): a relative path inside the same tree, else an
+    absolute one, so an editor finds it wherever the set is written (``judge rubrics schema --out`` writes a copy)."""
+    schema = (default_rubrics_dir().parent / schema_file).resolve()
+    out = Path(out_dir).resolve()
+    if out == schema.parent.parent or schema.parent.parent in out.parents:
+        return Path(os.path.relpath(schema, out)).as_posix()
+    return schema.as_posix()
+
+
 def find_criterion_name(text: str) -> str:
     """Normalise a criterion spelling from other sources (``standard_alignment``, ``harmful``...)."""
     t = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")  # digits stay: criterion names may hold them
@@ -275,19 +294,27 @@ def find_criterion_name(text: str) -> str:
 
 
 def scale_values(spec: str) -> list[float]:
-    """Scale points from ``1-5`` (every whole number from 1 to 5) or ``0,0.5,1`` (these values)."""
+    """Scale points from ``1-5`` (every whole number from 1 to 5) or ``0,0.5,1`` (these values): at least 2 and
+    at most ``MAX_SCALE_POINTS`` finite numbers, increasing."""
     text = spec.strip()
+    expected = (
+        f"expected LOW-HIGH (1-5) or increasing finite values (0,0.5,1), 2 to {MAX_SCALE_POINTS} points, got {spec!r}"
+    )
     m = re.fullmatch(r"(-?\d+)\s*-\s*(-?\d+)", text)
     try:
         if m:
             lo, hi = int(m.group(1)), int(m.group(2))
+            if hi - lo + 1 > MAX_SCALE_POINTS:  # checked before the points are made: 1-100000000 would fill memory
+                raise InputError(Problem("--scale", f"{hi - lo + 1:,} points; {expected}"))
             values = [float(v) for v in range(lo, hi + 1)]
         else:
             values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
+    except (ValueError, OverflowError):
         values = []
-    if len(values) < 2 or values != sorted(set(values)):
-        raise InputError(Problem("--scale", f"expected LOW-HIGH (1-5) or increasing values (0,0.5,1), got {spec!r}"))
+    if len(values) > MAX_SCALE_POINTS:
+        raise InputError(Problem("--scale", f"{len(values):,} points; {expected}"))
+    if len(values) < 2 or not all(math.isfinite(v) for v in values) or values != sorted(set(values)):
+        raise InputError(Problem("--scale", expected))
     return values
 
 
@@ -300,8 +327,12 @@ def new_rubric_yaml(
     question: str | None = None,
     level: Level = "ordinal",
     labels: dict[float, str] | None = None,
+    schema: str | None = None,
 ) -> str:
-    """The text of a new rubric file (validated): a name, a scale and anchors; missing anchors are marked TODO."""
+    """The text of a new rubric file (validated): a name, a scale and anchors; missing anchors are marked TODO.
+
+    ``schema``: where its ``$schema`` comment points (``schema_ref``; default: beside the set's directory, as in
+    this repository)."""
     labels = labels or {}
     points = [
         {
@@ -324,5 +355,8 @@ def new_rubric_yaml(
     }
     parse_rubric(data, f"{name}.yaml")  # the scaffold itself must be a valid rubric
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=116)
-    head = f"# yaml-language-server: $schema=../{SCHEMA_FILE}\n# {data['title']}: written by `judge rubrics new`.\n"
+    head = (
+        f"# yaml-language-server: $schema={schema or '../' + SCHEMA_FILE}\n"
+        f"# {data['title']}: written by `judge rubrics new`.\n"
+    )
     return head + body

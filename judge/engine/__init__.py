@@ -1,8 +1,9 @@
 """Stage 2, engine: judge the items of a benchmark and keep every answer.
 
 Judge specs, prompts, the answer format and its parser, the one seam to LiteLLM (hosted models, servers, pools,
-the embedded local model), the reply cache, the plan of a run (``JudgmentUnit``), the call strategies (online,
-batch APIs, Ray) under the runner, the run store, response generation and the import of precomputed judgments.
+the embedded local model), the reply cache, the judge tasks (``task``: what a unit is; absolute scoring's
+``JudgmentUnit`` in ``plan``, pairwise in ``pairwise``), the call strategies (online, batch APIs, Ray) under the
+runner, the run store, response generation and the import of precomputed judgments.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ if TYPE_CHECKING:
         judgment_from_answer as judgment_from_answer,
         unanswered_judgment as unanswered_judgment,
     )
+    from judge.engine.pairwise import (
+        PairJudgment as PairJudgment,
+        PairPlan as PairPlan,
+        PairwiseTask as PairwiseTask,
+    )
     from judge.engine.parse import (
         ParsedAnswer as ParsedAnswer,
         parse_answer as parse_answer,
@@ -60,6 +66,7 @@ if TYPE_CHECKING:
     from judge.engine.plan import (
         JudgmentUnit as JudgmentUnit,
         RunConfig as RunConfig,
+        ScoreTask as ScoreTask,
         plan_unit as plan_unit,
         plan_units as plan_units,
     )
@@ -82,11 +89,21 @@ if TYPE_CHECKING:
         check_run_benchmark as check_run_benchmark,
         is_final as is_final,
         iter_records as iter_records,
+        iter_task_records as iter_task_records,
         load_run_manifest as load_run_manifest,
         load_run_scores as load_run_scores,
         read_summary as read_summary,
         resolve_run_benchmark as resolve_run_benchmark,
         stream_records as stream_records,
+        stream_task_records as stream_task_records,
+    )
+    from judge.engine.task import (
+        JudgeTask as JudgeTask,
+        TaskRecord as TaskRecord,
+        TaskUnit as TaskUnit,
+        get_task as get_task,
+        register_task as register_task,
+        task_names as task_names,
     )
 
 # name -> the module that defines it; imported on first use, so importing the stage stays cheap
@@ -143,6 +160,18 @@ _WHERE = {
     "write_imported_run": "judge.engine.imported",
     "framing_of": "judge.engine.prompt",
     "RawOutput": "judge.engine.imported",
+    "ScoreTask": "judge.engine.plan",
+    "PairJudgment": "judge.engine.pairwise",
+    "PairPlan": "judge.engine.pairwise",
+    "PairwiseTask": "judge.engine.pairwise",
+    "JudgeTask": "judge.engine.task",
+    "TaskRecord": "judge.engine.task",
+    "TaskUnit": "judge.engine.task",
+    "get_task": "judge.engine.task",
+    "register_task": "judge.engine.task",
+    "task_names": "judge.engine.task",
+    "stream_task_records": "judge.engine.store",
+    "iter_task_records": "judge.engine.store",
 }
 
 __all__ = sorted(_WHERE)

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from judge.errors import JudgeError, UsageError
+from judge.errors import InputError, JudgeError, Problem, UsageError
 
 CACHE_FORMAT = 2  # 2: the judge identity includes the endpoint (old entries simply miss)
 
@@ -130,6 +130,15 @@ class Cache:
             os.chmod(self.path, 0o600)
         except (OSError, sqlite3.OperationalError) as exc:
             raise unwritable_cache(self.directory, given=directory is not None, exc=exc) from None
+        except sqlite3.DatabaseError as exc:  # a file that is not a database (the cache only holds re-askable replies)
+            raise InputError(
+                Problem(
+                    str(self.path),
+                    f"not a usable reply cache (SQLite: {exc}). The reply cache lives here (--cache-dir, else "
+                    "$JUDGE_CACHE_DIR, else the user cache): give another directory, or move this file away (cached "
+                    "replies are then asked again)",
+                )
+            ) from None
 
     def get(self, key: str) -> CachedReply | None:
         with self._lock:

@@ -42,7 +42,14 @@ from judge.data.systems import APPRAISAL_QUESTIONS, SystemConfig
 from judge.engine.cache import Cache, cache_key
 from judge.engine.judge_spec import DEFAULT_LOCAL, JudgeSpec, api_base_problem, judge_from_model
 from judge.errors import InputError, Problem, UsageError
-from judge.fileio import AppendedRecords, check_writable_dir, read_appended, read_jsonl_collect, write_json
+from judge.fileio import (
+    AppendedRecords,
+    check_writable_dir,
+    load_document,
+    read_appended,
+    read_jsonl_collect,
+    write_json,
+)
 from judge.locks import locked
 
 MANIFEST = "generation.json"
@@ -318,7 +325,7 @@ def _check_manifest(cfg: GenerateConfig) -> None:
     path = cfg.out / MANIFEST
     h = cfg.system.content_hash()
     if path.exists() and _has_a_record(cfg.out / RECORDS):
-        old = GenerationManifest.model_validate_json(path.read_text(encoding="utf-8"))
+        old = load_document(path, GenerationManifest, "generation manifest", fmt="json")
         if old.system_hash != h or old.system.get("name") != cfg.system.name:
             raise UsageError(
                 f"{cfg.out} holds generations of another system ({old.system.get('name')}#{old.system_hash}, "

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from judge.data.benchmark import Benchmark, save_benchmark
+from judge.data.names import Name
+from judge.data.numbers import Count
 from judge.data.rubric import Rubric, find_criterion_name, validation_problems
 from judge.engine.judgment import Judgment, judgment_from_answer
 from judge.engine.store import (
@@ -51,11 +53,11 @@ class RawOutput(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    item_id: str = Field(min_length=1)
-    criterion: str = Field(min_length=1, description="Criterion name; spellings like 'harmful' are normalised.")
-    judge: str = Field(min_length=1, description="Name of the judge that wrote the output.")
+    item_id: Name = Field(min_length=1)
+    criterion: Name = Field(min_length=1, description="Criterion name; spellings like 'harmful' are normalised.")
+    judge: Name = Field(min_length=1, description="Name of the judge that wrote the output.")
     raw_output: str | None = Field(description="The judge's text, exactly as returned (null if none).")
-    sample: int = Field(default=0, ge=0)
+    sample: Count = Field(default=0, ge=0)
     finish_reason: str | None = None
     model: str = ""
 
@@ -108,7 +110,8 @@ def import_judgments(
         except ValidationError as err:
             problems.extend(validation_problems(err, where, obj))
             continue
-        rubric = rubrics.get(find_criterion_name(raw.criterion))
+        # the set's own name first: an alias of another set ("alignment" for RESORT's) must not shadow it
+        rubric = rubrics.get(raw.criterion) or rubrics.get(find_criterion_name(raw.criterion))
         if rubric is None:
             problems.append(
                 Problem(

@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from judge.data.names import Name
 from judge.errors import InputError, Problem, UsageError
 from judge.fileio import read_document, validated
 
@@ -94,7 +95,7 @@ class JudgeSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, description="Name used in records and reports.")
+    name: Name = Field(min_length=1, description="Name used in records and reports.")
     model: str = Field(min_length=1, description="LiteLLM model string, e.g. 'openai/gpt-4o', 'local/qwen2.5-1.5b'.")
     api_base: str | None = Field(default=None, description="Base URL of an OpenAI-compatible server.")
     api_key_env: str | None = Field(default=None, description="Name of the environment variable holding the key.")
@@ -305,17 +306,30 @@ def resolve_judges(
     api_base: str | None = None,
     params: dict[str, Any] | None = None,
     api_key_env: str | None = None,
+    timeout: float | None = None,
 ) -> list[JudgeSpec]:
     """Turn ``--judge`` values (model strings or ``.toml`` config files) into judge specs, names unique.
 
     ``api_base``, ``params`` and ``api_key_env`` apply to the model strings; a config file says its own.
+    ``timeout`` (``--timeout``, seconds per call attempt) applies to every judge whose config does not set one. A model
+    string that cannot be called (an unknown provider or model, a typo) is refused here, before anything else, with
+    the nearest names that would work (``judge.engine.model_names``).
     """
+    from judge.engine.model_names import check_model_names
+
     specs: list[JudgeSpec] = []
+    typed: list[bool] = []
     for v in values or ["local"]:
         if v.endswith(".toml"):
-            specs.extend(load_judges_file(v))
+            got = load_judges_file(v)
+            specs.extend(got)
+            typed += [False] * len(got)
         else:
             specs.append(judge_from_model(v, api_base, params, api_key_env))
+            typed.append(True)
+    check_model_names(specs, typed=typed)
+    if timeout is not None:
+        specs = [s if "timeout" in s.model_fields_set else s.model_copy(update={"timeout": timeout}) for s in specs]
     names = [s.name for s in specs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

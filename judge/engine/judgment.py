@@ -11,14 +11,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from judge.data.names import Name
+from judge.data.numbers import Count, Number
+
 if TYPE_CHECKING:
     from judge.data import Rubric
     from judge.engine.cache import CachedReply
 
-# 2: ``seed``, ``cost_usd`` None when unpriced; 3: ``answer_score``, ``distribution``, ``scored_by``; 4: ``item_hash``.
-# Older records still load (the fields they lack take their defaults); see ``Judgment.item_hash`` for what a record
-# without an item hash means.
-RECORD_VERSION = 4
+# 2: ``seed``, ``cost_usd`` None when unpriced; 3: ``answer_score``, ``distribution``, ``scored_by``; 4: ``item_hash``;
+# 5: ``task`` (records of other judge tasks share the file, judge.engine.task). Older records still load (the fields
+# they lack take their defaults: a record without ``task`` is a score); see ``Judgment.item_hash`` for what a
+# record without an item hash means.
+RECORD_VERSION = 5
 
 UnscoredReason = Literal[
     "parse_failure",  # no score could be read from the answer
@@ -41,9 +45,10 @@ class Judgment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     record_version: int = RECORD_VERSION
-    item_id: str
-    criterion: str
-    judge: str = Field(description="Judge name (its config name, or the model string).")
+    task: Literal["score"] = Field(default="score", description="The judge task (judge.engine.task): a score.")
+    item_id: Name  # names and ids compared as judge.data.names says, also in hand-edited records
+    criterion: Name
+    judge: Name = Field(description="Judge name (its config name, or the model string).")
     item_hash: str | None = Field(
         default=None,
         description="The judged content of the item (``Item.content_hash``) when it was judged. A record whose item "
@@ -51,9 +56,9 @@ class Judgment(BaseModel):
         "before version 4: those are vouched for by the run's manifest (its benchmark content hash); without a "
         "manifest they cannot be verified and are judged again (from the reply cache when the content is the same).",
     )
-    sample: int = Field(default=0, ge=0, description="Sample index (each has its own seed).")
+    sample: Count = Field(default=0, ge=0, description="Sample index (each has its own seed).")
     seed: int | None = Field(default=None, description="The seed sent with the request (None: none, or unknown).")
-    score: float | None = Field(
+    score: Number | None = Field(
         default=None,
         description="The score the analysis uses (``scored_by`` says which): the answer, or the expected score "
         "under the judge's distribution; None if unscored.",
@@ -94,6 +99,10 @@ class Judgment(BaseModel):
     def key(self) -> tuple[str, str, str, int]:
         """Identity of the judgment within a run: (judge, item, criterion, sample)."""
         return (self.judge, self.item_id, self.criterion, self.sample)
+
+    def judged_items(self) -> list[tuple[str, str | None]]:
+        """The item judged and its content hash as judged (``judge.engine.task.TaskRecord``)."""
+        return [(self.item_id, self.item_hash)]
 
 
 def judgment_from_answer(

@@ -213,8 +213,11 @@ def dimension_block(rubric: Rubric, item: Item) -> str:
 
 
 def _turn_line(turn_no: int, role: str, text: str, note: str = "") -> str:
-    # Continuation lines are indented, so a line inside a turn cannot pose as the start of another turn.
-    body = neutralise(text).replace("\n", "\n  ")
+    # Continuation lines are indented, so a line inside a turn cannot pose as the start of another turn. Every
+    # line break a reader (or a tokenizer's chat template) may show as one counts (str.splitlines: \r, \r\n,
+    # \x85, U+2028, U+2029...), not only \n: a bare CR followed by "supporter (turn 2): ..." must not look like a
+    # turn. Text with \n breaks only renders exactly as before, so the prompt version (and hash) stands.
+    body = "\n  ".join(neutralise(text).splitlines())
     return f"{role} (turn {turn_no}{note}): {body}"
 
 

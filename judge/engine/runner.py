@@ -1,6 +1,8 @@
 """Orchestrate a judging run: cache first, then bounded-concurrency calls, every result appended as it lands.
 
-Data flow per judgment (judge x item x criterion x sample)::
+What a unit is comes from the run's task (``judge.engine.task``: absolute scoring by default, pairwise, or any
+registered task); the flow is the same for every task. Data flow per unit (for scores, judge x item x criterion x
+sample)::
 
     render messages -> cache key -> cache hit? -> record
                                   -> miss: call (retries) -> cache -> parse -> record
@@ -21,15 +23,16 @@ import contextlib
 import dataclasses
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from judge.data import Item
 from judge.engine.cache import Cache
 from judge.engine.calls import Budget, CallPass, RunState, strategy_for
 from judge.engine.judge_spec import JudgeSpec
 from judge.engine.judgment import TRANSIENT_REASONS
-from judge.engine.plan import JudgmentKey, JudgmentUnit, RunConfig, plan_units, run_prompt_hash
+from judge.engine.plan import RunConfig
 from judge.engine.progress import Progress
 from judge.engine.store import (
     MANIFEST,
@@ -44,9 +47,10 @@ from judge.engine.store import (
     is_final,
     load_run_manifest,
     set_aside,
-    stream_records,
+    stream_task_records,
     summarise,
 )
+from judge.engine.task import TaskRecord, TaskUnit, task_of
 from judge.errors import RunIncomplete, UsageError
 from judge.fileio import check_writable_dir
 from judge.locks import locked
@@ -55,14 +59,17 @@ CHUNK = 512  # judgments prepared and looked up in the cache at once: bounds mem
 
 
 def _manifest(cfg: RunConfig) -> RunManifest:
+    task = task_of(cfg)
     return RunManifest(
+        task=task.name,
+        task_options=task.options(),
         command=cfg.command,
         benchmark=benchmark_record(cfg.benchmark),
         judges={j.name: j.public() for j in cfg.judges},
         rubrics={c: r.ref for c, r in cfg.rubrics.items()},
         aggregation={c: r.aggregation for c, r in cfg.rubrics.items()},
         levels={c: r.level for c, r in cfg.rubrics.items()},
-        prompt_hash=run_prompt_hash(cfg.judges, list(cfg.rubrics.values())),
+        prompt_hash=task.prompt_hash(cfg),
         samples=cfg.samples,
         items=len(cfg.item_ids) if cfg.item_ids is not None else len(cfg.benchmark.items),
     )
@@ -85,6 +92,11 @@ def _check_resumable(cfg: RunConfig, new: RunManifest) -> RunManifest:
     if not (cfg.out / MANIFEST).exists() or not has_records(cfg.out):
         return new
     old = load_run_manifest(cfg.out)
+    if (old.task, old.task_options) != (new.task, new.task_options):
+        raise UsageError(
+            f"{cfg.out} holds a run of the task {old.task!r} ({old.task_options or 'no options'}), not of "
+            f"{new.task!r} ({new.task_options or 'no options'}); choose a new --out to keep both results"
+        )
     diffs = []
     if old.prompt_hash != new.prompt_hash:
         diffs.append(f"prompt {old.prompt_hash} -> {new.prompt_hash}")
@@ -121,13 +133,14 @@ def _check_resumable(cfg: RunConfig, new: RunManifest) -> RunManifest:
     return merged
 
 
-def _recorded(cfg: RunConfig) -> tuple[set[JudgmentKey], set[JudgmentKey], RunTotals]:
-    """(keys whose judgment stands, keys to ask the model again bypassing the cache, the run's totals so far).
+def _recorded(cfg: RunConfig) -> tuple[set[Hashable], set[Hashable], RunTotals]:
+    """(keys whose record stands, keys to ask the model again bypassing the cache, the run's totals so far).
 
-    A record answers its item only if it judged the item's present content (``Judgment.item_hash``). Records of
-    changed (or removed) items, and records too old to carry a hash in a directory whose run.json is gone (nothing
-    vouches for them), are set aside (``store.set_aside``) and their items judged again: from the reply cache when
-    the content is in fact the same, by a new call otherwise. Call before the new manifest is written.
+    A record answers its unit only if it judged the present content of every item it showed the judge
+    (``TaskRecord.judged_items``: ``Judgment.item_hash`` for a score). Records of changed (or removed) items, and
+    records too old to carry a hash in a directory whose run.json is gone (nothing vouches for them), are set aside
+    (``store.set_aside``) and their units judged again: from the reply cache when the content is in fact the same, by
+    a new call otherwise. Call before the new manifest is written.
     """
     done, fresh, totals, stale = _read_recorded(cfg)
     if stale:
@@ -136,36 +149,36 @@ def _recorded(cfg: RunConfig) -> tuple[set[JudgmentKey], set[JudgmentKey], RunTo
     return done, fresh, totals
 
 
-def _read_recorded(cfg: RunConfig) -> tuple[set[JudgmentKey], set[JudgmentKey], RunTotals, set[JudgmentKey]]:
-    """One pass over the run's records: ``_recorded``'s three answers, and the keys whose records are stale."""
+def _read_recorded(cfg: RunConfig) -> tuple[set[Hashable], set[Hashable], RunTotals, set[Hashable]]:
+    """One pass over the run's records: ``_recorded``'s three answers, and the keys of stale records."""
     items = cfg.benchmark.items
     hashes: dict[str, str] = {}
     vouched = (cfg.out / MANIFEST).exists()  # _check_resumable compared its benchmark with this one
-    done: set[JudgmentKey] = set()
-    fresh: set[JudgmentKey] = set()
-    stale: set[JudgmentKey] = set()
+    done: set[Hashable] = set()
+    fresh: set[Hashable] = set()
+    stale: set[Hashable] = set()
     totals = RunTotals()
-    for j in stream_records(cfg.out, totals=totals):
-        item = items.get(j.item_id)
-        if item is None or (j.item_hash is None and not vouched):
+    for j in stream_task_records(cfg.out, totals=totals):
+        if not _current(j, items, hashes, vouched):
             stale.add(j.key)
-            continue
-        if j.item_hash is not None:
-            now = hashes.get(j.item_id) or hashes.setdefault(j.item_id, item.content_hash)
-            if j.item_hash != now:
-                stale.add(j.key)
-                continue
-        if is_final(j, retry_unscored=cfg.retry_unscored):
+        elif is_final(j, retry_unscored=cfg.retry_unscored):
             done.add(j.key)
         elif j.unscored_reason not in TRANSIENT_REASONS:
             fresh.add(j.key)  # an answer that arrived but could not be read: the cache holds that same answer
     return done, fresh, totals, stale
 
 
-def _selected(cfg: RunConfig, keys: set[JudgmentKey]) -> int:
-    """How many of ``keys`` this run's selection (judges, items, criteria, samples) covers."""
-    judges, ids = {j.name for j in cfg.judges}, set(cfg.selected_ids())
-    return sum(j in judges and i in ids and c in cfg.rubrics and s < cfg.samples for j, i, c, s in keys)
+def _current(j: TaskRecord, items: Mapping[str, Item], hashes: dict[str, str], vouched: bool) -> bool:
+    """Whether a record judged the present content of every item it showed (see ``_recorded``)."""
+    for item_id, judged in j.judged_items():
+        item = items.get(item_id)
+        if item is None or (judged is None and not vouched):
+            return False
+        if judged is not None:
+            now = hashes.get(item_id) or hashes.setdefault(item_id, item.content_hash)
+            if judged != now:
+                return False
+    return True
 
 
 def run_judging(cfg: RunConfig) -> RunSummary:
@@ -210,8 +223,9 @@ def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
     cfg = dataclasses.replace(cfg, judges=[settle_response_format(j, cache) for j in cfg.judges])
     manifest = _check_resumable(cfg, _manifest(cfg))
     done, fresh, totals = _recorded(cfg)
-    total = len(cfg.judges) * len(cfg.selected_ids()) * len(cfg.rubrics) * cfg.samples
-    pending = total - _selected(cfg, done)
+    task = task_of(cfg)
+    total = task.size(cfg)
+    pending = total - task.selected(cfg, done)
     progress = Progress(
         pending,
         cfg.progress,
@@ -226,8 +240,8 @@ def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
     try:
         # Pass 1, synchronous and without LiteLLM: record everything the cache can answer.
         misses = 0
-        chunk: list[JudgmentUnit] = []
-        for u in plan_units(cfg, done):
+        chunk: list[TaskUnit] = []
+        for u in task.units(cfg, done):
             chunk.append(u)
             if len(chunk) >= CHUNK:
                 misses += _serve_cached(chunk, cache, cfg.read_cache, store, progress, done, fresh)
@@ -256,6 +270,10 @@ def _run(cfg: RunConfig, cache: Cache, t0: float) -> RunSummary:
         stop_reason=state.stop,
         max_unscored=cfg.max_unscored,
     )
+    summary.task = task.name
+    extra = getattr(task, "summary", None)  # optional: what the task adds to the summary
+    if extra is not None:
+        summary.task_summary = extra(cfg.out)
     RunStore(cfg.out).write_summary(summary)
     if state.stop == "budget":
         raise RunIncomplete(
@@ -310,13 +328,13 @@ def _check_budget(cfg: RunConfig, budget: Budget, progress: Progress) -> None:
 
 
 def _serve_cached(
-    chunk: list[JudgmentUnit],
+    chunk: list[TaskUnit],
     cache: Cache,
     read: bool,
     store: RunStore,
     progress: Progress,
-    done: set[JudgmentKey],
-    fresh: set[JudgmentKey],
+    done: set[Hashable],
+    fresh: set[Hashable],
 ) -> int:
     """Record the cached units of a chunk (adding them to ``done``); return how many missed. Units in ``fresh``
     are never served from the cache (the user asked the model again for them)."""

@@ -33,14 +33,16 @@ import os
 import statistics
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
+from judge.data.numbers import Count, Number
 from judge.engine.judgment import TRANSIENT_REASONS, Judgment
+from judge.engine.task import TaskRecord, read_record
 from judge.errors import InputError, Problem
 from judge.fileio import AppendedRecords, read_appended, read_document, validated, write_json, write_text
 
@@ -74,6 +76,8 @@ class RunManifest(BaseModel):
     samples: int = 1
     items: int = 0
     source: str = Field(default="live", description="'live' (judge calls) or 'imported' (precomputed outputs)")
+    task: str = Field(default="score", description="What was judged (judge.engine.task): 'score', 'pairwise'...")
+    task_options: dict[str, Any] = Field(default_factory=dict, description="The task's options (e.g. its pairs).")
 
 
 class RunTotals(BaseModel):
@@ -84,6 +88,21 @@ class RunTotals(BaseModel):
     cost_usd: float = Field(default=0.0, description="What the priced calls cost: the spending a --budget counts.")
     unpriced_calls: int = Field(default=0, description="Calls of a model with no known price (cost unknown).")
     reissued: int = Field(default=0, description="Judgments asked again after a transient failure (or on request).")
+
+
+class JudgeTotals(BaseModel):
+    """One judge's counts in ``summary.json`` (``RunSummary.per_judge``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    judgments: Count = 0
+    scored: Count = 0
+    unscored: dict[str, Count] = Field(default_factory=dict)
+    cost_usd: Number = 0.0
+    cost: str = ""
+    unpriced_calls: Count = 0
+    latency_s_total: Number = 0.0
+    cache_hits: Count = 0
 
 
 class RunSummary(BaseModel):
@@ -109,7 +128,14 @@ class RunSummary(BaseModel):
     stop_reason: str | None = None
     problems: list[str] = Field(default_factory=list)
     totals: RunTotals = Field(default_factory=RunTotals)
-    per_judge: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    per_judge: dict[str, JudgeTotals] = Field(default_factory=dict)
+    task: str = Field(default="score", description="The judge task of the run (judge.engine.task).")
+    task_summary: dict[str, Any] = Field(
+        default_factory=dict, description="What the task adds (pairwise: position counts per judge)."
+    )
+    # Written by runs before self-consistency moved to the analysis (judge.analysis.scores.run_self_consistency):
+    # still read, never written, so an older run's summary stays valid.
+    self_consistency: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
 
 class RunStore:
@@ -138,7 +164,7 @@ class RunStore:
         write_json(self.dir / SUMMARY, s.model_dump(mode="json"), private=True)
 
 
-def _add_to_totals(t: RunTotals, j: Judgment) -> None:
+def _add_to_totals(t: RunTotals, j: TaskRecord) -> None:
     if j.cache_hit:
         return
     t.model_calls += j.attempts
@@ -149,27 +175,28 @@ def _add_to_totals(t: RunTotals, j: Judgment) -> None:
         t.cost_usd += j.cost_usd
 
 
-def _latest(run_dir: str | Path, totals: RunTotals | None) -> Iterator[tuple[int, Judgment]]:
-    """(position of the key's first record, latest record of the key): see ``stream_records``."""
-    first: dict[tuple[str, str, str, int], int] = {}
-    final: set[tuple[str, str, str, int]] = set()
-    held: dict[tuple[str, str, str, int], Judgment] = {}
+def _latest(run_dir: str | Path, totals: RunTotals | None) -> Iterator[tuple[int, TaskRecord]]:
+    """(position of the key's first record, latest record of the key), records of every task: see
+    ``stream_task_records``."""
+    first: dict[tuple[str, Hashable], int] = {}
+    final: set[tuple[str, Hashable]] = set()
+    held: dict[tuple[str, Hashable], TaskRecord] = {}
     reissued = 0
-    for n, j in enumerate(read_appended(Path(run_dir) / RECORDS, Judgment, "a valid judgment record")):
+    for n, j in enumerate(read_appended(Path(run_dir) / RECORDS, read_record, "a valid judgment record")):
         if totals is not None:
             _add_to_totals(totals, j)
-        key = j.key
+        key = (j.task, j.key)
         if key in final:
             continue  # a scored record was already the judgment (the engine never writes another)
         if key in held:
             reissued += 1
-            if j.score is None:
+            if not j.scored:
                 held[key] = j  # the latest unscored record replaces the earlier one
                 continue
             del held[key]
         else:
             first[key] = n
-        if j.score is None:
+        if not j.scored:
             held[key] = j
             continue
         final.add(key)
@@ -178,17 +205,17 @@ def _latest(run_dir: str | Path, totals: RunTotals | None) -> Iterator[tuple[int
         yield first[key], j
     if totals is not None:
         totals.reissued += reissued
-        for j in read_appended(Path(run_dir) / SUPERSEDED, Judgment, "a valid judgment record"):
+        for j in read_appended(Path(run_dir) / SUPERSEDED, read_record, "a valid judgment record"):
             _add_to_totals(totals, j)  # paid for in this directory, though no longer an answer
         totals.cost_usd = round(totals.cost_usd, 6)
 
 
-def stream_records(run_dir: str | Path, *, totals: RunTotals | None = None) -> Iterator[Judgment]:
-    """The judgments of a run, streamed: the latest record of each key.
+def stream_task_records(run_dir: str | Path, *, totals: RunTotals | None = None) -> Iterator[TaskRecord]:
+    """The records of a run of any task (``judge.engine.task``), streamed: the latest record of each key.
 
     Scored records are final and stream out as they are read; unscored ones are held until the end (a later record
     of the same key may replace them), so memory holds only the unscored. A partial last line from a kill is
-    skipped. ``iter_records`` gives them in the order of the file instead.
+    skipped.
 
     Args:
         totals: if given, every record line (superseded ones too) is counted into it (calls, retries, cost).
@@ -197,12 +224,27 @@ def stream_records(run_dir: str | Path, *, totals: RunTotals | None = None) -> I
         yield j
 
 
+def stream_records(run_dir: str | Path, *, totals: RunTotals | None = None) -> Iterator[Judgment]:
+    """The score judgments of a run, streamed: the latest record of each key (see ``stream_task_records``; the
+    records of other tasks are left out, but counted in ``totals``). ``iter_records`` gives them in the order of
+    the file instead."""
+    for _, j in _latest(run_dir, totals):
+        if isinstance(j, Judgment):
+            yield cast(Judgment, j)
+
+
 def iter_records(run_dir: str | Path) -> list[Judgment]:
-    """All judgments of a run as a list, in the order their keys first appear (see ``stream_records``)."""
+    """All score judgments of a run as a list, in the order their keys first appear (see ``stream_records``)."""
+    ordered = sorted(_latest(run_dir, None), key=lambda t: t[0])
+    return [cast(Judgment, j) for _, j in ordered if isinstance(j, Judgment)]
+
+
+def iter_task_records(run_dir: str | Path) -> list[TaskRecord]:
+    """All records of a run, of any task, in the order their keys first appear (see ``stream_task_records``)."""
     return [j for _, j in sorted(_latest(run_dir, None), key=lambda t: t[0])]
 
 
-def set_aside(run_dir: str | Path, keys: set[tuple[str, str, str, int]]) -> int:
+def set_aside(run_dir: str | Path, keys: set[Hashable]) -> int:
     """Move every record of ``keys`` from ``judgments.jsonl`` to ``judgments.superseded.jsonl``; call with the run's
     lock held. Returns how many records moved.
 
@@ -221,9 +263,8 @@ def set_aside(run_dir: str | Path, keys: set[tuple[str, str, str, int]]) -> int:
             if not line.endswith("\n"):
                 break  # a kill's partial last line: dropped, as a reader skips it
             try:
-                r = json.loads(line)
-                key = (r["judge"], r["item_id"], r["criterion"], int(r.get("sample", 0)))
-            except (ValueError, KeyError, TypeError):
+                key = read_record(line).key
+            except ValueError:
                 keep.append(line)  # not ours to judge here: the readers name it
                 continue
             (moved if key in keys else keep).append(line)
@@ -250,14 +291,14 @@ def has_records(run_dir: str | Path) -> bool:
     return False
 
 
-def is_final(j: Judgment, *, retry_unscored: bool = False) -> bool:
+def is_final(j: TaskRecord, *, retry_unscored: bool = False) -> bool:
     """Whether a recorded judgment stands, or is asked again by the next invocation of the run.
 
     Scored judgments are final. Unscored ones are asked again when the call failed for a transient reason
     (``api_error``: server errors, timeouts, rate limits after every retry), or, with ``retry_unscored``, whatever
     the reason (an answer that could not be read is otherwise final: at temperature 0 it would come back the same).
     """
-    if j.score is not None:
+    if j.scored:
         return True
     return not retry_unscored and j.unscored_reason not in TRANSIENT_REASONS
 
@@ -401,8 +442,14 @@ def load_run_scores(run_dir: str | Path) -> dict[str, dict[str, dict[str, float 
 DEFAULT_MAX_UNSCORED = 0.1  # share of unscored judgments above which a run is not a clean result
 
 
-def cost_text(cost_usd: float, unpriced_calls: int, *, local: bool = False) -> str:
-    """A cost as a person should read it: never ``$0.0000`` for calls whose price is unknown."""
+IMPORTED_COST = "none (imported)"
+
+
+def cost_text(cost_usd: float, unpriced_calls: int, *, local: bool = False, imported: bool = False) -> str:
+    """A cost as a person should read it: never ``$0.0000`` for calls whose price is unknown, nor for judgments
+    that were imported (no call was made: ``"none (imported)"``)."""
+    if imported:
+        return IMPORTED_COST
     if local and not unpriced_calls and not cost_usd:
         return "free (local)"
     if unpriced_calls and not cost_usd:
@@ -451,10 +498,12 @@ def summarise(
         max_unscored: the share of unscored judgments above which the run has a problem (None: no limit).
     """
     run_dir = Path(run_dir)
+    manifest = load_run_manifest(run_dir) if (run_dir / MANIFEST).exists() else None
     local = {
         name: str(spec.get("model", "")).startswith("local")
-        for name, spec in (load_run_manifest(run_dir).judges.items() if (run_dir / MANIFEST).exists() else [])
+        for name, spec in (manifest.judges.items() if manifest is not None else [])
     }
+    imported = manifest is not None and manifest.source == "imported"
     totals = RunTotals()
     total = Counter[str]()
     unscored: Counter[str] = Counter()
@@ -462,7 +511,7 @@ def summarise(
     judge_unscored: dict[str, Counter[str]] = defaultdict(Counter)
     money: dict[str, float] = defaultdict(float)
     latency: dict[str, float] = defaultdict(float)
-    for j in stream_records(run_dir, totals=totals):
+    for j in stream_task_records(run_dir, totals=totals):
         total["judgments"] += 1
         total["cache_hits"] += j.cache_hit
         total["tokens_in"] += j.tokens_in
@@ -476,23 +525,23 @@ def summarise(
             money[j.judge] += j.cost_usd
         if not j.cache_hit:
             latency[j.judge] += j.latency_s
-        if j.score is None:
+        if not j.scored:
             unscored[j.unscored_reason or "unknown"] += 1
             judge_unscored[j.judge][j.unscored_reason or "unknown"] += 1
         else:
             total["scored"] += 1
             jc["scored"] += 1
     per_judge = {
-        name: {
-            "judgments": c["judgments"],
-            "scored": c["scored"],
-            "unscored": dict(judge_unscored[name]),
-            "cost_usd": round(money[name], 6),
-            "cost": cost_text(money[name], c["unpriced_calls"], local=local.get(name, False)),
-            "unpriced_calls": c["unpriced_calls"],
-            "latency_s_total": round(latency[name], 3),
-            "cache_hits": c["cache_hits"],
-        }
+        name: JudgeTotals(
+            judgments=c["judgments"],
+            scored=c["scored"],
+            unscored=dict(judge_unscored[name]),
+            cost_usd=round(money[name], 6),
+            cost=cost_text(money[name], c["unpriced_calls"], local=local.get(name, False), imported=imported),
+            unpriced_calls=c["unpriced_calls"],
+            latency_s_total=round(latency[name], 3),
+            cache_hits=c["cache_hits"],
+        )
         for name, c in sorted(judges.items())
     }
     all_local = bool(local) and all(local.values())
@@ -504,7 +553,7 @@ def summarise(
         retries=retries,
         cache_hits=total["cache_hits"],
         cost_usd=totals.cost_usd,
-        cost=cost_text(totals.cost_usd, totals.unpriced_calls, local=all_local),
+        cost=cost_text(totals.cost_usd, totals.unpriced_calls, local=all_local, imported=imported),
         tokens_in=total["tokens_in"],
         tokens_out=total["tokens_out"],
         wall_s=round(wall_s, 3),
@@ -518,5 +567,13 @@ def summarise(
 
 
 def read_summary(run_dir: str | Path) -> dict[str, Any] | None:
+    """The run's ``summary.json`` as written (None if there is none yet).
+
+    Raises:
+        InputError: the file is unreadable or not a run summary (naming the file and line, or the field).
+    """
     p = Path(run_dir) / SUMMARY
-    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+    if not p.exists():
+        return None
+    data = validated(RunSummary, read_document(p, "run summary", fmt="json"), str(p), what="a run summary")
+    return data.model_dump(mode="json")

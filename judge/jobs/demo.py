@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ from judge.errors import RunIncomplete
 from judge.report import system_report, write_report
 from judge.report.items import build_item_view
 from judge.report.viewer import VIEWER_FILE, write_viewer
+
+# The bundled demo is judged on these two criteria unless --criteria says otherwise: its three systems differ most
+# on them, and two criteria keep the first run (empty cache, embedded model on 2 cores) within about 3 minutes.
+DEMO_CRITERIA = ["alignment_with_standards", "empathy"]
 
 
 @dataclass
@@ -53,12 +58,17 @@ def run_demo(
     concurrency: int = 4,
     progress: bool | None = None,
     command: list[str] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Judge a benchmark (default: the bundled demo) and write a leaderboard report under ``out``.
+    """Judge a benchmark (default: the bundled demo, on ``DEMO_CRITERIA``) and write a leaderboard report under
+    ``out``.
 
     The run itself goes to ``out/runs/<judge>/`` and is resumed (or served from the cache) when run again.
+    ``announce`` is told, before any judging, what will be judged (one line for the user).
     """
     t0 = time.monotonic()
+    if criteria is None and benchmark is None and rubrics is None:
+        criteria = DEMO_CRITERIA
     rubric_set = load_rubric_set(rubrics or default_rubrics_dir(), criteria)
     bench = load_benchmark(benchmark or default_demo_dir())
     judges = resolve_judges([judge], api_base, {"temperature": 0.0, "max_tokens": 400})
@@ -67,6 +77,8 @@ def run_demo(
     run_dir = out / "runs" / slug(spec.name)
     ids = bench.rated_item_ids() if bench.ratings else list(bench.items)
     ids = ids[:limit] if limit is not None else ids
+    if announce is not None:
+        announce(plan_line(bench, ids, list(rubric_set), spec))
     cfg = RunConfig(
         benchmark=bench,
         rubrics=rubric_set,
@@ -86,7 +98,8 @@ def run_demo(
     board = system_leaderboard(bench, rubric_set, scores, judge=spec.name, command=" ".join(cfg.command))
     board.notes.insert(0, judge_note(spec))
     viewer = write_viewer(build_item_view(bench, rubric_set, [run_dir]), out / VIEWER_FILE)
-    report = system_report(board, viewer=VIEWER_FILE)  # links the viewer, and each system to its items there
+    # links the viewer, and each system to its items there (sorted by disagreement with experts only if there are any)
+    report = system_report(board, viewer=VIEWER_FILE, experts=bool(bench.ratings))
     files = write_report(board, out, ("md", "html", "json", "csv"), report=report)
     files["viewer"] = viewer
     agreement = None
@@ -127,16 +140,33 @@ def judge_note(spec: JudgeSpec) -> str:
     )
 
 
+def plan_line(bench: Any, ids: list[str], criteria: list[str], spec: JudgeSpec) -> str:
+    """What the demo is about to judge, and with what (said before the first judgment)."""
+    systems = len({bench.items[i].system_name for i in ids})
+    posts = len({bench.items[i].post_id for i in ids})
+    n = len(ids) * len(criteria)
+    line = (
+        f"judge demo: {len(ids)} items ({posts} posts x {systems} systems) x {len(criteria)} criteria "
+        f"({', '.join(criteria)}) = {n} judgments by {spec.name}"
+    )
+    if spec.is_local:
+        from judge.engine.local.models import get_model, model_status
+
+        state = model_status(get_model(spec.model)).state
+        if state.startswith("installed"):  # not assembled yet: the one-off step that takes a while
+            line += "; first the model is assembled from its installed packages (a one-off, about 10 s)"
+    return line
+
+
 def judge_line(spec_name: str, s: RunSummary, wall_s: float) -> str:
-    """One line on the judge: calls, unscored, cost and time."""
+    """One line on the judge: calls, unscored, cost and time (or that every answer came from the cache)."""
     unscored = sum(s.unscored.values())
     reasons = ", ".join(f"{k} {v}" for k, v in s.unscored.items())
-    per = f"{s.wall_s / max(s.model_calls, 1):.1f} s per call" if s.model_calls else "all from cache"
-    return (
-        f"judge {spec_name}: {s.judgments} judgments, {unscored} unscored{f' ({reasons})' if reasons else ''}, "
-        f"{s.model_calls} model calls, {s.cache_hits} cache hits, cost {s.cost}, "
-        f"{wall_s:.0f} s ({per})"
-    )
+    head = f"judge {spec_name}: {s.judgments} judgments, {unscored} unscored{f' ({reasons})' if reasons else ''}"
+    if not s.model_calls:
+        return f"{head}, every answer from the cache (no model call), {wall_s:.0f} s"
+    per = f"{s.wall_s / max(s.model_calls, 1):.1f} s per call"
+    return f"{head}, {s.model_calls} model calls, {s.cache_hits} cache hits, cost {s.cost}, {wall_s:.0f} s ({per})"
 
 
 def result_json(r: DemoResult) -> dict[str, Any]:

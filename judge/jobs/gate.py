@@ -43,9 +43,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
 from judge.analysis.stats.shift import cluster_mean_ci, noise_floor as noise_floor
+from judge.data.numbers import Count, Number
 from judge.errors import InputError, Problem, UsageError
 from judge.fileio import read_document, validated, write_json
 from judge.report.format import fmt
+from judge.report.write import register_layout
 
 BASELINE_FORMAT = 1
 BASELINE_KIND = "reappraisal-judge-baseline"
@@ -89,9 +91,9 @@ def default_threshold(low: float, high: float, n_points: int) -> float:
 class CriterionInfo(BaseModel):
     rubric: str = Field(description="name@version#hash")
     direction: Literal["higher", "lower"] = "higher"
-    low: float
-    high: float
-    n_points: int
+    low: Number
+    high: Number
+    n_points: Count
 
 
 class Side(BaseModel):
@@ -106,10 +108,10 @@ class Side(BaseModel):
     prompt_hash: str = ""
     system: dict[str, Any] = Field(default_factory=dict, description="What generated the responses.")
     criteria: dict[str, CriterionInfo]
-    scores: dict[str, dict[str, list[float | None]]] = Field(
+    scores: dict[str, dict[str, list[Number | None]]] = Field(
         description="criterion -> input_key (post|dimension) -> the judge's samples (None = unscored)."
     )
-    response_chars: dict[str, int] = Field(
+    response_chars: dict[str, Count] = Field(
         default_factory=dict,
         description="input_key -> length of the response judged, in characters (empty in baselines written before "
         "lengths were recorded).",
@@ -167,10 +169,12 @@ def side_from_run(
     )
     generation = bench_path / "generation.json"  # written by `judge generate`: the full prompt configuration
     if generation.exists():
-        gen = json.loads(generation.read_text(encoding="utf-8"))
+        gen = read_document(generation, "generation manifest", fmt="json")
+        if not isinstance(gen, dict):
+            raise InputError(Problem(str(generation), f"expected a JSON object, got {type(gen).__name__}"))
         system = {**system, "system_hash": gen.get("system_hash"), "config": gen.get("system")}
     spec = manifest.judges[judge_name]
-    return Side(
+    side = Side(
         source=str(run_dir),
         judge={"name": judge_name, "model": spec.get("model"), "params": spec.get("params", {})},
         prompt_hash=manifest.prompt_hash,
@@ -179,6 +183,8 @@ def side_from_run(
         scores={c: dict(v) for c, v in scores.items()},
         response_chars=chars,
     )
+    check_scale(side, f"{Path(run_dir) / 'judgments.jsonl'}")
+    return side
 
 
 def load_side(
@@ -201,7 +207,42 @@ def load_side(
         got = data.get("format_version")
         raise InputError(Problem(f"{p}: format_version", f"expected {BASELINE_FORMAT}, got {got!r}"))
     side = validated(Side, data, str(p))
+    check_scale(side, str(p))
     return side.model_copy(update={"source": str(p)})
+
+
+def check_scale(side: Side, source: str) -> None:
+    """Refuse scores off their criterion's scale (a baseline holding 40 on a 1-5 criterion would pass any gate),
+    and scores of a criterion the side does not describe.
+
+    Raises:
+        InputError: naming the source, the criterion, the input and the value (the first few, with a count).
+    """
+    problems: list[Problem] = []
+    for crit, by_input in side.scores.items():
+        info = side.criteria.get(crit)
+        if info is None:
+            problems.append(Problem(f"{source}: scores.{crit}", f"no criterion {crit!r} in criteria"))
+            continue
+        if not (math.isfinite(info.low) and math.isfinite(info.high) and info.low < info.high):
+            problems.append(Problem(f"{source}: criteria.{crit}", f"low {info.low} and high {info.high}: no scale"))
+            continue
+        off = [
+            (key, v)
+            for key, values in by_input.items()
+            for v in values
+            if v is not None and not (math.isfinite(v) and info.low <= v <= info.high)
+        ]
+        if off:
+            (key, v), more = off[0], f" ... and {len(off) - 1} more" if len(off) > 1 else ""
+            problems.append(
+                Problem(
+                    f"{source}: scores.{crit}",
+                    f"{v!r} (input {key!r}) is outside the {crit} scale ({info.low:g} to {info.high:g}){more}",
+                )
+            )
+    if problems:
+        raise InputError(problems, source=source)
 
 
 def write_baseline(side: Side, path: str | Path) -> Path:
@@ -361,13 +402,22 @@ def check_comparable(base: Side, cand: Side) -> list[str]:
     return shared
 
 
-def compare(base: Side, cand: Side, cfg: GateConfig) -> GateReport:
+def compare(base: Side, cand: Side, cfg: GateConfig, known: Sequence[str] = ()) -> GateReport:
     """Compare a candidate with a baseline on every shared criterion.
 
+    Args:
+        known: criteria a threshold may name besides the two sides' (the rubric set's: one config may serve runs
+            of different criteria).
+
     Raises:
-        UsageError: different judges or rubric versions, no shared input, or overlap below ``cfg.min_overlap``.
+        UsageError: different judges or rubric versions, no shared input, overlap below ``cfg.min_overlap``, or a
+            threshold for a criterion nobody defines.
     """
     criteria = check_comparable(base, cand)
+    allowed = set(base.criteria) | set(cand.criteria) | set(known)
+    unknown = sorted(set(cfg.thresholds) - allowed)
+    if unknown:  # a misspelt criterion would keep its default threshold while the config seems to set one
+        raise UsageError(f"[gate.thresholds] {unknown}: no such criterion; expected some of {sorted(allowed)}")
     keys_b = {k for c in criteria for k in base.scores.get(c, {})}
     keys_c = {k for c in criteria for k in cand.scores.get(c, {})}
     shared = sorted(keys_b & keys_c)
@@ -425,8 +475,12 @@ def _length_change(base: Side, cand: Side, shared: list[str]) -> LengthChange | 
 
 
 # -- renderers ----------------------------------------------------------------------------------------------------
+# The gate's files keep layouts of their own (a PR summary, JUnit XML for CI, JSON with the exit code), registered
+# with the report renderers: ``judge.report.render(report, "junit")`` and ``write_report(report, ..., ("md",
+# "junit", "json"), stem="gate")`` write them.
 
 
+@register_layout(GateReport, "md")
 def render_markdown(report: GateReport) -> str:
     """A summary for a PR comment or ``$GITHUB_STEP_SUMMARY``."""
     verdict = (
@@ -465,6 +519,65 @@ def render_markdown(report: GateReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_text(report: GateReport, width: int) -> str:
+    """What ``judge gate`` prints on a terminal: the markdown summary's content laid out for ``width`` columns (the
+    markdown itself goes to files and PR comments: ``--markdown FILE``)."""
+    from judge.report.model import Cell, Column, Table
+    from judge.report.text import render_table_text, wrap
+
+    verdict = (
+        f"FAIL: {', '.join(f'{r.criterion} ({r.status})' for r in report.failed)}"
+        if report.failed
+        else "PASS: no criterion regressed beyond its threshold"
+    )
+    cols = [
+        Column(key="criterion", label="criterion"),
+        Column(key="result", label="result"),
+        Column(key="change", label="change (better +)", numeric=True),
+        Column(key="ci", label="CI", numeric=True),
+        Column(key="margin", label="margin", numeric=True),
+        Column(key="baseline", label="baseline", numeric=True),
+        Column(key="candidate", label="candidate", numeric=True),
+        Column(key="better", label="better"),
+        Column(key="pairs", label="pairs", numeric=True),
+        Column(key="unscored", label="unscored b/c", numeric=True),
+    ]
+    rows = [
+        [
+            Cell(text=r.criterion),
+            Cell(text={"pass": "ok", "regression": "REGRESSION", "no_data": "no data"}[r.status]),
+            Cell(text=fmt(r.improvement, "+.3f")),
+            Cell(text=f"[{fmt(r.ci_low, '+.3f')}, {fmt(r.ci_high, '+.3f')}]"),
+            Cell(text=f"{r.margin:.3f}"),
+            Cell(text=fmt(r.mean_baseline, ".2f")),
+            Cell(text=fmt(r.mean_candidate, ".2f")),
+            Cell(text=r.direction),
+            Cell(text=str(r.n_pairs)),
+            Cell(text=f"{r.unscored_baseline}/{r.unscored_candidate}"),
+        ]
+        for r in report.results
+    ]
+    out = ["Reappraisal judge gate", "", *wrap(verdict, width), ""]
+    out += wrap(
+        f"Judge {report.judge.get('model')}; {report.inputs_shared} shared inputs ({report.overlap:.0%} overlap); "
+        f"{1 - report.config.alpha:.0%} post-clustered bootstrap CIs.",
+        width,
+        hanging="",
+    )
+    out += ["", render_table_text(Table(key="gate", title="gate", columns=cols, rows=rows), width, more="--json")]
+    if report.length is not None:
+        lc = report.length
+        out += ["", *wrap(
+            f"Mean response length on {lc.n} shared inputs: {lc.mean_baseline:.0f} -> {lc.mean_candidate:.0f} "
+            f"characters ({lc.change:+.0%}).", width, hanging="")]  # fmt: skip
+    out += ["", *wrap("A criterion fails when its whole CI lies below -margin; margin = max(threshold, judge noise "
+                      "floor).", width, hanging="")]  # fmt: skip
+    for n in report.notes:
+        out += wrap(n, width, indent="- ", hanging="  ")
+    return "\n".join(out) + "\n"
+
+
+@register_layout(GateReport, "junit")
 def render_junit(report: GateReport) -> str:
     """JUnit XML: one testcase per criterion, a ``failure`` element on regression or when there is no data."""
     from xml.etree import ElementTree as ET
@@ -492,4 +605,11 @@ def render_junit(report: GateReport) -> str:
 
 
 def render_json(report: GateReport) -> dict[str, Any]:
+    """The report as JSON data, with the exit code it gives."""
     return {**report.model_dump(mode="json"), "exit_code": report.exit_code}
+
+
+@register_layout(GateReport, "json")
+def json_file(report: GateReport) -> str:
+    """``render_json`` as the text ``judge gate --json`` prints."""
+    return json.dumps(render_json(report), indent=2, ensure_ascii=False, default=str) + "\n"

@@ -42,7 +42,6 @@ if TYPE_CHECKING:
         render_markdown as render_markdown,
     )
     from judge.report.model import (
-        FORMATS as FORMATS,
         Cell as Cell,
         Column as Column,
         Figure as Figure,
@@ -58,6 +57,9 @@ if TYPE_CHECKING:
     from judge.report.probes import (
         probe_document as probe_document,
     )
+    from judge.report.renderers import (
+        FORMATS as FORMATS,
+    )
     from judge.report.system import (
         system_report as system_report,
     )
@@ -69,7 +71,11 @@ if TYPE_CHECKING:
     )
     from judge.report.write import (
         build_report as build_report,
+        formats_of as formats_of,
         parse_formats as parse_formats,
+        register_builder as register_builder,
+        register_layout as register_layout,
+        render as render,
         write_report as write_report,
     )
 
@@ -83,12 +89,16 @@ _WHERE = {
     "Cell": "judge.report.model",
     "Column": "judge.report.model",
     "Figure": "judge.report.model",
-    "FORMATS": "judge.report.model",
+    "FORMATS": "judge.report.renderers",
     "Report": "judge.report.model",
     "Table": "judge.report.model",
     "build_report": "judge.report.write",
     "parse_formats": "judge.report.write",
     "write_report": "judge.report.write",
+    "render": "judge.report.write",
+    "formats_of": "judge.report.write",
+    "register_builder": "judge.report.write",
+    "register_layout": "judge.report.write",
     "system_report": "judge.report.system",
     "judge_report": "judge.report.judges",
     "render_markdown": "judge.report.markdown",

@@ -18,10 +18,17 @@ from judge.report.format import DASH, num, pct, with_ci
 from judge.report.html import MAX_PANELS, PAGE_WIDTH, AgreementPanel, AgreementRow, agreement_panels_svg
 from judge.report.markdown import render_markdown
 from judge.report.model import Cell, Column, Figure, Report, Table
+from judge.report.write import register_builder
 
 HEADLINE_HELP = (
     "pairwise kappa over judge-expert pairs (experts: over pairs of two experts); 0 = chance, 1 = perfect; "
     "see docs/agreement.md"
+)
+
+
+CEILING_HELP = (
+    "the experts' kappa among themselves on the items this row uses: the ceiling for this row (the experts' row "
+    "covers every rated item)"
 )
 
 
@@ -48,16 +55,49 @@ def bias_text(j: JudgeAgreement) -> str:
     return num(b.value, sign=True) + loa
 
 
+LENGTH_HELP = (
+    "judges: 'not better' when the headline's or Spearman's 95% CI does not clear the length rows' value on the "
+    "judge's own items; '?' without a CI; see docs/agreement.md"
+)
+
+
+def vs_length_text(j: JudgeAgreement) -> str:
+    """``not better``, ``better``, ``?`` (no CI to decide with) for a judge; a dash for the other rows."""
+    v = j.vs_length
+    if j.kind != "judge" or v is None:
+        return DASH
+    return {True: "not better", False: "better", None: "?"}[v.not_better]
+
+
+def partial_text(j: JudgeAgreement) -> str:
+    """Partial Spearman with its CI and partial Kendall, length partialled out (a dash when not asked)."""
+    p = j.partial_length
+    if p is None:
+        return DASH
+    return f"{with_ci(p.spearman.value, p.spearman.ci, note=p.spearman.note)}; tau {num(p.kendall.value)}"
+
+
 def _columns(c: CriterionAgreement) -> list[Column]:
     cols = [
         Column(key="rater", label="rater"),
         Column(key="headline", label="kappa [95% CI]", numeric=True, help=HEADLINE_HELP),
+        Column(key="ceiling", label="experts on its items", numeric=True, help=CEILING_HELP),
         Column(key="spearman", label="Spearman [95% CI]", numeric=True, help="rank correlation with the expert mean"),
         Column(key="kendall", label="Kendall", numeric=True, help="Kendall's tau-b with the expert mean"),
         Column(key="bias", label="bias [LoA]", numeric=True, help="mean(judge - expert mean), 95% limits of agreement"),
     ]
     if any(j.icc is not None for j in c.judges.values()):
         cols.append(Column(key="icc", label="ICC(A,1)", numeric=True, help="item level, judge vs expert mean"))
+    cols.append(Column(key="vs_length", label="vs length", help=LENGTH_HELP))
+    if any(j.partial_length is not None for j in c.judges.values()):
+        cols.append(
+            Column(
+                key="partial",
+                label="Spearman | length [95% CI]",
+                numeric=True,
+                help="partial Spearman (and Kendall's tau) with the expert mean, length in characters partialled out",
+            )
+        )
     cols += [
         Column(key="alt", label="alt-test", help="alternative annotator test (Calderon et al. 2025)"),
         Column(key="consistency", label="samples agree", help="self-consistency over repeated samples"),
@@ -68,11 +108,12 @@ def _columns(c: CriterionAgreement) -> list[Column]:
     return cols
 
 
-def _row(name: str, j: JudgeAgreement, with_icc: bool) -> list[Cell]:
+def _row(name: str, j: JudgeAgreement, with_icc: bool, with_partial: bool) -> list[Cell]:
     h = j.headline
     cells = [
         Cell(text=name, value=name, title=j.description or ""),
         Cell(text=with_ci(h.value, h.ci, note=h.note), value=h.value, title=h.note or ""),
+        _ceiling_cell(j),
         Cell(
             text=DASH if j.spearman is None else with_ci(j.spearman.value, j.spearman.ci, note=j.spearman.note),
             value=None if j.spearman is None else j.spearman.value,
@@ -92,6 +133,17 @@ def _row(name: str, j: JudgeAgreement, with_icc: bool) -> list[Cell]:
                 value=None if icc is None else icc.value,
             )
         )
+    v = j.vs_length
+    cells.append(
+        Cell(
+            text=vs_length_text(j),
+            value=None if v is None else v.not_better,
+            title="" if v is None else v.reason,
+        )
+    )
+    if with_partial:
+        p = j.partial_length
+        cells.append(Cell(text=partial_text(j), value=None if p is None else p.spearman.value))
     cells += [
         Cell(text=alt_text(j.alt_test) if j.kind == "judge" else DASH, title=j.alt_test_note or ""),
         Cell(text=consistency_text(j), value=None if j.self_consistency is None else j.self_consistency.all_agree_rate),
@@ -102,27 +154,49 @@ def _row(name: str, j: JudgeAgreement, with_icc: bool) -> list[Cell]:
     return cells
 
 
+def _ceiling_cell(j: JudgeAgreement) -> Cell:
+    e = j.ceiling
+    if e is None:
+        return Cell(text=DASH)
+    return Cell(text=with_ci(e.value, e.ci, note=e.note), value=e.value, title=f"{e.note or ''} on {j.items}".strip())
+
+
+def items_note(c: CriterionAgreement) -> str:
+    """Which items each row of a criterion uses, in words (the same in every format)."""
+    parts = [f"the experts' row: {c.experts.items} ({c.experts.headline.n})"]
+    judges = [(n, j) for n, j in c.judges.items() if j.kind == "judge"]
+    if judges:
+        parts.append("each judge's row and its 'experts on its items': the items it scored (n)")
+    chance = next((j for j in c.judges.values() if j.kind == "chance"), None)
+    if chance is not None:
+        parts.append(f"the chance rows: {chance.items} ({chance.n_items})")
+    return "Items: " + "; ".join(parts) + "."
+
+
 def criterion_table(c: CriterionAgreement) -> Table:
     """The experts' row (the ceiling), the judges by headline, then the chance rows."""
     cols = _columns(c)
     with_icc = any(col.key == "icc" for col in cols)
+    with_partial = any(col.key == "partial" for col in cols)
     e = c.experts
     h = e.headline
     expert_cells: list[Cell] = [
         Cell(text="experts (ceiling)", value="experts (ceiling)"),
         Cell(text=with_ci(h.value, h.ci, note=h.note), value=h.value, title=h.note or ""),
     ]
-    expert_cells += [Cell(text=DASH)] * (len(cols) - 5)
+    expert_cells += [Cell(text=DASH)] * (len(cols) - 5)  # its ceiling is its own headline
     expert_cells += [Cell(text=str(h.n), value=h.n), Cell(text=DASH), Cell(text=DASH)]
     rows = [expert_cells]
-    rows += [_row(name, j, with_icc) for name, j in c.judges.items()]
+    rows += [_row(name, j, with_icc, with_partial) for name, j in c.judges.items()]
     level = c.level if c.level == c.rubric_level else f"{c.level}, rubric says {c.rubric_level}"
     q = f"; share of resamples below 0.667: {e.q_below_tentative:.2f}" if e.q_below_tentative is not None else ""
     alpha = with_ci(e.alpha, e.ci, missing="n/a")
     caption = (
         f"kappa: pairwise agreement with the experts, the same statistic for every row (judge-expert pairs; for the "
-        f"experts, pairs of two experts: the ceiling). The chance rows are the floor. Krippendorff's alpha among the "
-        f"experts: {alpha} over {e.n_items} items{q}."
+        f"experts, pairs of two experts: the ceiling). The chance rows are the floor; the baseline rows are trivial "
+        f"judges (the reply's length, on the experts' scale by rank), and 'vs length' says whether a judge's CIs "
+        f"clear them. Krippendorff's alpha among the "
+        f"experts: {alpha} over {e.n_items} items{q}. {items_note(c)}"
     )
     if e.note:
         caption += f" Note: {e.note}."
@@ -219,6 +293,10 @@ def long_table(report: AgreementReport) -> Table:
         "headline_note",
         "n_items",
         "n_pairs",
+        "items",
+        "ceiling",
+        "ceiling_low",
+        "ceiling_high",
         "spearman",
         "kendall",
         "bias",
@@ -227,6 +305,12 @@ def long_table(report: AgreementReport) -> Table:
         "alt_test_w",
         "unscored",
         "not_judged",
+        "not_better_than_length",
+        "vs_length_reason",
+        "partial_spearman",
+        "partial_spearman_low",
+        "partial_spearman_high",
+        "partial_kendall",
         "samples_agree",
         "system_icc_c1",
         "system_icc_a1",
@@ -239,6 +323,8 @@ def long_table(report: AgreementReport) -> Table:
         h = c.experts.headline if j is None else j.headline
         lo, hi = h.ci or (None, None)
         s = j.system if j is not None else None
+        ceiling = c.experts.headline if j is None else j.ceiling
+        clo, chi = (ceiling.ci if ceiling is not None else None) or (None, None)
         vals: list[float | int | str | None] = [
             c.criterion,
             c.level,
@@ -250,6 +336,10 @@ def long_table(report: AgreementReport) -> Table:
             h.note or "",
             h.n,
             h.n_pairs,
+            c.experts.items if j is None else j.items,
+            None if ceiling is None else ceiling.value,
+            clo,
+            chi,
             j.spearman.value if j is not None and j.spearman else None,
             j.kendall.value if j is not None and j.kendall else None,
             j.bias.value if j is not None and j.bias else None,
@@ -258,6 +348,9 @@ def long_table(report: AgreementReport) -> Table:
             j.alt_test.winning_rate if j is not None and j.alt_test else None,
             j.unscored if j is not None else None,
             j.not_judged if j is not None else None,
+            j.vs_length.not_better if j is not None and j.vs_length else None,
+            j.vs_length.reason if j is not None and j.vs_length else None,
+            *_partial_values(j),
             j.self_consistency.all_agree_rate if j is not None and j.self_consistency else None,
             s.icc_c1.value if s else None,
             s.icc_a1.value if s else None,
@@ -273,14 +366,24 @@ def long_table(report: AgreementReport) -> Table:
     return Table(key="long", title="Agreement (long)", columns=[Column(key=k, label=k) for k in keys], rows=rows)
 
 
+def _partial_values(j: JudgeAgreement | None) -> list[float | None]:
+    p = None if j is None else j.partial_length
+    if p is None:
+        return [None] * 4
+    lo, hi = p.spearman.ci or (None, None)
+    return [p.spearman.value, lo, hi, p.kendall.value]
+
+
 def _details(report: AgreementReport) -> list[str]:
     """What does not fit a table cell: kappa per expert, alt-test notes, chance rows explained."""
     out = []
     for c in report.criteria.values():
         for name, j in c.judges.items():
             parts = []
-            if j.kind == "chance":
+            if j.kind in ("chance", "baseline"):
                 parts.append(j.description or "")
+            if j.not_better_than_length and j.vs_length is not None:
+                parts.append(f"NOT BETTER THAN LENGTH: {j.vs_length.reason}")
             if j.kappa:
                 parts.append(
                     "weighted kappa per expert " + ", ".join(f"{r}={num(k.value)}" for r, k in j.kappa.items())
@@ -295,7 +398,8 @@ def _details(report: AgreementReport) -> list[str]:
 AGREEMENT_CAPTION = (
     "Dot and line: each judge's kappa with the experts (judge-expert pairs) and its 95% CI. Green band and dashed "
     "line: the experts with each other, computed the same way, and its CI: the ceiling. Hollow grey: the chance "
-    "rows, a judge that answers a constant and the judges' own scores shuffled across items: the floor (0). A judge "
+    "rows, a judge that answers a constant and the judges' own scores shuffled across items: the floor (0); and the "
+    "baseline rows, the reply's length put on the experts' scale by rank: what a count of characters reaches. A judge "
     "is worth reading where its CI clears the chance rows, as good as an expert where it reaches the band. "
     "Hover for numbers."
 )
@@ -328,6 +432,7 @@ def agreement_panel(c: CriterionAgreement) -> AgreementPanel:
     return AgreementPanel(title=c.criterion, rows=rows)
 
 
+@register_builder(AgreementReport)
 def agreement_document(report: AgreementReport) -> Report:
     """The whole agreement report as a ``Report``."""
     tables = [criterion_table(c) for c in report.criteria.values()]
@@ -338,8 +443,8 @@ def agreement_document(report: AgreementReport) -> Report:
         tables.append(rater_table(report))
     left_out = f"; raters left out: {', '.join(report.excluded_raters)}" if report.excluded_raters else ""
     summary = (
-        f"Bootstrap {report.n_boot} resamples over items (seed {report.seed}), shared by every statistic of a "
-        f"criterion; alt-test epsilon {report.epsilon:g}{left_out}."
+        f"Bootstrap {report.n_boot} resamples over {report.resample} (seed {report.seed}), shared by every "
+        f"statistic of a criterion; alt-test epsilon {report.epsilon:g}{left_out}."
     )
     notes = [f"WARNING: {w}" for w in report.warnings] + [*report.notes, *_details(report)]
     return Report(

@@ -11,6 +11,7 @@ from judge.report.format import with_ci
 from judge.report.html import reliability_bins, reliability_svg
 from judge.report.markdown import render_markdown
 from judge.report.model import Cell, Column, Figure, Report, Table
+from judge.report.write import register_builder
 
 
 def metric_text(m: Metric | None, *, sign: bool = False) -> str:
@@ -33,7 +34,7 @@ def criterion_table(rep: CriterionReport) -> Table:
         ("bias", b.bias, a.bias, d.abs_bias, "|bias| "),
         ("MAE", b.mae, a.mae, d.mae, ""),
         ("Spearman", b.spearman, a.spearman, d.spearman, ""),
-        ("agreement (kappa)", b.headline, a.headline, d.headline, ""),
+        (f"agreement (kappa, {rep.agreement_level}): held-out effect", b.headline, a.headline, d.headline, ""),
     ]
     rows = [
         [
@@ -84,6 +85,7 @@ def reliability_figures(cal: Calibrator, criterion: str) -> list[Figure]:
     return out
 
 
+@register_builder(Calibrator)
 def calibration_document(cal: Calibrator, skipped: Mapping[str, str] | None = None) -> Report:
     """The calibrator's held-out reports (``cal.fit``) as a ``Report``, with reliability diagrams per criterion."""
     notes = [f"{c}: {n}" for c, rep in cal.fit.items() for n in rep.notes]

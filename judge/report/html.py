@@ -17,8 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from pydantic import BaseModel
+
 from judge import __version__
-from judge.report.model import Figure, Report, Table
+from judge.report.density import GRID as BIN_GRID, aggregate
+from judge.report.model import FORMATS, Figure, Report, Table
 
 ACCENT = "#2563eb"
 MUTED = "#64748b"
@@ -47,7 +50,7 @@ table.data .num{text-align:right}
 table.data td.has-ci{white-space:normal}
 table.data td .ci{display:inline-block;white-space:nowrap;color:var(--muted);font-size:12px}
 table.data thead th{background:#f8fafc;font-weight:600;position:sticky;top:0}
-table.data thead tr.cols th{cursor:pointer;user-select:none}
+table.data thead tr.cols th{cursor:pointer;user-select:none;white-space:normal;vertical-align:bottom}
 table.data thead tr.cols th:hover{color:var(--accent)}
 table.data th.group{text-align:center;border-bottom:2px solid var(--accent);font-weight:600;white-space:normal}
 table.data th.blank{border-bottom:none}
@@ -60,7 +63,7 @@ table.data tbody tr:hover{background:var(--hover)}
 table.data th[aria-sort=ascending]::after{content:" \\25B2";font-size:10px;color:var(--accent)}
 table.data th[aria-sort=descending]::after{content:" \\25BC";font-size:10px;color:var(--accent)}
 .caption,figcaption{color:var(--muted);font-size:12px;margin-top:6px;max-width:980px}
-.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(400px,1fr));gap:12px 24px}
+.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(400px,100%),1fr));gap:12px 24px}
 .figs figure h3{margin:4px 0 4px}
 figure{margin:0 0 12px;max-width:100%;overflow-x:auto}
 svg.whiskers,svg.scatter,svg.reliability,svg.agreement,svg.ranks{max-width:100%;height:auto}
@@ -71,6 +74,20 @@ dl.prov{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;font-siz
 dl.prov dt{font-weight:600}
 dl.prov dd{margin:0;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
 footer{margin-top:28px;color:var(--muted);font-size:12px}
+.summary,.caption,figcaption,ul.notes,footer,h1,h2{overflow-wrap:anywhere}
+/* a panel plot comes in two layouts (report.plots_narrow): side by side where it fits, its panels stacked where
+   it would have to shrink; the script picks by the plot's own width, the media query decides without a script */
+.plot .narrow{display:none;flex-direction:column;gap:18px}
+.plot.fits .wide{display:block}.plot.fits .narrow{display:none}
+.plot.stacked .wide{display:none}.plot.stacked .narrow{display:flex}
+@media (max-width:760px){
+ main{margin:0;padding:14px 12px 22px;border-radius:0;box-shadow:none}
+ h1{font-size:19px}
+ h2{margin-top:24px}
+ .plot .wide{display:none}.plot .narrow{display:flex}
+ dl.prov{grid-template-columns:minmax(0,1fr)}
+ dl.prov dd{margin-bottom:4px}
+}
 """
 
 _JS = """
@@ -112,6 +129,17 @@ _JS = """
   }
   markOverflow();
   window.addEventListener('resize', markOverflow);
+  /* a panel plot is shown side by side where it fits at its own size, else as stacked panels (never shrunk) */
+  function placePlots(){
+    document.querySelectorAll('div.plot').forEach(function(p){
+      var svg = p.querySelector('.wide svg'), need = svg ? Number(svg.getAttribute('width')) : 0;
+      var fits = p.clientWidth >= need;
+      p.classList.toggle('fits', fits);
+      p.classList.toggle('stacked', !fits);
+    });
+  }
+  placePlots();
+  window.addEventListener('resize', placePlots);
   var m = /^#sort=([^:]+)(?::(asc|desc))?$/.exec(decodeURIComponent(location.hash || ''));
   if (m) {
     var parts = m[1].split('.'), tkey = parts.length > 1 ? parts[0] : null, ckey = parts[parts.length - 1];
@@ -277,6 +305,12 @@ def render_html(report: Report) -> str:
     )
 
 
+@FORMATS.register("html")
+def html_file(board: BaseModel, report: Report) -> str:
+    """The ``.html`` file of a report."""
+    return render_html(report)
+
+
 # -- plots -----------------------------------------------------------------------------------------------------
 
 
@@ -293,26 +327,35 @@ def nice_ticks(low: float, high: float, max_ticks: int = 11) -> list[float]:
     return [round(first + k * step, 10) for k in range(n)]
 
 
-def _axis_x(x0: float, x1: float, y: float, y_top: float, low: float, high: float, ticks: Sequence[float]) -> str:
+def _axis_x(
+    x0: float, x1: float, y: float, y_top: float, low: float, high: float, ticks: Sequence[float], font: float = 11
+) -> str:
     """Vertical grid lines and tick labels under them."""
     out = []
     for t in ticks:
         x = x0 + (t - low) / (high - low) * (x1 - x0)
         out.append(f'<line x1="{x:.1f}" y1="{y_top:.1f}" x2="{x:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         out.append(
-            f'<text x="{x:.1f}" y="{y + 14:.1f}" font-size="11" fill="{MUTED}" '
+            f'<text x="{x:.1f}" y="{y + 3 + font:.1f}" font-size="{font:g}" fill="{MUTED}" '
             f'text-anchor="middle">{_e(_fmt(t))}</text>'
         )
     return "".join(out)
 
 
-def _axis_y(x0: float, x1: float, ticks: Sequence[float], sy: Callable[[float], float]) -> str:
+def _axis_y(x0: float, x1: float, ticks: Sequence[float], sy: Callable[[float], float], font: float = 11) -> str:
     """Horizontal grid lines and tick labels left of them."""
     return "".join(
         f'<line x1="{x0}" y1="{sy(t):.1f}" x2="{x1}" y2="{sy(t):.1f}" stroke="{GRID}"/>'
-        f'<text x="{x0 - 6}" y="{sy(t) + 4:.1f}" font-size="11" fill="{MUTED}" text-anchor="end">{_e(_fmt(t))}</text>'
+        f'<text x="{x0 - 6}" y="{sy(t) + 4:.1f}" font-size="{font:g}" fill="{MUTED}" text-anchor="end">'
+        f"{_e(_fmt(t))}</text>"
         for t in ticks
     )
+
+
+# The square plots (scatter, reliability) are 420 px and shrink to fit a phone (to ~350 px): their text is drawn
+# this much larger than the panel plots' so that it stays at least 10 px there.
+SQUARE_TICK_FONT = 12.5
+SQUARE_LABEL_FONT = 13.5
 
 
 @dataclass(frozen=True)
@@ -331,7 +374,8 @@ def whisker_panels_svg(
     labels: Sequence[str], panels: Sequence[Panel], *, panel_width: int = 200, max_width: float | None = None
 ) -> str:
     """Several dot-and-whisker panels side by side sharing the row labels (one panel per criterion); ``max_width``
-    (e.g. ``PAGE_WIDTH``) narrows the panels so that the plot fits it."""
+    (e.g. ``PAGE_WIDTH``) narrows the panels so that the plot fits it. The page gets the same panels stacked too,
+    for a phone (``plots_narrow.reflow``: CSS shows one layout)."""
     row_h, top, bottom, gap = 20, 26, 30, 34
     label_w = min(480.0, 16 + 6.0 * max((len(s) for s in labels), default=0))
     panel_width = _panel_width(label_w, len(panels), gap, panel_width, max_width)
@@ -358,7 +402,9 @@ def whisker_panels_svg(
         x0 = label_w + k * (panel_width + gap)
         out.append(_panel(labels, p, x0, x0 + panel_width, top, row_h, y_axis))
     out.append("</svg>")
-    return "".join(out)
+    from judge.report.plots_narrow import reflow, whisker_panels
+
+    return reflow("".join(out), whisker_panels(labels, panels))
 
 
 def _panel(labels: Sequence[str], p: Panel, x0: float, x1: float, top: float, row_h: float, y_axis: float) -> str:
@@ -470,23 +516,47 @@ def scatter_svg(
         f'<svg class="scatter" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
         f'aria-label="{_e(title or f"{y_label} against {x_label}")}">'
     ]
-    out.append(_axis_x(px0, px1, py0, py1, lo, hi, ticks))
-    out.append(_axis_y(px0, px1, ticks, sy))
+    out.append(_axis_x(px0, px1, py0, py1, lo, hi, ticks, SQUARE_TICK_FONT))
+    out.append(_axis_y(px0, px1, ticks, sy, SQUARE_TICK_FONT))
     out.append(
         f'<line x1="{sx(lo):.1f}" y1="{sy(lo):.1f}" x2="{sx(hi):.1f}" y2="{sy(hi):.1f}" stroke="#94a3b8" '
         'stroke-dasharray="4 3"><title>y = x</title></line>'
     )
-    for a, b in zip(x, y, strict=True):
-        out.append(f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="3" fill="{ACCENT}" fill-opacity="0.35"/>')
+    # One marker per distinct pair, its area the number of items (judge.report.density): at 10,000 items a circle
+    # per item hid everything under the few points of a discrete scale and made the page tens of megabytes.
+    points, binned = aggregate(x, y, low=lo, high=hi)
+    top = max((n for *_, n in points), default=1)
+    for a, b, n in points:
+        if top == 1:
+            out.append(f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="3" fill="{ACCENT}" fill-opacity="0.35"/>')
+            continue
+        r = 2.5 + 9.5 * math.sqrt(n / top)
+        out.append(
+            f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="{r:.1f}" fill="{ACCENT}" fill-opacity="0.45">'
+            f"<title>{n} item{'s' if n != 1 else ''} at ({a:g}, {b:g})</title></circle>"
+        )
+    if top > 1 or binned:  # the key, at the size the square plots' text keeps on a phone
+        lines = ["dot area: number of items", *([f"binned to a {BIN_GRID} x {BIN_GRID} grid"] if binned else [])]
+        for k, line in enumerate(lines):
+            out.append(
+                f'<text x="{px0 + 4}" y="{py1 + 12 + 15 * k}" font-size="{SQUARE_TICK_FONT:g}" fill="#475569">'
+                f"<title>{_e(binned or '')}</title>{_e(line)}</text>"
+                if binned and k
+                else f'<text x="{px0 + 4}" y="{py1 + 12 + 15 * k}" font-size="{SQUARE_TICK_FONT:g}" '
+                f'fill="#475569">{_e(line)}</text>'
+            )
     if curve:
         pts = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in sorted(curve))
         out.append(
             f'<polyline class="curve" points="{pts}" fill="none" stroke="#dc2626" stroke-width="2">'
             "<title>calibration curve</title></polyline>"
         )
-    out.append(f'<text x="{(px0 + px1) / 2:.1f}" y="{h - 6}" font-size="12" text-anchor="middle">{_e(x_label)}</text>')
     out.append(
-        f'<text x="12" y="{(py0 + py1) / 2:.1f}" font-size="12" text-anchor="middle" '
+        f'<text x="{(px0 + px1) / 2:.1f}" y="{h - 6}" font-size="{SQUARE_LABEL_FONT:g}" '
+        f'text-anchor="middle">{_e(x_label)}</text>'
+    )
+    out.append(
+        f'<text x="12" y="{(py0 + py1) / 2:.1f}" font-size="{SQUARE_LABEL_FONT:g}" text-anchor="middle" '
         f'transform="rotate(-90 12 {(py0 + py1) / 2:.1f})">{_e(y_label)}</text>'
     )
     out.append("</svg>")
@@ -553,7 +623,8 @@ def rank_intervals_svg(
     """Rank intervals per system, one panel per criterion: a bar from the best to the worst plausible rank and a
     dot at the rank. Rows whose bars overlap cannot be told apart; a short bar at 1 is a clear winner.
 
-    ``max_width`` (e.g. ``PAGE_WIDTH``) narrows the panels so that the plot fits it."""
+    ``max_width`` (e.g. ``PAGE_WIDTH``) narrows the panels so that the plot fits it; the panels stacked for a phone
+    come with it (``plots_narrow.reflow``)."""
     row_h, top, bottom, gap = 20, 26, 40, 34
     label_w = _label_width(labels)
     panel_width = _panel_width(label_w, len(panels), gap, panel_width, max_width)
@@ -615,7 +686,9 @@ def rank_intervals_svg(
             )
         out.append(f'<line x1="{x0:.1f}" y1="{y_axis}" x2="{x1:.1f}" y2="{y_axis}" stroke="#94a3b8"/>')
     out.append("</svg>")
-    return "".join(out)
+    from judge.report.plots_narrow import rank_panels, reflow
+
+    return reflow("".join(out), rank_panels(labels, panels))
 
 
 @dataclass(frozen=True)
@@ -626,7 +699,7 @@ class AgreementRow:
     label: str
     value: float | None
     ci: tuple[float, float] | None = None
-    kind: str = "judge"  # judge | chance | experts
+    kind: str = "judge"  # judge | baseline (length, a named item field) | chance | experts
 
 
 @dataclass(frozen=True)
@@ -637,7 +710,7 @@ class AgreementPanel:
     rows: Sequence[AgreementRow]
 
 
-_KINDS = ("judge", "chance", "experts")
+_KINDS = ("judge", "baseline", "chance", "experts")
 
 
 def agreement_panels_svg(
@@ -652,7 +725,8 @@ def agreement_panels_svg(
 
     A judge is as good as an expert where its dot sits in the band, and no better than guessing where its
     interval reaches the chance rows. Rows are the judges in the order given, then the chance rows.
-    ``max_width`` (e.g. ``PAGE_WIDTH``) narrows the panels so that the plot fits it.
+    ``max_width`` (e.g. ``PAGE_WIDTH``) narrows the panels so that the plot fits it; the panels stacked for a phone
+    come with it (``plots_narrow.reflow``).
     """
     for p in panels:
         bad = [r.kind for r in p.rows if r.kind not in _KINDS]
@@ -663,7 +737,7 @@ def agreement_panels_svg(
         for r in p.rows:
             if r.kind != "experts":
                 seen.setdefault(r.label, r.kind)
-    labels = [k for k, v in seen.items() if v == "judge"] + [k for k, v in seen.items() if v == "chance"]
+    labels = [k for kind in ("judge", "baseline", "chance") for k, v in seen.items() if v == kind]
     nums = [
         v
         for p in panels
@@ -757,7 +831,9 @@ def agreement_panels_svg(
         f'<text x="{label_w + 256:.1f}" y="{ly}">experts with each other (ceiling, 95% CI)</text></g>'
     )
     out.append("</svg>")
-    return "".join(out)
+    from judge.report.plots_narrow import agreement_panels, reflow
+
+    return reflow("".join(out), agreement_panels(panels, metric, lo, hi))
 
 
 @dataclass(frozen=True)
@@ -827,8 +903,8 @@ def reliability_svg(
         f'<svg class="reliability" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
         f'aria-label="{_e(title or f"reliability: {y_label} against {x_label}")}">'
     ]
-    out.append(_axis_x(px0, px1, py0, py1, low, high, ticks))
-    out.append(_axis_y(px0, px1, ticks, sy))
+    out.append(_axis_x(px0, px1, py0, py1, low, high, ticks, SQUARE_TICK_FONT))
+    out.append(_axis_y(px0, px1, ticks, sy, SQUARE_TICK_FONT))
     out.append(
         f'<line x1="{sx(low):.1f}" y1="{sy(low):.1f}" x2="{sx(high):.1f}" y2="{sy(high):.1f}" stroke="#94a3b8" '
         'stroke-dasharray="4 3"><title>perfect calibration</title></line>'
@@ -864,11 +940,13 @@ def reliability_svg(
         )
     out.append(f'<line x1="{px0}" y1="{base}" x2="{px1}" y2="{base}" stroke="#94a3b8"/>')
     out.append(
-        f'<text x="{(px0 + px1) / 2:.1f}" y="{size - 6}" font-size="12" text-anchor="middle">{_e(x_label)}</text>'
-        f'<text x="{px0 - 6}" y="{base - 2}" font-size="10" fill="{MUTED}" text-anchor="end">items</text>'
+        f'<text x="{(px0 + px1) / 2:.1f}" y="{size - 6}" font-size="{SQUARE_LABEL_FONT:g}" '
+        f'text-anchor="middle">{_e(x_label)}</text>'
+        f'<text x="{px0 - 6}" y="{base - 2}" font-size="{SQUARE_TICK_FONT:g}" fill="{MUTED}" '
+        'text-anchor="end">items</text>'
     )
     out.append(
-        f'<text x="12" y="{(py0 + py1) / 2:.1f}" font-size="12" text-anchor="middle" '
+        f'<text x="12" y="{(py0 + py1) / 2:.1f}" font-size="{SQUARE_LABEL_FONT:g}" text-anchor="middle" '
         f'transform="rotate(-90 12 {(py0 + py1) / 2:.1f})">{_e(y_label)}</text>'
     )
     out.append("</svg>")

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from judge import __version__
-from judge.data.benchmark import Benchmark, ExpertRating, Item
+from judge.analysis.scores import check_on_scale
+from judge.data.benchmark import Benchmark, ExpertRating, Item, check_ratings
 from judge.data.rubric import Rubric
 from judge.engine.store import aggregate, load_run_manifest, stream_records
 from judge.errors import InputError, UsageError
@@ -314,6 +315,8 @@ def build_item_view(
         UsageError: a calibrator fits no judge of the runs. StaleArtifact: it was fitted for another judge setup.
     """
     wanted = set(criteria) if criteria else None
+    if bench is not None:  # ratings off their scale are refused here as by every analysis verb
+        check_ratings(bench, rubrics, [c for c in rubrics if wanted is None or c in wanted])
     notes: list[str] = []
     reasons: dict[str, int] = defaultdict(int)
     no_rubric: dict[str, int] = defaultdict(int)
@@ -329,6 +332,10 @@ def build_item_view(
 
         skipped: dict[str, int] = defaultdict(int)
         run.read(keep, reasons, skipped)
+        # Scores off the scale of the rubric the run used (an edited record file) are refused, as every analysis
+        # verb refuses them; a run scored with another version of a rubric is shown with a note instead.
+        same = {c: r for c, r in rubrics.items() if run.manifest.rubrics.get(c) == r.ref}
+        check_on_scale(run.dir, run.scores, same)
         for c, n in skipped.items():
             if c not in rubrics and (wanted is None or c in wanted):
                 no_rubric[c] += n
@@ -416,6 +423,7 @@ def build_item_view(
             )
     names = [str(r.manifest.benchmark.get("name", "?")) for r in read]
     bench_name = bench.name if bench is not None else ", ".join(dict.fromkeys(names)) or "runs"
+    notes += [f"WARNING: {w}" for w in _same_rater_warnings(judges, raters, crit_names, rows)]
     return ItemView.model_construct(  # the parts are validated models, or rows built from validated records
         title=title or f"Judgments: {bench_name}",
         benchmark=bench_name,
@@ -439,6 +447,29 @@ def build_item_view(
         items=items,
         rows=rows,
     )
+
+
+def _same_rater_warnings(judges: list[JudgeInfo], raters: list[str], crits: list[str], rows: list[Row]) -> list[str]:
+    """The view's judges that may be one of its raters (``analysis.experts``: by name or model id, or by scores)."""
+    import numpy as np
+
+    from judge.analysis.experts import named_like_raters, rater_matches, rater_warning
+
+    out = []
+    for k, j in enumerate(judges):
+        out += [rater_warning(j.label, r) for r in named_like_raters([j.name, j.model], raters)]
+        for ci, c in enumerate(crits):
+            mine = [r for r in rows if r["criterion"] == ci and r["experts"]]
+            m = np.full((len(raters), len(mine)), np.nan)
+            vec = np.full(len(mine), np.nan)
+            for col, r in enumerate(mine):
+                cell = r["judges"][k]
+                if cell is not None and cell["score"] is not None:
+                    vec[col] = cell["score"]
+                for e in r["experts"]:
+                    m[e["rater"], col] = e["value"]
+            out += [rater_warning(j.label, x.rater, c, x) for x in rater_matches(vec, m, raters)]
+    return out
 
 
 # -- ranking ------------------------------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ from typing import Any
 
 from judge.analysis import JudgeLeaderboard, JudgeScores
 from judge.analysis.experts import expert_means
+from judge.analysis.judge_board import JudgeCriterion
 from judge.data import Benchmark
-from judge.report.agreement import HEADLINE_HELP, agreement_figures
+from judge.engine.store import IMPORTED_COST
+from judge.report.agreement import CEILING_HELP, HEADLINE_HELP, LENGTH_HELP, agreement_figures
 from judge.report.format import DASH, num, pct, with_ci
 from judge.report.html import AgreementPanel, AgreementRow
 from judge.report.model import Cell, Column, Figure, Report, Table
@@ -44,8 +46,10 @@ def judge_report(
     for c in board.criteria:
         cols += [
             Column(key=f"{c}_kappa", label="kappa [95% CI]", numeric=True, group=c, help=HEADLINE_HELP),
+            Column(key=f"{c}_ceiling", label="experts on its items", numeric=True, group=c, help=CEILING_HELP),
             Column(key=f"{c}_bias", label="bias", numeric=True, group=c, help="mean(judge - expert mean)"),
             Column(key=f"{c}_spearman", label="Spearman", numeric=True, group=c),
+            Column(key=f"{c}_vs_length", label="vs length", group=c, help=LENGTH_HELP),
             Column(key=f"{c}_alt", label="alt-test", group=c, help="alternative annotator test (Calderon et al.)"),
             Column(key=f"{c}_unscored", label="unscored", numeric=True, group=c, help="judged, answer unreadable"),
         ]
@@ -66,15 +70,21 @@ def judge_report(
         cells = [Cell(text=r.judge, value=r.judge, title=r.description, href=href)]
         for c in board.criteria:
             jc = r.criteria.get(c)
-            width = 5 + (c in not_judged) + (c in sampled)
+            width = 6 + (c in not_judged) + (c in sampled)
             if jc is None:
                 cells += [Cell(text=DASH)] * width
                 continue
             h = jc.headline
             cells += [
                 Cell(text=with_ci(h.value, h.ci, note=h.note, missing=DASH), value=h.value, title=h.note or ""),
+                _ceiling(jc),
                 Cell(text=num(jc.bias, sign=True), value=jc.bias),
                 Cell(text=num(jc.spearman), value=jc.spearman),
+                Cell(
+                    text=_vs_length(jc.not_better_than_length) if judge else DASH,
+                    value=jc.not_better_than_length,
+                    title=jc.vs_length or "",
+                ),
                 Cell(text=jc.alt_test or ("n/a" if judge else DASH), value=jc.alt_test, title=jc.alt_test_note or ""),
                 Cell(text=pct(jc.unscored_rate), value=jc.unscored_rate, title=f"{jc.unscored} unscored"),
             ]
@@ -85,6 +95,8 @@ def judge_report(
                     Cell(text=pct(jc.samples_agree, 0), value=jc.samples_agree, title=f"sd {num(jc.samples_sd)}")
                 )
         cost_text = num(r.cost_per_100, 4) if r.cost_per_100 is not None else ("n/a" if judge else DASH)
+        if r.cost_note and r.cost_note.startswith(IMPORTED_COST):
+            cost_text = IMPORTED_COST  # as every other place says it (judge show, judge import, the run summary)
         cells += [
             Cell(text=cost_text, value=r.cost_per_100, title=r.cost_note or ""),
             Cell(
@@ -100,8 +112,11 @@ def judge_report(
         rows=rows,
         caption="kappa: pairwise agreement with the experts, the same statistic for every row. The experts row is the "
         "ceiling (their agreement with each other), the chance rows the floor (a constant judge; the judges' scores "
-        f"shuffled across items). Rows by the {board.criteria[0] if board.criteria else ''} kappa, best first. "
+        "shuffled across items); the baseline rows are trivial judges (the reply's length on the experts' scale by "
+        "rank), and 'vs length' says whether a judge's CIs clear them on its items. "
+        f"Rows by the {board.criteria[0] if board.criteria else ''} kappa, best first. "
         "Calibrated rows are cross-fitted: each item is scored by a map fitted without its post. "
+        f"{_items_caption(board)} "
         "Cost n/a: imported or unpriced judges.",
     )
     report = Report(
@@ -112,6 +127,29 @@ def judge_report(
         provenance=[(k, str(v)) for k, v in board.provenance.items()],
     )
     return link_viewer(report, viewer) if viewer else report
+
+
+def _vs_length(not_better: bool | None) -> str:
+    return {True: "not better", False: "better", None: "?"}[not_better]
+
+
+def _ceiling(jc: JudgeCriterion) -> Cell:
+    e = jc.ceiling
+    if e is None:
+        return Cell(text=DASH)
+    return Cell(text=with_ci(e.value, e.ci, note=e.note, missing=DASH), value=e.value, title=jc.items)
+
+
+def _items_caption(board: JudgeLeaderboard) -> str:
+    """Which items each row uses, said in the table itself (every format shows the caption)."""
+    chance = next((r for r in board.rows if r.kind == "chance"), None)
+    on = ""
+    if chance is not None and board.criteria and (cc := chance.criteria.get(board.criteria[0])) is not None:
+        on = f"; the chance rows: {cc.items}"
+    return (
+        "Items: the experts row uses every rated item; each judge's row, and its 'experts on its items' (the "
+        f"ceiling on the same items), the items it scored{on}."
+    )
 
 
 def _viewer_link(js: JudgeScores, viewer: str) -> str:
@@ -166,8 +204,8 @@ def _scatters(
                     key=f"scatter-{js.name}-{c}",
                     title=c,
                     html=svg,
-                    caption=f"{len(pairs)} items; diagonal: perfect agreement"
-                    + ("; curve: the calibration map" if curve else ""),
+                    caption=f"{len(pairs)} items (a dot per distinct pair, its area the number of items); diagonal: "
+                    "perfect agreement" + ("; curve: the calibration map" if curve else ""),
                     group=group,
                 )
             )

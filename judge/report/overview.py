@@ -7,7 +7,6 @@ cost and time from its ``summary.json`` (what the engine counted while calling).
 
 from __future__ import annotations
 
-import shutil
 import textwrap
 from collections import Counter
 from datetime import UTC, datetime
@@ -16,9 +15,11 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from judge.engine.store import load_run_manifest, read_summary
+from judge.engine.store import IMPORTED_COST, load_run_manifest, read_summary
 from judge.errors import UsageError
 from judge.report.items import DISAGREEMENTS, Disagreement, ItemView, Row, largest
+from judge.report.text import wrap_lines
+from judge.terminal import fit, output_width, visible
 
 
 class _Model(BaseModel):
@@ -126,7 +127,7 @@ def run_overview(run_dir: str | Path, view: ItemView, *, top: int = 10, by: str 
             unscored={
                 k.split(":", 1)[1]: v for k, v in sorted(per_judge[j.label].items()) if k.startswith("unscored:")
             },
-            cost=_cost(summary, j.name),
+            cost=IMPORTED_COST if manifest.source == "imported" else _cost(summary, j.name),
         )
         for j in view.judges
     ]
@@ -162,9 +163,7 @@ def run_overview(run_dir: str | Path, view: ItemView, *, top: int = 10, by: str 
         judgments=sum(j.judgments for j in judges),
         scored=sum(j.scored for j in judges),
         unscored=dict(reasons.most_common()),
-        cost="none (imported judgments)"
-        if manifest.source == "imported"
-        else (_cost(summary) or "unknown (no summary.json)"),
+        cost=IMPORTED_COST if manifest.source == "imported" else (_cost(summary) or "unknown (no summary.json)"),
         calls=calls,
         judges=judges,
         rubrics=rubrics,
@@ -209,8 +208,7 @@ def _num(x: float | None) -> str:
 
 
 def _cut(text: str, width: int) -> str:
-    text = text.replace("\n", " ").replace("\t", " ")
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+    return fit(visible(text.replace("\n", " ").replace("\t", " ")), width)
 
 
 _HEADINGS = {
@@ -222,8 +220,11 @@ _HEADINGS = {
 
 
 def render_overview(ov: RunOverview, width: int | None = None) -> str:
-    """The overview as plain text for a terminal (lines of at most ``width`` characters; default: the terminal's)."""
-    w = max(60, min(width or shutil.get_terminal_size((110, 24)).columns, 160))
+    """The overview as plain text for a terminal (lines of at most ``width`` columns; default: the terminal's).
+
+    Text from the run (names, rationales, the command) is shown through ``visible``: control characters as escapes.
+    """
+    w = max(40, width or output_width())
     out = [f"run {ov.run}  ({ov.source}, created {ov.created_at})"]
     if ov.command:
         out.append(_cut(f"  command: {ov.command}", w))
@@ -277,7 +278,7 @@ def render_overview(ov: RunOverview, width: int | None = None) -> str:
             out.append(_cut(f"       {judges}{experts}", w))
             if d.rationale:
                 out += textwrap.wrap(
-                    " ".join(d.rationale.split()),
+                    " ".join(visible(d.rationale).split()),
                     w,
                     initial_indent="       > ",
                     subsequent_indent="         ",
@@ -286,4 +287,4 @@ def render_overview(ov: RunOverview, width: int | None = None) -> str:
                 )
     for note in ov.notes:
         out.append(f"note: {note}")
-    return "\n".join(out) + "\n"
+    return wrap_lines(visible("\n".join(out)), w) + "\n"

@@ -13,6 +13,7 @@ from judge.analysis.probes import ProbeReport, ProbeResult, SelfPreference, Shif
 from judge.data.probes import PLACEBO, PROBES
 from judge.report.format import DASH, pct, with_ci
 from judge.report.model import Cell, Column, Report, Table
+from judge.report.write import register_builder
 
 
 def shift_text(s: Shift | None) -> str:
@@ -113,6 +114,7 @@ def _self_table(prefs: list[SelfPreference]) -> Table:
     )
 
 
+@register_builder(ProbeReport)
 def probe_document(report: ProbeReport) -> Report:
     """The probe report's tables, and a summary naming what each judge is sensitive to."""
     flagged = [r for r in report.results if r.flagged]

@@ -15,6 +15,7 @@ from judge.report.html import (
 )
 from judge.report.model import Cell, Column, Figure, Report, Table
 from judge.report.viewer import link_viewer, viewer_href
+from judge.report.write import register_builder
 
 
 def rank_text(cell: CellStats) -> str:
@@ -47,11 +48,12 @@ def viewer_system(row: SystemRow) -> str:
     return Item.model_construct(system=row.system).system_name
 
 
-def wide_table(board: Leaderboard, viewer: str | None = None) -> Table:
+def wide_table(board: Leaderboard, viewer: str | None = None, *, experts: bool = True) -> Table:
     """One row per system; per criterion the mean with its CI and the rank interval (plus unscored if any).
 
     With ``viewer`` (the item viewer's relative path), each system cell links to the viewer filtered to that system
-    (sorted by judge-expert disagreement when the scores are a judge's).
+    (sorted by judge-expert disagreement when the scores are a judge's and the benchmark has expert ratings:
+    ``experts``; a link never asks for a sort the viewer cannot offer).
     """
     fields = system_fields(board)
     cols = [Column(key=f, label=f) for f in fields]
@@ -90,8 +92,8 @@ def wide_table(board: Leaderboard, viewer: str | None = None) -> Table:
                     help="items never judged (or never rated) on this criterion",
                 )
             )
-    # a judge's largest disagreements with the experts first (a viewer without expert ratings ignores the sort)
-    sort = "experts" if board.source == "judge" else ""
+    # a judge's largest disagreements with the experts first, where there are experts to disagree with
+    sort = "experts" if board.source == "judge" and experts else ""
     rows = []
     for r in board.rows:
         href = viewer_href(viewer, system=viewer_system(r), sort=sort) if viewer else ""
@@ -233,13 +235,16 @@ def _distributions(board: Leaderboard) -> str:
     return f'<div class="wrap"><table class="dist"><thead>{head}</thead><tbody>{body}</tbody></table></div>'
 
 
-def system_report(board: Leaderboard, viewer: str | None = None) -> Report:
+@register_builder(Leaderboard)
+def system_report(board: Leaderboard, viewer: str | None = None, *, experts: bool = True) -> Report:
     """The report of a system leaderboard.
 
     Args:
         board: the leaderboard.
         viewer: relative path of the item viewer written next to the report (``judge leaderboard --viewer``,
             ``judge demo``): the report links to it, and each system to its own items in it.
+        experts: the benchmark has expert ratings (the viewer links then sort by judge-expert disagreement;
+            without them the viewer has no such sort, and the links do not ask for it).
     """
     n_items = sum(r.n_items for r in board.rows)
     src = (
@@ -298,7 +303,7 @@ def system_report(board: Leaderboard, viewer: str | None = None) -> Report:
     report = Report(
         title=f"Leaderboard: {p.benchmark}",
         summary=summary,
-        tables=[wide_table(board, viewer)],
+        tables=[wide_table(board, viewer, experts=experts)],
         figures=figures,
         notes=board.notes,
         provenance=prov,

@@ -202,6 +202,7 @@
   function judgeCell(r, k) {
     var td = el('td', 'judge'), c = r.judges[k];
     td.dataset.judge = J[k].label;
+    td.dataset.label = J[k].label;
     if (!c) { td.appendChild(el('span', 'none', 'not judged')); return td; }
     var first = c.samples.filter(function (s) { return s.rationale || s.detail; })[0];
     if (first) td.title = String(first.rationale || first.detail).slice(0, 600);  /* a title is text, not markup */
@@ -236,11 +237,11 @@
     tr.tabIndex = 0;
     tr.dataset.row = String(i); tr.dataset.item = it.id; tr.dataset.criterion = C[r.criterion].name;
     tr.dataset.system = D.systems[it.system];
-    var td = el('td');
+    var td = el('td', 'item');
     td.appendChild(el('div', 'mono', it.id));
     td.appendChild(el('div', 'sub', D.systems[it.system]));
     tr.appendChild(td);
-    tr.appendChild(el('td', null, C[r.criterion].title));
+    tr.appendChild(el('td', 'crit', C[r.criterion].title));
     td = el('td', 'text');
     var post = p.turns && p.turns.length ? p.turns[p.turns.length - 1].role + ': ' + p.turns[p.turns.length - 1].text
       : p.text;
@@ -248,6 +249,7 @@
     td.appendChild(el('div', 'response clamp l3', it.response));
     tr.appendChild(td);
     td = el('td', 'experts');
+    td.dataset.label = 'experts';  /* shown above the value on a phone's card (viewer.css) */
     if (isNum(r.expert_mean)) {
       td.appendChild(el('div', 'score', fmt(r.expert_mean)));
       td.dataset.mean = String(r.expert_mean);
@@ -262,6 +264,7 @@
       var key = keyOf[i];
       td = el('td', 'key', key === null ? '–' : Math.round(key * 100) + '% of scale');
       td.dataset.key = key === null ? '' : String(key);
+      td.dataset.label = 'gap / scale';
       td.title = SORT_HELP[S.sort] || '';
       tr.appendChild(td);
     }
@@ -357,6 +360,9 @@
     $('p-first').disabled = $('p-prev').disabled = S.page <= 1;
     $('p-next').disabled = $('p-last').disabled = S.page >= pages;
     $('f-dir').textContent = S.dir === 'asc' ? '↑ smallest first' : '↓ largest first';
+    var set = ['criterion', 'system', 'judge', 'unscored', 'q'].filter(function (k) { return S[k]; }).length;
+    $('f-toggle').textContent = 'Filters and sort' + (set ? ' (' + set + ' set)' : '') +
+      (S.sort !== 'order' ? ' · sorted' : '');
     $('f-dir').disabled = S.sort === 'order';
     document.body.dataset.sorted = S.sort + ':' + S.dir;
     writeHash();
@@ -391,6 +397,11 @@
   $('p-prev').addEventListener('click', function () { go(S.page - 1); });
   $('p-next').addEventListener('click', function () { go(S.page + 1); });
   $('p-last').addEventListener('click', function () { go(Math.ceil(matched.length / S.size)); });
+  $('f-toggle').addEventListener('click', function () {
+    var open = document.body.classList.toggle('filters-open');
+    $('f-toggle').setAttribute('aria-expanded', open ? 'true' : 'false');
+    stickUnder();
+  });
   window.addEventListener('hashchange', function () { readHash(); apply(); });
 
   /* the column headers stick just under the controls, whose height depends on the window's width */

@@ -156,6 +156,9 @@ def render_viewer(view: ItemView) -> str:
     notes = '<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in view.notes) + "</ul>" if view.notes else ""
     created = datetime.fromtimestamp(view.created_at, UTC).isoformat(timespec="seconds")
     controls = (
+        # on a phone the filters fold behind this button (viewer.css); on a wide screen it is hidden
+        '<button id="f-toggle" type="button" aria-controls="controls" aria-expanded="false">Filters and sort'
+        "</button>"
         '<section class="controls" id="controls">'
         '<label>Criterion<select id="f-criterion"></select></label>'
         '<label>System<select id="f-system"></select></label>'

@@ -96,10 +96,13 @@ class Browser:
             targets = json.loads(resp.read())
         page = next(t for t in targets if t.get("type") == "page")
         browser = cls(proc, page["webSocketDebuggerUrl"])
-        browser.call(
-            "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
-        )
+        browser.viewport(width, height)
         return browser
+
+    def viewport(self, width: int, height: int, *, mobile: bool = False) -> None:
+        """Lay the page out for a ``width`` x ``height`` screen; ``mobile``: as a phone does (the page's
+        ``<meta name="viewport">`` then decides the layout width, as on a real phone)."""
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=mobile)
 
     async def _connect(self, ws_url: str) -> None:
         self._session = aiohttp.ClientSession()

@@ -419,6 +419,8 @@ def default_responder(request: dict[str, Any]) -> str:
         if nested:  # one answer per criterion (all criteria judged in one call)
             return json.dumps({k: _answer(sub, h + i) for i, (k, sub) in enumerate(nested.items())})
         return json.dumps(_answer(schema, h))
+    if _asks_verdict(request):  # a compact pairwise question: the verdict alone
+        return _VERDICTS[h % 3]
     return f"Stub rationale {h % 10_000:04d}.\n<score>{h % 5 + 1}</score>"
 
 
@@ -461,9 +463,39 @@ def stub_logprobs(content: str, top: int) -> dict[str, Any]:
     return {"content": entries, "refusal": None}
 
 
+_VERDICT_TOKEN = re.compile(r'^(?:A|B|tie)$|(?<=")(?:A|B|tie)(?=")|(?:(?!(?<=")(?:A|B|tie)(?=")).)+', re.S)
+_VERDICTS = ("A", "B", "tie")
+
+
+def verdict_logprobs(content: str, top: int) -> dict[str, Any]:
+    """OpenAI-style ``logprobs`` for a pairwise answer: a verdict (``"A"``, ``"B"``, ``"tie"``, quoted or alone) is
+    one token whose alternatives are itself (p 0.6) and the two other verdicts (0.2 each), so P(first is better) is
+    predictable in tests (A: 0.7, B: 0.3, tie: 0.5); the rest are plain tokens."""
+    entries = []
+    for m in _VERDICT_TOKEN.finditer(content):
+        tok = m.group(0)
+        alts = [(tok, 1.0)]
+        if tok in _VERDICTS:
+            alts = [(tok, 0.6)] + [(v, 0.2) for v in _VERDICTS if v != tok]
+        tops = [{"token": t, "logprob": math.log(p), "bytes": None} for t, p in alts[: max(1, top)]]
+        entries.append({"token": tok, "logprob": math.log(alts[0][1]), "bytes": None, "top_logprobs": tops})
+    return {"content": entries, "refusal": None}
+
+
+def _asks_verdict(request: dict[str, Any]) -> bool:
+    """A pairwise question: a verdict schema, or (free text) a last message asking for A, B or tie."""
+    schema = answer_schema(request)
+    if schema is None:
+        messages = request.get("messages") or [{}]
+        return str(messages[-1].get("content", "")).rstrip().endswith("Answer A, B or tie only.")
+    _, choices = _score_field(schema)
+    return set(map(str, choices)) == set(_VERDICTS)
+
+
 def _completion(server: StubServer, request: dict[str, Any], choices: list[tuple[str, str]]) -> dict[str, Any]:
     want = bool(request.get("logprobs"))
     top = int(request.get("top_logprobs") or 0)
+    logprobs = verdict_logprobs if _asks_verdict(request) else stub_logprobs
     prompt = sum(_tokens(str(m.get("content", ""))) for m in request.get("messages", []) if isinstance(m, dict))
     completion = sum(_tokens(c) for c, _ in choices)
     return {
@@ -477,7 +509,7 @@ def _completion(server: StubServer, request: dict[str, Any], choices: list[tuple
                 "index": i,
                 "message": {"role": "assistant", "content": content, "refusal": None},
                 "finish_reason": finish,
-                "logprobs": stub_logprobs(content, top) if want else None,
+                "logprobs": logprobs(content, top) if want else None,
             }
             for i, (content, finish) in enumerate(choices)
         ],
@@ -566,7 +598,8 @@ class StubServer:
         responder: ``(request_json) -> assistant content``; default :func:`default_responder`.
         faults: fault probabilities / script; default none.
         port: 0 picks a free port.
-        record: keep the last ``record`` requests in :attr:`recorded` (0: keep none; memory stays flat).
+        record: keep the last ``record`` POST requests (what was asked of the model) in :attr:`recorded` (0: keep
+            none; memory stays flat). GETs (e.g. a client asking the server's slots) are counted, not recorded.
         watch: strings (e.g. an API key) whose every occurrence in request headers, target and body is counted
             in ``stats().watch_hits`` by location.
     """
@@ -743,7 +776,7 @@ class StubServer:
                 hits["target"] += 1
             if w.encode() in req.body:
                 hits["body"] += 1
-        if self.recorded.maxlen:
+        if self.recorded.maxlen and req.method == "POST":
             self.recorded.append(req)
 
     def _route(self, method: str, path: str) -> Handler | Response:

@@ -6,10 +6,13 @@ and for each bootstrap resample of posts (``resample.cluster_weights``: row 0 is
 draws for "before" and "after", so the change has a paired CI.
 
 - bias: ``mean(judge - expert mean)``; MAE: ``mean |judge - expert mean|`` (pooled over items);
-- Spearman and the headline (pairwise kappa with the experts, interval distance: ``pairwise.judge_pairs``) compare
-  items with each other, so they are computed within each fold, where one map was applied, and averaged by fold
-  size: pooling items calibrated by different fold maps would count the maps' differences as disagreement, which
-  the one deployed map does not have.
+- Spearman and the headline (pairwise kappa with the experts at the criterion's level of measurement:
+  ``pairwise.judge_pairs``) compare items with each other, so they are computed within each fold, where one map was
+  applied, and averaged by fold size: pooling items calibrated by different fold maps would count the maps'
+  differences as disagreement, which the one deployed map does not have.
+
+The **held-out effect** of a calibrator on a criterion is the change of that headline, calibrated minus raw
+(``HELD_OUT_EFFECT`` names it): the one definition ``judge calibrate`` reports and the judge board quotes.
 
 A CI is given only when at least 90% (and at least 20) of the resamples define the statistic
 (``resample.stable_percentile_ci``).
@@ -28,11 +31,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from judge.analysis.stats.alpha import Level
 from judge.analysis.stats.correlation import Ranker, spearman_weighted
 from judge.analysis.stats.pairwise import judge_pairs
 from judge.analysis.stats.resample import FloatArray, cluster_weights, stable_percentile_ci
 
 STATISTICS = ("bias", "mae", "spearman", "headline")
+HELD_OUT_EFFECT = (
+    "held-out effect: the change of the pairwise kappa with the experts at the criterion's level of measurement, "
+    "calibrated minus raw, on posts held out of the map's fitting, within folds (averaged by fold size), CI over posts"
+)
 CHANGES = ("abs_bias", "mae", "spearman", "headline")
 
 Interval = tuple[float | None, tuple[float, float] | None]
@@ -57,7 +65,12 @@ def within_folds(per_fold: list[FloatArray], sizes: list[FloatArray]) -> FloatAr
 
 
 def held_out_statistics(
-    experts: FloatArray, judge: FloatArray, target: FloatArray, fold: FloatArray, w: FloatArray
+    experts: FloatArray,
+    judge: FloatArray,
+    target: FloatArray,
+    fold: FloatArray,
+    w: FloatArray,
+    level: Level = "interval",
 ) -> dict[str, FloatArray]:
     """Bias, |bias|, MAE, Spearman and the headline for every row of unit weights ``w`` ``(B, n)``.
 
@@ -67,11 +80,12 @@ def held_out_statistics(
         target: ``(n,)`` the experts' mean per item.
         fold: ``(n,)`` each item's cross-fitting fold.
         w: ``(B, n)`` how often each item is drawn in each resample.
+        level: the criterion's level of measurement: the headline's distance.
     """
     err = judge - target
     tot = w.sum(axis=1)
     bias = (w @ err) / tot
-    pairs = judge_pairs(judge, experts, "interval")
+    pairs = judge_pairs(judge, experts, level)
     rho, kappa, sizes = [], [], []
     for f in np.unique(fold):
         inside = fold == f
@@ -109,12 +123,13 @@ def compare_held_out(
     n_boot: int,
     seed: int,
     confidence: float = 0.95,
+    level: Level = "interval",
 ) -> HeldOutComparison:
     """The held-out statistics of the raw and the calibrated scores on the same resamples of posts, and their
     change, each with its CI (see the module docstring)."""
     weights = cluster_weights(post_ids, n_boot, seed, with_original=True)
-    before = held_out_statistics(experts, raw, target, fold, weights)
-    after = held_out_statistics(experts, calibrated, target, fold, weights)
+    before = held_out_statistics(experts, raw, target, fold, weights, level)
+    after = held_out_statistics(experts, calibrated, target, fold, weights, level)
     return HeldOutComparison(
         before={n: sample_and_ci(before[n], confidence) for n in STATISTICS},
         after={n: sample_and_ci(after[n], confidence) for n in STATISTICS},

@@ -45,7 +45,7 @@ from judge.analysis.stats.correlation import (
     spearman_point,
 )
 from judge.analysis.stats.pairwise import PairTable, headline, judge_pairs
-from judge.analysis.stats.resample import Groups, item_weight_blocks_t, unique_rows
+from judge.analysis.stats.resample import Groups, item_weight_blocks_t, post_weight_blocks_t, unique_rows
 
 NOMINAL_KAPPA_NOTE = "weighted kappa is not computed for nominal criteria"
 
@@ -119,11 +119,14 @@ def resample_panels(
     n_boot: int,
     seed: int,
     level: Level,
+    posts: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Every statistic of every judge (kept in each panel), and the kappas of ``tables`` (experts, chance), on the
-    same ``n_boot`` resamples of the criterion's ``n_items`` rated items. Returns the tables' resampled kappas."""
+    same ``n_boot`` resamples of the criterion's ``n_items`` rated items (or of their posts: ``posts``, each item's
+    post code, resamples whole posts). Returns the tables' resampled kappas."""
     boot: dict[str, list[np.ndarray]] = {k: [] for k in tables}
-    for wt in item_weight_blocks_t(n_items, n_boot, seed):  # (items, b): how often each item is drawn
+    blocks = item_weight_blocks_t(n_items, n_boot, seed) if posts is None else post_weight_blocks_t(posts, n_boot, seed)
+    for wt in blocks:  # (items, b): how often each item is drawn
         for k, table in tables.items():
             boot[k].append(table.kappa(weights_t=wt))
         for j in panels:

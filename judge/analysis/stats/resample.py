@@ -295,3 +295,22 @@ def item_weight_blocks_t(n: int, n_boot: int, seed: int) -> Iterator[FloatArray]
         return
     for idx in resample_blocks(n, n_boot, seed):
         yield draw_counts_t(idx, n)
+
+
+def post_weight_blocks_t(posts: IntArray, n_boot: int, seed: int) -> Iterator[FloatArray]:
+    """The bootstrap over posts as item weights, in transposed blocks ``(n, b)`` like ``item_weight_blocks_t``: an
+    item's weight is how often its post (``posts``: each item's post code, 0..K-1) was drawn (``post_counts``)."""
+    n = len(posts)
+    if n_boot <= 0 or n == 0:
+        return
+    codes = np.asarray(posts, dtype=np.int64)
+    counts = post_counts(int(codes.max()) + 1, n_boot, seed)  # (B, K)
+    chunk = block_size(n, n_boot)
+    for s in range(0, n_boot, chunk):
+        yield np.ascontiguousarray(counts[s : s + chunk][:, codes].T)
+
+
+def subsample(pool: IntArray, k: int, seed: int) -> IntArray:
+    """``k`` of ``pool``'s entries drawn without replacement (all of them if ``k`` is not smaller), fixed by ``seed``:
+    the learning curve of ``crossfit.nested_cross_fit`` fits on a random subset of the training posts."""
+    return np.asarray(np.random.default_rng(seed).permutation(pool)[:k])

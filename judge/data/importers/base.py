@@ -6,18 +6,19 @@ ratings), and/or judge scores (rows in the form of ``judge.engine.imported.RawOu
 the same parser as live answers. Importers validate everything and write nothing; ``judge.engine.imported``
 writes the result, all of it or nothing.
 
-A new importer: a module here with a class that has ``kind``, ``reads`` and ``read``, named in ``IMPORTERS``.
+A new importer: a module here with a class that has ``kind``, ``reads`` and ``read``, decorated with
+``@register_importer``. Nothing else names it: ``IMPORTERS`` imports every module of this package on first use.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from judge.errors import Problem, UsageError
+from judge.errors import Problem
+from judge.registry import Registry
 
 if TYPE_CHECKING:
     from judge.data.benchmark import Benchmark
@@ -56,18 +57,29 @@ class Importer(Protocol):
         ...
 
 
-# kind -> "module:class"; modules are imported on use, so `judge --help` loads none of them
-IMPORTERS: dict[str, str] = {
-    "resort": "judge.data.importers.resort:ResortImporter",
-    "table": "judge.data.importers.table:TableImporter",
-    "judgments": "judge.data.importers.judgments:JudgmentsImporter",
-}
+def _is_importer(cls: object) -> bool:
+    return (
+        isinstance(cls, type) and isinstance(getattr(cls, "kind", None), str) and callable(getattr(cls, "read", None))
+    )
+
+
+# kind -> importer class, filled by ``@register_importer`` in each importer's module; the modules are imported on
+# the first lookup (by `judge import` and get_importer), so `judge --help` loads none of them
+IMPORTERS: Registry[type[Importer]] = Registry(
+    "importer",
+    package="judge.data.importers",
+    accepts=_is_importer,
+    requirement="a class with kind, reads and read()",
+)
+
+
+def register_importer(cls: type[Importer]) -> type[Importer]:
+    """Class decorator: make ``cls`` the importer of ``cls.kind`` (``judge import KIND``)."""
+    IMPORTERS.add(getattr(cls, "kind", ""), cls)
+    return cls
 
 
 def get_importer(kind: str) -> Importer:
-    """The importer of ``kind`` (``UsageError`` listing the kinds if there is none)."""
-    if kind not in IMPORTERS:
-        raise UsageError(f"no importer for {kind!r}; the kinds are {sorted(IMPORTERS)}")
-    module, cls = IMPORTERS[kind].split(":")
-    importer: Importer = getattr(importlib.import_module(module), cls)()
+    """The importer of ``kind`` (a ``UsageError`` naming the nearest kind, and all of them, if there is none)."""
+    importer: Importer = IMPORTERS.get(kind)()
     return importer

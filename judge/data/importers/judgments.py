@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from judge.data.importers.base import Imported
+from judge.data.importers.base import Imported, register_importer
 from judge.errors import InputError, Problem
 from judge.fileio import read_jsonl_collect
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from judge.data.rubric import Rubric
 
 
+@register_importer
 class JudgmentsImporter:
     """``judge import judgments FILE --benchmark DIR --out RUN``."""
 

@@ -6,7 +6,9 @@ Reads the release in its own layout and writes a benchmark:
   ``resort:<0-based position>`` with two ratings each, indexed by the ``annotator`` id (the two slots of the file
   are not fixed raters);
 - the released model outputs (``model_outputs/``) and oracle responses become unrated items
-  (``resort:out:<file>:<post>[:<dimension>]``), and the 400 posts of ``source_data/`` go to ``posts.jsonl``.
+  (``resort:out:<file>:<post>[:<dimension>]``), and the 400 posts of ``source_data/`` go to ``posts.jsonl``;
+- with ``options["gpt4"]`` (``--gpt4-run DIR``), GPT-4's own answers in ``eval-gpt4/`` are matched to the rated
+  items (``resort_gpt4``) and become judge rows, written as a run and parsed like live answers.
 
 Quirks normalised without losing data: dimension keys spelled ``..._dim_1``, ``..._dim`` or without a suffix, or
 ``Appraisal Dimension ID``; the model outputs' ``Model`` field truncating ``v0.1`` to ``v0`` (the file name is used,
@@ -16,17 +18,16 @@ baselines kept as given; annotation metadata (ids, timing) kept in ``item.meta``
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from judge.data.benchmark import Benchmark, BenchmarkManifest, ExpertRating, Item
-from judge.data.importers.base import Imported
+from judge.data.importers.base import Imported, register_importer
 from judge.data.ratings import rating_problems
 from judge.errors import InputError, Problem
-from judge.fileio import read_jsonl
+from judge.fileio import read_document, read_jsonl
 
 if TYPE_CHECKING:
     from judge.data.rubric import Rubric
@@ -65,10 +66,7 @@ def _require(src: Path, rel: str) -> Path:
 
 def _rated(src: Path) -> tuple[list[Item], list[ExpertRating]]:
     path = _require(src, RATINGS_FILE)
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(Problem(f"{path}:{exc.lineno}", f"not valid JSON: {exc.msg}")) from None
+    rows = read_document(path, "RESORT ratings file", fmt="json")
     if not isinstance(rows, list):
         raise InputError(Problem(str(path), f"expected a JSON list of rated responses, got {type(rows).__name__}"))
     items: list[Item] = []
@@ -244,8 +242,10 @@ def import_summary(bench: Benchmark, n_posts: int) -> dict[str, Any]:
     }
 
 
+@register_importer
 class ResortImporter:
-    """``judge import resort SRC --out BENCH``: the release in its own layout, ratings checked against the rubrics."""
+    """``judge import resort SRC --out BENCH [--gpt4-run RUN]``: the release in its own layout, ratings checked
+    against the rubrics; GPT-4's released answers on the rated items as a run when asked."""
 
     kind = "resort"
     reads = "the RESORT expert study release -> benchmark directory"
@@ -262,9 +262,18 @@ class ResortImporter:
             why = rating_problems(r.value, rubric) if rubric is not None else None
             if why is not None:
                 problems.append(Problem(f"{src / RATINGS_FILE}: rating {n} ({r.item_id}, {r.rater})", why))
+        summary = import_summary(bench, len(posts))
+        rows: list[tuple[str, dict[str, Any]]] = []
+        if options.get("gpt4"):
+            from judge.data.importers.resort_gpt4 import read_gpt4_outputs
+
+            gpt4 = read_gpt4_outputs(src, bench, _PIPELINES)
+            rows = [(f"{src / where}", row) for where, row in gpt4.rows]
+            summary["gpt4"] = gpt4.summary()
         return Imported(
             benchmark=bench,
+            judge_rows=rows,
             extra_files={"posts.jsonl": posts},
             problems=problems,
-            summary=import_summary(bench, len(posts)),
+            summary=summary,
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from judge.errors import InputError, Problem
+from judge.errors import InputError, JudgeError, Problem
 from judge.fileio import read_jsonl_collect
 
 TableFormat = Literal["csv", "tsv", "xlsx", "jsonl"]
@@ -35,6 +35,18 @@ class Table:
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     sheet: str | None = None
     fmt: TableFormat = "csv"
+    #: XLSX: ``(row, column) -> formula`` of the cells holding a formula with no saved value (the file was written
+    #: by a program that does not compute formulas). The row holds None there; the reader decides whether the
+    #: column matters.
+    formulas: dict[tuple[int, str], str] = field(default_factory=dict)
+
+    def cell_name(self, row: int, column: str) -> str:
+        """A cell as a spreadsheet names it (``D5``), or ``row 5, column 'x'``."""
+        if self.fmt == "xlsx" and column in self.columns:
+            from openpyxl.utils import get_column_letter
+
+            return f"{get_column_letter(self.columns.index(column) + 1)}{row}"
+        return f"row {row}, column {column!r}"
 
     @property
     def name(self) -> str:
@@ -124,6 +136,11 @@ def _read_delimited(p: Path, delimiter: str, kind: TableFormat) -> Table:
     columns = _header(p, list(rows[0]), f"{p} row 1")
     table = Table(path=p, columns=columns, fmt=kind)
     problems = []
+    last = len(rows)
+    cut = not text.endswith(("\n", "\r"))
+    if cut and text.endswith(delimiter):  # "chat-12,3," with no line end: the last cell was cut away
+        raise InputError(Problem(f"{p} row {last}", "the file ends right after a separator, with no line end: was it "
+                                 "cut short? End the row"))  # fmt: skip
     for n, cells in enumerate(rows[1:], 2):
         if not any(c.strip() for c in cells):
             continue  # blank line
@@ -133,39 +150,89 @@ def _read_delimited(p: Path, delimiter: str, kind: TableFormat) -> Table:
                 Problem(f"{p} row {n}", f"has {len(cells)} cells but the header names {len(columns)} columns")
             )
             continue
+        if n == last and cut and len(cells) < len(columns):  # its missing cells would read as "not rated"
+            problems.append(
+                Problem(f"{p} row {n}", f"the file ends in the middle of this row ({len(cells)} of {len(columns)} "
+                        "cells, no line end): was it cut short? End the row (empty cells are written as ',,')")
+            )  # fmt: skip
+            continue
         table.rows.append((n, {c: (cells[i] if i < len(cells) else "") for i, c in enumerate(columns)}))
     if problems:
         raise InputError(problems, source=str(p))
+    if not table.rows:  # one rater's file with no rows would add no ratings, and say nothing
+        raise InputError(Problem(str(p), f"the header names the columns {columns}, but no row follows"))
     return table
 
 
 def _read_xlsx(p: Path, sheet: str | None) -> Table:
-    from zipfile import BadZipFile
-
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
     try:
-        wb = load_workbook(p, read_only=True, data_only=True)
-    except (OSError, BadZipFile, KeyError, ValueError, InvalidFileException) as exc:
-        raise InputError(Problem(str(p), f"cannot read as an .xlsx workbook: {exc}")) from None
+        return _xlsx_table(p, sheet)
+    except JudgeError:
+        raise
+    except Exception as exc:  # openpyxl, zipfile, zlib and the XML parser each fail their own way on a damaged file
+        raise InputError(Problem(str(p), f"cannot read as an .xlsx workbook ({type(exc).__name__}: {exc})")) from None
+
+
+def _xlsx_table(p: Path, sheet: str | None) -> Table:
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    # Twice: the values as last saved, and the formulas, to tell a formula cell with no saved value (None in the
+    # first) from an empty cell. Both stream (read_only).
+    wb = load_workbook(p, read_only=True, data_only=True)
+    try:
+        wf = load_workbook(p, read_only=True, data_only=False)
+    except BaseException:
+        wb.close()
+        raise
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise InputError(Problem(f"{p}: --sheet", f"no sheet {sheet!r}; the sheets are {wb.sheetnames}"))
         ws = wb[sheet] if sheet is not None else wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)
+        formula_rows = wf[ws.title].iter_rows(values_only=True)
         first = next(rows, None)
+        next(formula_rows, None)
         if first is None:
             raise InputError(Problem(f"{p} [{ws.title}]", "the sheet is empty (expected a header row)"))
         columns = _header(p, list(first), f"{p} [{ws.title}] row 1")
         table = Table(path=p, columns=columns, sheet=ws.title, fmt="xlsx")
+        problems = []
         for n, cells in enumerate(rows, 2):
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+            formulas = next(formula_rows, ())
+            uncomputed = {
+                i: f
+                for i, f in enumerate(formulas)
+                if isinstance(f, str) and f.startswith("=") and (i >= len(cells) or cells[i] is None)
+            }
+            if not uncomputed and all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                 continue
+            beyond = [i for i, c in enumerate(cells) if i >= len(columns) and _filled(c)] + [
+                i for i in uncomputed if i >= len(columns)
+            ]
+            if beyond:  # the CSV reader refuses the same rows: a value under no column name would be dropped
+                cell = f"{get_column_letter(min(beyond) + 1)}{n}"
+                problems.append(
+                    Problem(f"{p} [{ws.title}] row {n}", f"cell {cell} holds a value, but its column has no name "
+                            f"in the header row (the header names {len(columns)} columns: {columns})")
+                )  # fmt: skip
+                continue
+            table.formulas.update({(n, columns[i]): f for i, f in uncomputed.items()})
             table.rows.append((n, {c: (cells[i] if i < len(cells) else None) for i, c in enumerate(columns)}))
+        if problems:
+            raise InputError(problems, source=f"{p} [{ws.title}]")
+        if not table.rows:
+            raise InputError(
+                Problem(f"{p} [{ws.title}]", f"the header names the columns {columns}, but no row follows")
+            )
         return table
     finally:
         wb.close()
+        wf.close()
+
+
+def _filled(cell: Any) -> bool:
+    return cell is not None and not (isinstance(cell, str) and not cell.strip())
 
 
 def _read_jsonl(p: Path) -> Table:

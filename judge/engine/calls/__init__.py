@@ -8,14 +8,15 @@ The runner serves what the cache knows (pass 1), then hands the rest to one call
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from judge.engine.cache import Cache, CachedReply
-from judge.engine.plan import JudgmentKey, JudgmentUnit, RunConfig, plan_units
+from judge.engine.plan import RunConfig
 from judge.engine.progress import Progress
 from judge.engine.store import RunStore
+from judge.engine.task import TaskUnit, task_of
 
 
 class Budget:
@@ -68,20 +69,21 @@ class CallPass:
     """
 
     cfg: RunConfig
-    done: set[JudgmentKey]
+    done: set[Hashable]
     store: RunStore
     cache: Cache
     progress: Progress
     budget: Budget
     state: RunState
 
-    def pending(self) -> Iterator[JudgmentUnit]:
-        """The units not recorded yet (identical requests included: each way of calling groups them by key)."""
-        return plan_units(self.cfg, self.done)
+    def pending(self) -> Iterator[TaskUnit]:
+        """The units not recorded yet (identical requests included: each way of calling groups them by key), of
+        whatever task the run judges."""
+        return task_of(self.cfg).units(self.cfg, self.done)
 
     def record(
         self,
-        units: list[JudgmentUnit],
+        units: list[TaskUnit],
         reply: CachedReply | None,
         attempts: int,
         error: str | None = None,
@@ -98,7 +100,7 @@ class CallPass:
 
     def record_unit(
         self,
-        u: JudgmentUnit,
+        u: TaskUnit,
         reply: CachedReply | None,
         *,
         hit: bool,

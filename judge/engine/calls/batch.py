@@ -30,9 +30,9 @@ from pydantic import BaseModel, Field
 from judge.engine.cache import CachedReply
 from judge.engine.calls import CallPass
 from judge.engine.judge_spec import JudgeSpec
-from judge.engine.plan import JudgmentUnit
+from judge.engine.task import TaskUnit
 from judge.errors import ProviderError, UsageError
-from judge.fileio import write_json
+from judge.fileio import load_document, write_json
 
 LEDGER = "batches.json"
 ENDPOINT = "/v1/chat/completions"
@@ -61,7 +61,9 @@ class BatchLedger(BaseModel):
 
 def load_ledger(run_dir: Path) -> BatchLedger:
     path = run_dir / LEDGER
-    return BatchLedger.model_validate_json(path.read_text()) if path.exists() else BatchLedger()
+    if not path.exists():
+        return BatchLedger()
+    return load_document(path, BatchLedger, "batch ledger", fmt="json")
 
 
 def save_ledger(run_dir: Path, ledger: BatchLedger) -> None:
@@ -83,7 +85,7 @@ def check_batchable(spec: JudgeSpec) -> None:
         )
 
 
-def batch_line(u: JudgmentUnit) -> dict[str, Any]:
+def batch_line(u: TaskUnit) -> dict[str, Any]:
     """One request line of the provider's batch input JSONL (``custom_id`` = the unit's cache key)."""
     body: dict[str, Any] = {"model": provider_model(u.judge), "messages": u.messages, **u.judge.params}
     body["seed"] = u.seed
@@ -130,7 +132,7 @@ class _Provider:
                 await asyncio.sleep(backoff_delay(attempt, err.retry_after))
         raise AssertionError("unreachable")
 
-    async def submit(self, units: list[JudgmentUnit]) -> tuple[str, str]:
+    async def submit(self, units: list[TaskUnit]) -> tuple[str, str]:
         data = "".join(json.dumps(batch_line(u), ensure_ascii=False) + "\n" for u in units).encode()
         f = await self.call("acreate_file", file=(f"{self.spec.name}.jsonl", data), purpose="batch")
         b = await self.call("acreate_batch", completion_window="24h", endpoint=ENDPOINT, input_file_id=f.id)
@@ -147,7 +149,7 @@ class _Provider:
 async def _finish(
     provider: _Provider,
     batch: SubmittedBatch,
-    by_key: dict[str, list[JudgmentUnit]],
+    by_key: dict[str, list[TaskUnit]],
     p: CallPass,
     poll_s: float,
 ) -> int:
@@ -195,7 +197,7 @@ async def _judge_in_batches(p: CallPass, *, poll_s: float) -> None:
     p.progress.start_calls()
     cfg = p.cfg
     ledger = load_ledger(cfg.out)
-    pending: dict[str, dict[str, list[JudgmentUnit]]] = defaultdict(lambda: defaultdict(list))
+    pending: dict[str, dict[str, list[TaskUnit]]] = defaultdict(lambda: defaultdict(list))
     specs = {j.name: j for j in cfg.judges}
     for u in p.pending():
         pending[u.judge.name][u.key].append(u)
@@ -213,7 +215,7 @@ async def _judge_in_batches(p: CallPass, *, poll_s: float) -> None:
 
 
 async def _submit_missing(
-    provider: _Provider, ledger: BatchLedger, by_key: dict[str, list[JudgmentUnit]], run_dir: Path
+    provider: _Provider, ledger: BatchLedger, by_key: dict[str, list[TaskUnit]], run_dir: Path
 ) -> list[SubmittedBatch]:
     """The batches to wait for: those already submitted for these keys, plus new ones for the rest."""
     name = provider.spec.name

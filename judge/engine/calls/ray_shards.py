@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from judge.engine.cache import CachedReply
 from judge.engine.calls import CallPass
 from judge.engine.judge_spec import JudgeSpec
-from judge.engine.plan import JudgmentUnit
+from judge.engine.task import TaskUnit
 from judge.errors import ProviderError, UsageError
 
 TASK_RETRIES = 3  # Ray re-runs a task whose worker died this many times
@@ -122,7 +122,7 @@ def judge_with_ray(p: CallPass, *, task_body: Any = None) -> None:
             worker to check that Ray's retry loses nothing.
     """
     ray = import_ray()
-    by_key: dict[str, list[JudgmentUnit]] = defaultdict(list)
+    by_key: dict[str, list[TaskUnit]] = defaultdict(list)
     for u in p.pending():
         by_key[u.key].append(u)
     if not by_key:

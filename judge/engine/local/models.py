@@ -262,6 +262,26 @@ def writable_dir(directory: Path | None = None) -> Path:
     raise ModelFileError(f"model directory {d}: {why}; set JUDGE_MODEL_DIR to a directory you can write")
 
 
+def model_dir_error(directory: Path, exc: OSError) -> ModelFileError:
+    """The model directory cannot be used: named with the variable that chose it, and why."""
+    from judge.fileio import why_unwritable
+
+    source = "JUDGE_MODEL_DIR" if os.environ.get("JUDGE_MODEL_DIR") else "the model directory"
+    return ModelFileError(
+        f"{source} {directory}: cannot be used ({why_unwritable(exc, directory)}); set JUDGE_MODEL_DIR to a "
+        "directory you can write"
+    )
+
+
+def ensure_dir(directory: Path) -> Path:
+    """Create the model directory (or a directory in it) if needed; ``ModelFileError`` naming it if it cannot be."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise model_dir_error(directory, exc) from None
+    return directory
+
+
 def target_path(model: LocalModel, directory: Path | None = None) -> Path:
     """Path of the assembled file (whether or not it exists yet); a user model's own file."""
     if model.path is not None:
@@ -361,7 +381,9 @@ def _write_stamp(
     """Record that ``path`` hashes to ``model.sha256`` (``stat_key``: the size and mtime seen when it was hashed)."""
     from judge.fileio import write_json
 
-    write_json(_stamp_path(model, path, directory), {**(stat_key or _stat_key(path)), "sha256": model.sha256})
+    stamp = _stamp_path(model, path, directory)
+    ensure_dir(stamp.parent)
+    write_json(stamp, {**(stat_key or _stat_key(path)), "sha256": model.sha256})
 
 
 def _hash_file(path: Path, progress: Progress | None, phase: str = "verify") -> tuple[int, str]:
@@ -392,14 +414,17 @@ def _mismatch(model: LocalModel, what: str, size: int, digest: str) -> ModelFile
 def _assemble(model: LocalModel, target: Path, progress: Progress | None) -> None:
     """Concatenate the parts into a temp file beside ``target``, hashing as we go; rename only if it verifies."""
     sources = part_paths(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(target.parent)
     free = shutil.disk_usage(target.parent).free
     if free < model.size:
         raise ModelFileError(
             f"local model {model.name!r}: {target.parent} has {free / 1e9:.2f} GB free, {model.size / 1e9:.2f} GB "
             f"needed; free space or set JUDGE_MODEL_DIR to another directory"
         )
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:  # e.g. a read-only directory
+        raise model_dir_error(target.parent, exc) from None
     tmp = Path(tmp_name)
     try:
         h = hashlib.sha256()

@@ -35,6 +35,7 @@ from judge.engine.local.models import (
     _write_stamp,
     builtin_model,
     cache_dir,
+    model_dir_error,
     model_key,
     writable_dir,
 )
@@ -150,10 +151,10 @@ def user_models(directory: Path | None = None) -> dict[str, LocalModel]:
     path = registry_path(directory)
     try:
         st = path.stat()
-    except (FileNotFoundError, NotADirectoryError):  # no registry (the model directory may not even exist)
+    except (FileNotFoundError, NotADirectoryError):  # under a file: no model was ever added there
         return {}
-    except OSError as exc:
-        raise InputError(Problem(str(path), f"cannot read the model registry: {exc.strerror or exc}")) from None
+    except OSError as exc:  # e.g. a directory that cannot be searched
+        raise model_dir_error(path.parent, exc) from None
     key = (st.st_ino, st.st_size, st.st_mtime_ns)
     hit = _CACHE.get(path)
     if hit is None or hit[0] != key:

@@ -1,0 +1,166 @@
+"""The embedded model served over HTTP as docs/local-judge.md starts it, judged through ``judge run``: calls,
+retries and seconds per judgment.
+
+It starts ``python -m llama_cpp.server`` with the docs' flags (``--n_threads 2 --n_ctx 4096``, the model's
+alias), then runs ``judge run --judge openai/<alias> --api-base ...`` on the bundled demo with the default
+``--concurrency 8`` and an empty cache, and reads the run's summary: every retry is a request that was abandoned
+(before ``judge run`` capped a server to its slots, 8 judgments took 33 calls and 25 retries here). The run's own
+note on the server's slots is recorded too.
+
+The machine is often shared: the report records the load average before and after; measure on a quiet machine.
+
+Run: ``python -m benchmarks.perf server [--model qwen2.5-1.5b] [--limit 8] [--criteria empathy]``
+-> ``reports/perf/server.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import argparse
+import json
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from judge.engine.local.models import get_model, model_path
+from judge.engine.local.server import start_server, wait_ready
+from judge.fileio import write_json, write_text
+
+OUT = Path(__file__).resolve().parents[2] / "reports" / "perf"
+DEMO = Path(__file__).resolve().parents[2] / "datasets" / "demo"
+
+
+def progress_notes(stderr: str) -> list[str]:
+    """The run's progress notes, each whole: a long note is wrapped for the terminal under its text (an indented
+    continuation line), so the lines are joined back."""
+    notes: list[str] = []
+    for line in stderr.splitlines():
+        if line.startswith(" ") and notes:
+            notes[-1] += " " + line.strip()
+        else:
+            notes.append(line)
+    return notes
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def measure(
+    model: str,
+    limit: int,
+    criteria: list[str],
+    concurrency: int,
+    threads: int,
+    max_tokens: int = 400,
+    max_post_chars: int | None = None,
+) -> dict[str, Any]:
+    """Start the server, judge ``limit`` demo items on ``criteria`` through it, stop it; the numbers as a dict."""
+    name = get_model(model).name
+    path = model_path(name)
+    port = _free_port()
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = (Path(tmp) / "server.log").open("wb")
+        t0 = time.monotonic()
+        proc = start_server(path, port, threads=threads, alias=name, n_ctx=4096, log=log)
+        try:
+            wait_ready(port, proc, timeout_s=300)
+            ready_s = time.monotonic() - t0
+            cmd = [sys.executable, "-m", "judge", "run", "--benchmark", str(DEMO), "--judge", f"openai/{name}",
+                   "--api-base", f"http://127.0.0.1:{port}/v1", "--criteria", *criteria, "--limit", str(limit),
+                   "--concurrency", str(concurrency), "--max-tokens", str(max_tokens), "--out",
+                   str(Path(tmp) / "run"), "--cache-dir", str(Path(tmp) / "cache"), "--progress-interval", "3600",
+                   "--json"]  # fmt: skip
+            if max_post_chars:
+                cmd += ["--max-post-chars", str(max_post_chars)]
+            t1 = time.monotonic()
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            wall = time.monotonic() - t1
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            log.close()
+    if not done.stdout.strip():
+        raise RuntimeError(f"judge run printed no summary (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    summary = json.loads(done.stdout)
+    notes = [n.split("] ", 1)[-1] for n in progress_notes(done.stderr) if "the server at" in n]
+    return {
+        "model": name,
+        "server": f"python -m llama_cpp.server --model {path.name} --model_alias {name} --n_threads {threads} "
+        "--n_ctx 4096",
+        "concurrency": concurrency,
+        "max_tokens": max_tokens,
+        "criteria": criteria,
+        "judgments": summary["judgments"],
+        "scored": summary["scored"],
+        "unscored": summary["unscored"],
+        "model_calls": summary["model_calls"],
+        "retries": summary["retries"],
+        "exit_code": done.returncode,
+        "server_ready_s": round(ready_s, 1),
+        "wall_s": round(wall, 1),
+        "s_per_judgment": round(wall / max(summary["judgments"], 1), 2),
+        "slot_note": notes[0] if notes else "",
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "machine": f"{os.cpu_count()} cores, {platform.platform()}",
+    }
+
+
+def render(r: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            "# The embedded model behind llama-cpp-python's server",
+            "",
+            "Generated by `python -m benchmarks.perf server`; do not edit by hand.",
+            "",
+            f"Machine: {r['machine']}. Load average before/after: {r['load_before']} / {r['load_after']} (a shared "
+            "machine slows every number below).",
+            f"Server: `{r['server']}` (the command of docs/local-judge.md), ready in {r['server_ready_s']} s.",
+            f"Run: `judge run --judge openai/{r['model']} --api-base ... --concurrency {r['concurrency']}` on the "
+            f"bundled demo, criteria {', '.join(r['criteria'])}, empty cache.",
+            "",
+            "| judgments | scored | model calls | retries | wall (s) | s / judgment | exit |",
+            "|---|---|---|---|---|---|---|",
+            f"| {r['judgments']} | {r['scored']} | {r['model_calls']} | {r['retries']} | {r['wall_s']} | "
+            f"{r['s_per_judgment']} | {r['exit_code']} |",
+            "",
+            f"The run's note on the server: {r['slot_note'] or '(none)'}",
+            "",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.perf server", description=__doc__)
+    ap.add_argument("--model", default="qwen2.5-1.5b", help="embedded model to serve (default qwen2.5-1.5b)")
+    ap.add_argument("--limit", type=int, default=8, help="demo items to judge (default 8)")
+    ap.add_argument("--criteria", nargs="+", default=["empathy"], help="criteria (default empathy)")
+    ap.add_argument("--concurrency", type=int, default=8, help="judge run --concurrency (default 8, its default)")
+    ap.add_argument("--threads", type=int, default=2, help="server threads (default 2, as the docs)")
+    ap.add_argument("--max-tokens", type=int, default=400, help="judge run --max-tokens (default 400, its default)")
+    ap.add_argument("--max-post-chars", type=int, help="judge run --max-post-chars (default: whole posts)")
+    ap.add_argument("--out", type=Path, default=OUT, help="report directory (default reports/perf)")
+    args = ap.parse_args(argv)
+    r = measure(
+        args.model, args.limit, args.criteria, args.concurrency, args.threads, args.max_tokens, args.max_post_chars
+    )
+    write_json(args.out / "server.json", r)
+    write_text(args.out / "server.md", render(r))
+    print(render(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
