@@ -232,6 +232,37 @@ def test_a_judge_that_agrees_with_the_experts_in_both_orders() -> None:
     assert flipped.rows[0] == row
 
 
+def test_a_judge_that_always_picks_the_first_is_read_by_its_balanced_probabilities() -> None:
+    """A small judge answers "the first" in both orders (its verdicts: every pair a tie, kappa 0), but its
+    P(first is better) still leans to the better reply: the balanced row decides by (P_ab + 1 - P_ba) / 2."""
+    bench = make_bench()
+    experts = expert_preferences(bench, "empathy")
+    means = {
+        i: np.mean([r.value for r in bench.ratings if r.item_id == i and r.criterion == "empathy"]) for i in bench.items
+    }
+    prefs = []
+    for p in experts.as_preferences("first-lover"):
+        lean = 0.05 * float(np.sign(means[p.item_a] - means[p.item_b]))  # toward the experts' side; 0 on their ties
+        prefs.append(
+            p.model_copy(
+                update={"verdict_ab": "A", "verdict_ba": "B", "p_first_ab": 0.8 + lean, "p_first_ba": 0.8 - lean}
+            )
+        )
+    prefs.append(p.model_copy(update={"judge": "no-probabilities"}))  # a judge without P gets no balanced row
+    crit = pairwise_agreement(experts, prefs, n_boot=200).criteria[0]
+    rows = {r.name: r for r in crit.rows}
+    raw, bal = rows["first-lover"], rows["first-lover (balanced P)"]
+    assert raw.kappa.value == 0.0 and raw.tie_share == 1.0 and raw.first_share.value == 1.0
+    ties = sum(p.verdict == "tie" for p in experts.pairs) / len(experts.pairs)
+    assert bal.kappa.value == 1.0 and bal.accuracy.value == 1.0 and bal.tie_share == pytest.approx(ties)
+    assert bal.first_share is None and bal.consistency is None and "both orders" in (bal.description or "")
+    assert "no-probabilities (balanced P)" not in rows
+    # A pair missing one order's probability is unscored in the balanced row, not decided by the other order.
+    one = [prefs[0].model_copy(update={"p_first_ba": None}), *prefs[1:-1]]
+    bal1 = {r.name: r for r in pairwise_agreement(experts, one, n_boot=50).criteria[0].rows}["first-lover (balanced P)"]
+    assert bal1.n_unscored == 1
+
+
 def test_chance_rows_and_the_ceiling() -> None:
     bench = make_bench(n_posts=30)
     experts = expert_preferences(bench, "empathy")

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     )
     from judge.analysis.pairwise.preferences import (
         Preference as Preference,
+        balanced_preferences as balanced_preferences,
         canonical_verdict as canonical_verdict,
         comparable_key as comparable_key,
         preferences_from_records as preferences_from_records,
@@ -73,6 +74,7 @@ _WHERE = {
     "comparable_groups": "judge.analysis.pairwise.experts",
     "expert_preferences": "judge.analysis.pairwise.experts",
     "Preference": "judge.analysis.pairwise.preferences",
+    "balanced_preferences": "judge.analysis.pairwise.preferences",
     "canonical_verdict": "judge.analysis.pairwise.preferences",
     "comparable_key": "judge.analysis.pairwise.preferences",
     "preferences_from_records": "judge.analysis.pairwise.preferences",

@@ -11,6 +11,10 @@ For each criterion, on the experts' pairs (``expert_preferences``), every judge 
 - **position bias**: the share of "first shown" among the judge's decided verdicts, and position consistency (both
   orders gave the same verdict).
 
+A judge that recorded P(first is better) also gets a **position-balanced** row (``name (balanced P)``,
+``balanced_preferences``): its probability of A averaged over both orders decides the pair, which cancels a constant
+pull to one position (a small judge that always answers "the first" still ranks the pairs by how strongly it does).
+
 The **ceiling** (``kind="experts"``) is one expert's preference against another's, both of whom rated both replies,
 with the same statistics (each ordered pair of experts once, so neither is the reference). Three **chance rows**
 (``kind="chance"``) are computed like a judge: ``chance:first`` always answers "the first shown" in both orders
@@ -40,7 +44,7 @@ import numpy as np
 from pydantic import Field
 
 from judge.analysis.pairwise.experts import ExpertPreferences, MarginCount
-from judge.analysis.pairwise.preferences import Model, Preference, code
+from judge.analysis.pairwise.preferences import BALANCED, Model, Preference, balanced_preferences, code
 from judge.analysis.stats.preference import (
     PostDraws,
     PostEstimate,
@@ -246,9 +250,21 @@ def _criterion(
     by_judge: dict[str, list[Preference]] = defaultdict(list)
     for p in prefs:
         by_judge[p.judge].append(p)
+    given = set(by_judge)
+    for p in balanced_preferences(prefs):  # judges that recorded probabilities: also their position-balanced row
+        if p.judge not in given:
+            by_judge[p.judge].append(p)
     judges, sources = [], []
     for name in sorted(by_judge):
         row, verdict, ref = _rate(name, "judge", experts, by_judge[name], draws, reference)
+        if name.endswith(BALANCED):  # one verdict in both orders: position figures would read as perfect
+            row = row.model_copy(
+                update={
+                    "description": "P(A better) averaged over both orders: A above 0.5, B below (position-balanced)",
+                    "first_share": None,
+                    "consistency": None,
+                }
+            )
         judges.append(row)
         sources.append((verdict, ref))
     judges.sort(key=lambda r: -np.inf if r.kappa.value is None else -r.kappa.value)

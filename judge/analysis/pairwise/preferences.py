@@ -220,6 +220,34 @@ def preferences_from_records(bench: Benchmark, records: Iterable[Any]) -> list[P
     ]
 
 
+#: Appended to a judge's name for its position-balanced preferences (``balanced_preferences``).
+BALANCED = " (balanced P)"
+
+
+def balanced_preferences(prefs: Iterable[Preference]) -> list[Preference]:
+    """Each judge's preferences decided by its probabilities, averaged over the two orders (judge ``name + BALANCED``).
+
+    A judge with a strong position bias picks the reply shown first in both orders, so its verdicts say nothing,
+    yet its P(first is better) still moves with the replies. Averaging P(A better) over the orders, ``(P_ab + 1 -
+    P_ba) / 2`` (``Preference.p_a``), cancels a constant pull to either position (the "balanced position
+    calibration" of Wang et al., 2023, "Large Language Models are not Fair Evaluators"): the verdict is A above
+    0.5, B below, a tie at exactly 0.5. Both orders carry that one verdict, so such a row has no position figures
+    of its own. Only judges with a probability recorded in some order get a row; a pair missing either order's
+    probability is unscored in it.
+    """
+    out = []
+    prefs = list(prefs)
+    with_p = {p.judge for p in prefs if p.p_first_ab is not None or p.p_first_ba is not None}
+    for p in prefs:
+        if p.judge not in with_p:
+            continue
+        verdict: Verdict | None = None
+        if p.p_first_ab is not None and p.p_first_ba is not None and p.p_a is not None:
+            verdict = side(p.p_a - 0.5, 0.0)
+        out.append(p.model_copy(update={"judge": p.judge + BALANCED, "verdict_ab": verdict, "verdict_ba": verdict}))
+    return out
+
+
 def preferences_from_scores(
     bench: Benchmark,
     scores: Mapping[str, float | None],
