@@ -309,6 +309,12 @@ def describe(kind: str, s: dict[str, Any]) -> str:
     if s.get("empty_cells"):
         lines.append(f"  empty cells (not rated / no answer): {s['empty_cells']}")
     lines += _layout_details(s)
+    if kind == "versus":
+        lines.append(
+            f"  candidate {s['candidate_items']} replies, baseline {s['baseline_items']}, {s['shared_inputs']} posts x "
+            "dimensions with both; judge them with: judge run --task pairwise --pairs baseline:baseline "
+            f"--benchmark {s['out']} ..."
+        )
     if "run" in s:
         from judge.cli.run import format_summary
 
