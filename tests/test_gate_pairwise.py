@@ -40,6 +40,8 @@ def _responder(request: dict[str, Any]) -> str:
     user = next(m["content"] for m in request["messages"] if "[[BEGIN" in str(m.get("content")))
     texts = dict(re.findall(r"\[\[BEGIN [A-Z ]+ ([AB]) \w+\]\]\n(.*?)\n\[\[END", user, re.S))
     longer = "A" if len(texts["A"]) > len(texts["B"]) else "B"
+    if "unreadable" in user:
+        return "I could not say."
     if "always first" in user:
         verdict = "A"
     elif "Criterion: Empathy" in system:
@@ -49,8 +51,9 @@ def _responder(request: dict[str, Any]) -> str:
     return json.dumps({"rationale": "Scripted.", "verdict": verdict})
 
 
-def _generated(tmp: Path, name: str, words: int, *, posts: int = N_POSTS) -> Path:
-    """A benchmark as ``judge generate`` leaves one: one reply per post and dimension, of ``words`` words."""
+def _generated(tmp: Path, name: str, words: int, *, posts: int = N_POSTS, unreadable: int = 0) -> Path:
+    """A benchmark as ``judge generate`` leaves one: one reply per post and dimension, of ``words`` words; the
+    candidate's replies to the first ``unreadable`` posts get answers the judge's parser cannot read."""
     items = {}
     for i in range(posts):
         biased = " This one is always first." if i in BIASED else ""
@@ -60,7 +63,8 @@ def _generated(tmp: Path, name: str, words: int, *, posts: int = N_POSTS) -> Pat
                 item_id=item_id,
                 post_id=f"p{i}",
                 post=f"Post {i}: I failed an exam and feel hopeless.{biased}",
-                response=" ".join(["You can recover from this."] * (words + i % 3)),
+                response=" ".join(["You can recover from this."] * (words + i % 3))
+                + " (unreadable)" * (i < unreadable),
                 system={"model": "openai/app", "pipeline": "vanilla", "method": "app-reply"},
                 dimension_id=dim,
             )
@@ -70,12 +74,12 @@ def _generated(tmp: Path, name: str, words: int, *, posts: int = N_POSTS) -> Pat
 
 
 def _pairwise_run(
-    url: str, bench: Path, out: Path, cache: Path, *criteria: str, pairs: str = "baseline:baseline"
+    url: str, bench: Path, out: Path, cache: Path, *criteria: str, pairs: str = "baseline:baseline", rc: int = 0
 ) -> None:
     r = run_judge("run", "--task", "pairwise", "--pairs", pairs, "--benchmark", str(bench), "--judge",
                   "openai/stub-judge", "--api-base", url, "--criteria", *criteria, "--out", str(out),
                   "--cache-dir", str(cache), "--no-progress", "--json")  # fmt: skip
-    assert r.rc == 0, r.err
+    assert r.rc == rc, r.err
 
 
 def _versus(tmp: Path, candidate: Path, baseline: Path, name: str) -> Path:
@@ -215,6 +219,13 @@ def test_a_margin_from_the_config_moves_the_line(runs: dict[str, Path]) -> None:
     assert r.clean_error and "[gate.pairwise.margins] ['empaty']: no such criterion" in r.err
 
 
+def test_the_example_ci_config_sets_the_documented_defaults() -> None:
+    from judge.jobs.gate import DEFAULT_WIN_MARGIN, PairwiseGateConfig, load_gate_config
+
+    cfg = load_gate_config(ROOT / "examples" / "ci" / "judge.toml").pairwise
+    assert cfg == PairwiseGateConfig() and cfg.margin == DEFAULT_WIN_MARGIN == 0.05 and cfg.max_unscored == 0.1
+
+
 def test_a_run_that_is_not_candidate_vs_baseline_is_refused_with_what_was_expected(runs: dict[str, Path]) -> None:
     r = run_judge("gate", "--pairwise", str(runs["all"]))
     assert r.clean_error and "its pairs are 'all', not candidate vs baseline" in r.err
@@ -223,6 +234,26 @@ def test_a_run_that_is_not_candidate_vs_baseline_is_refused_with_what_was_expect
     assert r.clean_error and "drop --candidate" in r.err
     r = run_judge("gate", "--candidate", str(runs["long"]), "--baseline", str(runs["long"]))
     assert r.clean_error and f"judge gate --pairwise {runs['long']}" in r.err
+
+
+def test_too_many_unscored_pairs_cannot_be_checked_and_fail(tmp_path: Path) -> None:
+    """3 of 12 posts' pairs get answers nobody can read (25% of the pairs, above max_unscored 10%): the candidate
+    wins the others, yet the criterion is not checked and the gate exits 1; with max_unscored 0.3 it passes."""
+    base = _generated(tmp_path, "main", words=4)
+    vs = _versus(tmp_path, _generated(tmp_path, "pr", words=9, unreadable=3), base, "vs")
+    with StubServer(responder=_responder) as url:
+        _pairwise_run(url, vs, tmp_path / "r", tmp_path / "c", "empathy", rc=1)  # the run says so too
+    md = tmp_path / "summary.md"
+    r = run_judge("gate", "--pairwise", str(tmp_path / "r"), "--markdown", str(md), "--json")
+    assert r.rc == 1 and not r.fault, r.err
+    (emp,) = json.loads(r.out)["results"]
+    unread = [x for x in iter_task_records(tmp_path / "r") if isinstance(x, PairJudgment) and x.verdict is None]
+    assert emp["unscored"] == len({(x.item_a, x.item_b) for x in unread}) == 3 * 2
+    assert emp["status"] == "no_data" and emp["win_rate"] > 0.5 and emp["n_pairs"] == 2 * N_POSTS - 6
+    assert "6 of 24 pairs (25%) are unscored in both orders" in md.read_text() and "not checked" in md.read_text()
+    lenient = tmp_path / "judge.toml"
+    lenient.write_text("[gate.pairwise]\nmax_unscored = 0.3\n")
+    assert run_judge("gate", "--pairwise", str(tmp_path / "r"), "--config", str(lenient)).rc == 0
 
 
 def test_a_scoring_run_given_as_pairwise_is_refused(tmp_path: Path) -> None:
