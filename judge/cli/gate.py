@@ -23,9 +23,10 @@ def register(sub: Any) -> None:
         "A run directory is read from anywhere, also when copied (e.g. a downloaded CI artifact): its benchmark is\n"
         "found by the content hash the run recorded, among the --benchmark directories given, else where the run\n"
         "recorded it.\n"
-        "Pairwise (--pairwise RUN): a pairwise run of candidate vs baseline (judge import versus, then judge run\n"
-        "--task pairwise --pairs baseline:baseline) fails a criterion when the whole CI of the candidate's win\n"
-        "rate over the baseline (ties half, both orders averaged) lies below 0.5 - margin ([gate.pairwise]).\n"
+        "Pairwise (--pairwise RUN): from a pairwise run of candidate vs baseline (judge import\n"
+        "versus, then judge run --task pairwise --pairs baseline:baseline), a criterion fails\n"
+        "when the whole CI of the candidate's win rate over the baseline (ties half, both\n"
+        "orders averaged) lies below 0.5 - margin ([gate.pairwise] in --config).\n"
         "Exit codes: 0 no regression; 1 a criterion regressed (or could not be checked); 2 bad usage or\n"
         "mismatched inputs.",
         "  judge gate --write-baseline ci/baseline.json --candidate runs/main\n"
@@ -33,7 +34,8 @@ def register(sub: Any) -> None:
         '             --markdown "$GITHUB_STEP_SUMMARY" --junit gate.xml\n'
         "  judge gate --baseline runs/main --candidate runs/pr --json\n"
         "  judge gate --baseline ci/baseline.json --candidate artifact/run --benchmark artifact/cands\n"
-        '  judge gate --pairwise out/pairs --config judge.toml --markdown "$GITHUB_STEP_SUMMARY" --junit gate.xml\n',
+        "  judge gate --pairwise out/pairs --config judge.toml \\\n"
+        '             --markdown "$GITHUB_STEP_SUMMARY" --junit gate.xml\n',
     )
     p.add_argument("--candidate", help="run directory of the candidate (judge run --out)")
     p.add_argument(

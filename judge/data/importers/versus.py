@@ -72,15 +72,19 @@ def _side_items(bench: Benchmark, side: str, source: Path) -> tuple[dict[str, An
 
 @register_importer
 class VersusImporter:
-    """Two benchmarks of replies to the same posts (e.g. two `judge generate` outputs: the candidate first, then
-    the baseline) as one benchmark, each item renamed for its side (ids candidate:<id> and baseline:<id>, systems
-    'candidate' and 'baseline'), for a pairwise run of candidate vs baseline:
+    """Two benchmarks of replies to the same posts (e.g. two `judge generate`
+    outputs: the candidate first, then the baseline) as one benchmark, each item
+    renamed for its side (ids candidate:<id> and baseline:<id>, systems
+    'candidate' and 'baseline'), for a pairwise run of candidate vs baseline.
+    Each side holds at most one reply per post and dimension; the two share at
+    least one.
 
+    example:
       judge import versus out/candidates ci/baseline-replies --out out/versus
-      judge run --task pairwise --pairs baseline:baseline --benchmark out/versus --judge judge.toml --out out/pairs
+      judge run --task pairwise --pairs baseline:baseline \\
+                --benchmark out/versus --judge judge.toml --out out/pairs
       judge gate --pairwise out/pairs
-
-    Each side holds at most one reply per post and dimension; the two share at least one."""
+    """
 
     kind = "versus"
     reads = "two benchmarks of replies (candidate, baseline) -> one benchmark for a pairwise gate"
