@@ -155,6 +155,10 @@ def test_a_better_candidate_passes_and_a_worse_one_fails_with_the_pr_summary_say
     assert ok.rc == 0 and not ok.fault, ok.err
     report = json.loads(ok.out)
     assert report["exit_code"] == 0 and report["mode"] == "pairwise"
+    assert report["generated"] == {
+        "candidate": f"{tmp / 'pr-long'} (openai/app / vanilla / app-reply)",
+        "baseline": f"{tmp / 'main'} (openai/app / vanilla / app-reply)",
+    }
     (emp,) = report["results"]
     want = _expected(runs["long"], "empathy")
     assert emp["status"] == "pass" and emp["n_pairs"] == want["n"] == 2 * N_POSTS

@@ -87,6 +87,11 @@ class PairwiseGateReport(BaseModel):
     judge: dict[str, Any]
     candidate: str = Field(description="The candidate's system in the run's benchmark.")
     baseline: str = Field(description="The baseline's system (the run's --pairs baseline:SYSTEM).")
+    generated: dict[str, str] = Field(
+        default_factory=dict,
+        description="side -> what generated its replies (a `judge import versus` benchmark: the source directory "
+        "and the system, with its hash when `judge generate` recorded one).",
+    )
     config: GateConfig
     inputs_candidate: int
     inputs_baseline: int
@@ -142,6 +147,19 @@ def _oriented(prefs: list[Any], baseline: str) -> list[Any]:
     return out
 
 
+def _generated_by(bench: Any, system: str) -> str:
+    """What generated a side's replies, from the items' ``meta.versus`` (empty for other benchmarks)."""
+    seen = set()
+    for it in bench.items.values():
+        v = it.meta.get("versus") if it.system_name == system else None
+        if isinstance(v, dict):
+            parts = [str(x) for x in (v.get("system") or {}).values() if x]
+            name = " / ".join(parts) or "unknown"
+            hashed = f"#{it.meta['system_hash']}" if it.meta.get("system_hash") else ""
+            seen.add(f"{v.get('source', '?')} ({name}{hashed})")
+    return "; ".join(sorted(seen))
+
+
 def _inputs(bench: Any, system: str) -> set[str]:
     from judge.engine.pairwise import comparable_key
 
@@ -181,7 +199,8 @@ def judge_criterion(crit: str, prefs: list[Any], cfg: GateConfig) -> PairwiseCri
         losses=int((score[scored] < 0.5).sum()),
     )
     if n == 0:
-        return PairwiseCriterionResult(**common, status="no_data", reason="no pair was scored in either order")
+        reason = "no pair was scored in either order" if prefs else "the run holds no pair judged on it"
+        return PairwiseCriterionResult(**common, status="no_data", reason=reason)
     draws = PostDraws.make([p.post_id for p in prefs], cfg.n_boot, cfg.seed)
     zeros = np.zeros(len(prefs), dtype=np.int64)
     win = win_rates(zeros, zeros + 1, score, 2, draws, confidence=confidence)[0]
@@ -294,6 +313,7 @@ def pairwise_gate(
         judge={"name": judge_name, "model": spec.get("model"), "params": spec.get("params", {})},
         candidate=candidate,
         baseline=baseline,
+        generated={side: got for side in (candidate, baseline) if (got := _generated_by(bench, side))},
         config=cfg,
         inputs_candidate=len(keys_c),
         inputs_baseline=len(keys_b),
@@ -335,10 +355,12 @@ def _verdict(report: PairwiseGateReport) -> str:
 
 
 def _intro(report: PairwiseGateReport) -> str:
+    made = "; ".join(f"{side}: {how}" for side, how in report.generated.items())
     return (
         f"Candidate `{report.candidate}` against baseline `{report.baseline}`, pair by pair (same post and "
         f"dimension), judge `{report.judge.get('model')}`, both orders; {report.inputs_shared} inputs with both "
         f"replies ({report.overlap:.0%} overlap); {1 - report.config.alpha:.0%} bootstrap CIs over posts."
+        + (f" Replies from {made}." if made else "")
     )
 
 

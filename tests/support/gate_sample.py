@@ -100,6 +100,10 @@ def sample_pairwise_gate_report() -> PairwiseGateReport:
         judge={"name": "gpt", "model": "openai/gpt-4o-mini", "params": {"temperature": 0.0}},
         candidate="candidate",
         baseline="baseline",
+        generated={
+            "candidate": "out/candidates (openai/app / vanilla / app-reply#1a2b)",
+            "baseline": "ci/baseline-replies (openai/app / vanilla / app-reply#3c4d)",
+        },
         config=GateConfig(n_boot=500, seed=3, alpha=0.1, pairwise=PairwiseGateConfig(margins={"empathy": 0.1})),
         inputs_candidate=24,
         inputs_baseline=25,
