@@ -234,7 +234,7 @@ def _import_kinds() -> LazySubParsers:
 
 
 def test_the_import_kinds_are_the_registered_importers(capsys: Any) -> None:
-    assert set(_import_kinds().choices) == set(IMPORTERS.names()) == {"resort", "table", "judgments"}
+    assert set(_import_kinds().choices) == set(IMPORTERS.names()) == {"resort", "table", "judgments", "versus"}
     with pytest.raises(SystemExit) as exit_:
         main(["import", "resrt", "x", "--out", "y"])
     err = capsys.readouterr().err

@@ -23,15 +23,30 @@ def register(sub: Any) -> None:
         "A run directory is read from anywhere, also when copied (e.g. a downloaded CI artifact): its benchmark is\n"
         "found by the content hash the run recorded, among the --benchmark directories given, else where the run\n"
         "recorded it.\n"
+        "Pairwise (--pairwise RUN): from a pairwise run of candidate vs baseline (judge import\n"
+        "versus, then judge run --task pairwise --pairs baseline:baseline), a criterion fails\n"
+        "when the whole CI of the candidate's win rate over the baseline (ties half, both\n"
+        "orders averaged) lies below 0.5 - margin ([gate.pairwise] in --config).\n"
         "Exit codes: 0 no regression; 1 a criterion regressed (or could not be checked); 2 bad usage or\n"
         "mismatched inputs.",
         "  judge gate --write-baseline ci/baseline.json --candidate runs/main\n"
         "  judge gate --baseline ci/baseline.json --candidate runs/pr --config judge.toml \\\n"
         '             --markdown "$GITHUB_STEP_SUMMARY" --junit gate.xml\n'
         "  judge gate --baseline runs/main --candidate runs/pr --json\n"
-        "  judge gate --baseline ci/baseline.json --candidate artifact/run --benchmark artifact/cands\n",
+        "  judge gate --baseline ci/baseline.json --candidate artifact/run --benchmark artifact/cands\n"
+        "  judge gate --pairwise out/pairs --config judge.toml \\\n"
+        '             --markdown "$GITHUB_STEP_SUMMARY" --junit gate.xml\n',
     )
-    p.add_argument("--candidate", required=True, help="run directory of the candidate (judge run --out)")
+    p.add_argument("--candidate", help="run directory of the candidate (judge run --out)")
+    p.add_argument(
+        "--pairwise",
+        metavar="RUN",
+        help="decide from a pairwise run of candidate vs baseline (judge run --task pairwise --pairs "
+        "baseline:SYSTEM) instead of two scoring runs",
+    )
+    p.add_argument(
+        "--system", help="with --pairwise: the candidate system, when the run pairs several with the baseline"
+    )
     p.add_argument("--baseline", help="baseline run directory or baseline file (JSON)")
     p.add_argument("--write-baseline", metavar="FILE", help="write the candidate as a baseline file and exit")
     p.add_argument("--config", help="judge.toml with [gate] and [gate.thresholds]")
@@ -53,10 +68,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from judge.errors import UsageError
-    from judge.fileio import write_text
     from judge.jobs.gate import compare, load_gate_config, load_side, write_baseline as save_baseline
-    from judge.report.write import render
 
+    if args.pairwise:
+        return _pairwise(args)
+    if args.system:
+        raise UsageError("--system applies to --pairwise RUN only")
+    if not args.candidate:
+        raise UsageError("give --candidate RUN (with --baseline or --write-baseline), or --pairwise RUN")
     cand = load_side(args.candidate, args.judge, args.rubrics, args.benchmark)
     if args.write_baseline:
         if args.baseline:
@@ -69,6 +88,34 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give --baseline (run directory or baseline file), or --write-baseline FILE")
     base = load_side(args.baseline, args.judge, args.rubrics, args.benchmark)
     report = compare(base, cand, load_gate_config(args.config), known=_criteria_of(args.rubrics))
+    return _write(args, report)
+
+
+def _pairwise(args: argparse.Namespace) -> int:
+    from judge.errors import UsageError
+    from judge.jobs.gate import load_gate_config
+    from judge.jobs.gate_pairwise import pairwise_gate
+
+    given = [f for f, v in (("--candidate", args.candidate), ("--baseline", args.baseline),
+                            ("--write-baseline", args.write_baseline)) if v]  # fmt: skip
+    if given:
+        raise UsageError(f"--pairwise RUN holds both sides (candidate and baseline replies); drop {', '.join(given)}")
+    report = pairwise_gate(
+        args.pairwise,
+        load_gate_config(args.config),
+        judge=args.judge,
+        system=args.system,
+        benchmarks=args.benchmark,
+        known=_criteria_of(args.rubrics),
+    )
+    return _write(args, report)
+
+
+def _write(args: argparse.Namespace, report: Any) -> int:
+    """Write the report's files, print it (text or --json) and return its exit code."""
+    from judge.fileio import write_text
+    from judge.report.write import render
+
     if args.markdown:
         write_text(Path(args.markdown), render(report, "md"))
     if args.junit:
@@ -76,11 +123,17 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(render(report, "json"))
     else:
-        from judge.jobs.gate import render_text
+        from judge.jobs import gate
         from judge.terminal import output_width
 
-        print(render_text(report, output_width()), end="")
-    return report.exit_code
+        text: Any = gate.render_text
+        if getattr(report, "mode", None) == "pairwise":
+            from judge.jobs import gate_pairwise
+
+            text = gate_pairwise.render_text
+        print(text(report, output_width()), end="")
+    exit_code: int = report.exit_code
+    return exit_code
 
 
 def _criteria_of(rubrics: str | None) -> list[str]:

@@ -149,6 +149,8 @@ def register(sub: Any) -> None:
 def _registered_kinds(kinds: LazySubParsers) -> None:
     """Every importer registered (``judge.data.importers.base.IMPORTERS``) is a kind: those with no parser of their
     own above get one with the flags every import takes. A kind above that no importer registers is a fault."""
+    import inspect
+
     from judge.data.importers.base import IMPORTERS
     from judge.registry import RegistryError
 
@@ -163,7 +165,7 @@ def _registered_kinds(kinds: LazySubParsers) -> None:
         gp = kinds.add_parser(
             kind,
             help=importer.reads,
-            description=f"{(importer.__doc__ or importer.reads).strip()}\n{WHOLE_OR_NOTHING}",
+            description=f"{inspect.cleandoc(importer.__doc__ or importer.reads)}\n\n{WHOLE_OR_NOTHING}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         gp.add_argument("sources", nargs="+", metavar="SRC", help="what to import (files or a directory)")
@@ -309,6 +311,12 @@ def describe(kind: str, s: dict[str, Any]) -> str:
     if s.get("empty_cells"):
         lines.append(f"  empty cells (not rated / no answer): {s['empty_cells']}")
     lines += _layout_details(s)
+    if kind == "versus":
+        lines.append(
+            f"  candidate {s['candidate_items']} replies, baseline {s['baseline_items']}, {s['shared_inputs']} posts x "
+            "dimensions with both; judge them with: judge run --task pairwise --pairs baseline:baseline "
+            f"--benchmark {s['out']} ..."
+        )
     if "run" in s:
         from judge.cli.run import format_summary
 

@@ -56,8 +56,33 @@ BASELINE_KIND = "reappraisal-judge-baseline"
 # -- configuration ------------------------------------------------------------------------------------------------
 
 
+#: The pairwise gate's default margin: a criterion regresses when the whole CI of the candidate's win rate over the
+#: baseline lies below 0.5 - margin (docs/ci.md, "A pairwise gate").
+DEFAULT_WIN_MARGIN = 0.05
+
+
+class PairwiseGateConfig(BaseModel):
+    """``[gate.pairwise]`` of judge.toml: the pairwise gate's rule (``judge gate --pairwise RUN``). Margins are in
+    win-rate units (0.05: fail when the whole CI lies below a win rate of 0.45)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    margin: float = Field(default=DEFAULT_WIN_MARGIN, ge=0.0, lt=0.5, description="Every criterion's, unless named.")
+    margins: dict[str, float] = Field(default_factory=dict, description="criterion -> its margin.")
+    max_unscored: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="Share of a criterion's pairs unscored in both orders above which it could not be checked.",
+    )
+
+    def margin_of(self, criterion: str) -> float:
+        return self.margins.get(criterion, self.margin)
+
+
 class GateConfig(BaseModel):
-    """``[gate]`` of judge.toml. Thresholds are in the criterion's own scale units."""
+    """``[gate]`` of judge.toml. Thresholds are in the criterion's own scale units; ``[gate.pairwise]`` sets the
+    pairwise gate's margins (in win-rate units)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -66,6 +91,8 @@ class GateConfig(BaseModel):
     seed: int = 0
     alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
     thresholds: dict[str, float] = Field(default_factory=dict)
+    # left out of the JSON when not set, so a score gate's report reads as it always has
+    pairwise: PairwiseGateConfig | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 def load_gate_config(path: str | Path | None) -> GateConfig:
@@ -148,6 +175,11 @@ def side_from_run(
     from judge.engine.store import load_run_manifest, resolve_run_benchmark, stream_records
 
     manifest = load_run_manifest(run_dir)
+    if manifest.task != "score":
+        raise UsageError(
+            f"{run_dir}: a run of the task {manifest.task!r} has no scores to gate on; a pairwise run of candidate "
+            f"vs baseline is gated with: judge gate --pairwise {run_dir}"
+        )
     judge_name = pick_judge(manifest.judges, judge, run_dir)
     bench = resolve_run_benchmark(run_dir, benchmarks)
     bench_path = bench.path or Path(str(manifest.benchmark.get("path", "")))
