@@ -95,6 +95,8 @@ def test_the_leaderboard_ranks_a_pairwise_run_in_every_format(runs: dict[str, Pa
             assert with_ci(row.kappa.value, row.kappa.ci) in md
         assert "chance:first" in md and "chance:coin" in html
     assert "Agreement with the experts' preferences" in md and 'href="viewer.html"' in files["html"].read_text()
+    # each system opens its own pairs in the viewer, largest disagreement with the experts first
+    assert 'href="viewer.html#system=demo-careful&amp;sort=experts"' in files["html"].read_text()
 
 
 def test_the_terminal_table_fits_80_columns(runs: dict[str, Path]) -> None:

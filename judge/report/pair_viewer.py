@@ -30,7 +30,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
-from judge.analysis.pairwise.preferences import code
+from judge.analysis.pairwise.preferences import Order, Verdict, code, side
 from judge.data.benchmark import Benchmark, Item
 from judge.errors import UsageError
 from judge.report.viewer import VIEWER_FILE, _asset, script_json
@@ -111,12 +111,12 @@ class PairView(_Model):
     created_at: float = Field(default_factory=time.time)
 
 
-def disagreement(judge: float | None, experts: str | None) -> float | None:
+def disagreement(judge: float | None, experts: Verdict | None) -> float | None:
     """How far the judge stands from the experts on one pair: ``|judge - experts|`` where ``judge`` is P(A better)
     (or the judge's score for A without probabilities) and the experts' preference scores 1 A, 0.5 tie, 0 B."""
     if judge is None or experts is None:
         return None
-    return abs(judge - code(experts))  # type: ignore[arg-type]
+    return abs(judge - code(experts))
 
 
 def _post_text(item: Item) -> str:
@@ -179,8 +179,9 @@ def build_pair_view(
             return None
         return ExpertsOf(mean=sum(got.values()) / len(got), ratings=dict(sorted(got.items())))
 
-    def order(p_judge: str, crit: str, a: str, b: str, o: str, verdict: str | None) -> OrderVerdict | None:
-        rec = records.get((p_judge, crit, a, b, o)) or records.get((p_judge, crit, b, a, "ba" if o == "ab" else "ab"))
+    def order(p_judge: str, crit: str, a: str, b: str, o: Order, verdict: str | None) -> OrderVerdict | None:
+        other: Order = "ba" if o == "ab" else "ab"  # a record naming the pair the other way round
+        rec = records.get((p_judge, crit, a, b, o)) or records.get((p_judge, crit, b, a, other))
         if rec is None:
             return None
         return OrderVerdict(shown=rec.verdict, verdict=verdict, p_first=rec.p_first, rationale=rec.rationale,
@@ -189,9 +190,8 @@ def build_pair_view(
     cards = []
     for p in prefs:
         ea, eb = experts_of(p.item_a, p.criterion), experts_of(p.item_b, p.criterion)
-        experts = None
-        if ea is not None and eb is not None:
-            experts = "A" if round(ea.mean - eb.mean, 9) > 0 else "B" if round(ea.mean - eb.mean, 9) < 0 else "tie"
+        # decided when the means differ at all (margin 0), as expert_preferences decides by default
+        experts: Verdict | None = side(ea.mean - eb.mean, 0.0) if ea is not None and eb is not None else None
         codes = [code(v) for v in (p.verdict_ab, p.verdict_ba) if v is not None]
         score = sum(codes) / len(codes) if codes else None
         judged = p.p_a if p.p_a is not None else score

@@ -16,7 +16,7 @@ from judge.analysis.stats.correlation import Estimate
 from judge.report.format import DASH, num, pct, with_ci
 from judge.report.html import PAGE_WIDTH, Panel, RankPanel, rank_intervals_svg, whisker_panels_svg
 from judge.report.model import Cell, Column, Figure, Report, Table
-from judge.report.viewer import link_viewer
+from judge.report.viewer import link_viewer, viewer_href
 from judge.report.write import register_builder
 
 STRENGTH_HELP = "Bradley-Terry strength in logits (mean 0 over the systems), 95% CI over posts"
@@ -49,8 +49,10 @@ def _by_judge(board: PairwiseLeaderboard) -> dict[str, dict[str, JudgeRanking]]:
     return out
 
 
-def wide_table(board: PairwiseLeaderboard) -> Table:
-    """One row per judge and system (strongest first on the first criterion); a column group per criterion."""
+def wide_table(board: PairwiseLeaderboard, viewer: str | None = None) -> Table:
+    """One row per judge and system (strongest first on the first criterion); a column group per criterion. With
+    ``viewer`` (the pair viewer's relative path), each system links to its pairs there (largest disagreement with the
+    experts first, where they rated the pairs)."""
     by_judge = _by_judge(board)
     crits = board.provenance.criteria
     several = len(by_judge) > 1
@@ -75,7 +77,8 @@ def wide_table(board: PairwiseLeaderboard) -> Table:
         order += sorted({s.system for r in per_crit.values() for s in r.systems} - set(order))
         for system in order:
             cells = [Cell(text=judge)] if several else []
-            cells.append(Cell(text=system))
+            href = viewer_href(viewer, system=system, sort="experts" if board.agreement else "") if viewer else ""
+            cells.append(Cell(text=system, href=href, title=f"the pairs of {system}, side by side" if href else ""))
             for c in crits:
                 s = next((x for x in per_crit[c].systems if x.system == system), None) if c in per_crit else None
                 if s is None:
@@ -239,15 +242,16 @@ def pairwise_report(board: PairwiseLeaderboard, viewer: str | None = None) -> Re
         "orders."
     )
     if board.agreement is not None:
+        # against each single expert where there are two: that is what the ceiling measures (docs/agreement.md)
         kappas = [
-            f"{r.name} on {c.criterion}: kappa {num(r.kappa.value)} vs the experts' ceiling "
+            f"{r.name} on {c.criterion}: kappa {num((r.vs_each_expert or r.kappa).value)} vs the experts' ceiling "
             f"{num(c.ceiling.kappa.value)}"
             for c in board.agreement.criteria
             for r in c.rows
             if r.kind == "judge"
         ]
         summary += " Against the experts' preferences: " + "; ".join(kappas) + "."
-    tables = [wide_table(board)]
+    tables = [wide_table(board, viewer)]
     agreement = agreement_table(board)
     if agreement is not None:
         tables.append(agreement)
