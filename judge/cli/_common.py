@@ -175,19 +175,14 @@ def say(text: str = "", *, file: Any = None, end: str = "\n") -> None:
 def pairwise_runs(runs: list[str]) -> bool:
     """Whether the --run dirs are pairwise runs (all of them); a mix with scoring runs is refused."""
     from judge.engine.store import load_run_manifest
-    from judge.errors import InputError, UsageError
+    from judge.errors import UsageError
 
-    tasks = {}
-    for r in runs:
-        try:
-            tasks[r] = load_run_manifest(r).task
-        except InputError:
-            tasks[r] = ""  # not a run: the scoring path says so, as it always has
+    tasks = {r: load_run_manifest(r).task for r in runs}  # a directory that is not a run is refused here
     pairwise = [r for r, t in tasks.items() if t == "pairwise"]
     if pairwise and len(pairwise) < len(runs):
         other = next(r for r in runs if r not in pairwise)
         raise UsageError(
-            f"--run {pairwise[0]} is a pairwise run and --run {other} is not: a leaderboard ranks from one kind of "
-            "run (scores or pairwise verdicts); make one leaderboard per kind"
+            f"--run {pairwise[0]} is a pairwise run and --run {other} is not: a leaderboard or a viewer reads one "
+            "kind of run (scores or pairwise verdicts); make one per kind"
         )
     return bool(pairwise)
