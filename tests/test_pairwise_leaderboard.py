@@ -4,7 +4,8 @@ A pairwise run of the loopback stub (``tests/support/stub.py``: a verdict chosen
 logprobs giving P(first) 0.7, 0.3 or 0.5) over the demo with two invented raters (``tests/support/pages.py``), so
 the experts decide every pair. The real CLI writes ``judge leaderboard`` in every format, and every figure is checked
 against ``pairwise_rankings`` and ``run_agreement`` computed directly on the run. The pair viewer is opened in
-headless Chromium at 390 px and 1,400 px.
+headless Chromium at 390 px and 1,400 px. One test runs on the RESORT release (skipped without it), where the
+ceiling is two real psychologists.
 """
 
 from __future__ import annotations
@@ -235,3 +236,28 @@ def test_the_leaderboard_page_fits_a_phone(runs: dict[str, Path], browser: Brows
         m = _open(browser, page, "phone")
         assert m["doc_width"] <= 390 and m["n_too_wide"] == 0, (page, m["too_wide"])
         assert m["min_font"] >= 10, m["small_text"]  # type: ignore[operator]
+
+
+def test_on_resort_the_report_sets_the_judge_between_the_experts_ceiling_and_chance(
+    resort_bench: Path, tmp_path: Path
+) -> None:
+    """The psychologists' own ratings: the ceiling is two real experts (not 1.0), the pairs their preferences."""
+    with StubServer() as url:
+        r = run_judge("run", "--task", "pairwise", "--pairs", "all", "--benchmark", str(resort_bench), "--rated-only",
+                      "--limit", "40", "--judge", "openai/stub-judge", "--api-base", url, "--criteria", "empathy",
+                      "--cache-dir", str(tmp_path / "cache"), "--no-progress",
+                      "--out", str(tmp_path / "pairs"))  # fmt: skip
+    assert r.rc == 0, r.err
+    r = run_judge("leaderboard", "--benchmark", str(resort_bench), "--run", str(tmp_path / "pairs"), "--n-boot", "200",
+                  "--viewer", "--out", str(tmp_path / "lb"), "--json")  # fmt: skip
+    assert r.rc == 0, r.err
+    board = json.loads(r.out)["leaderboard"]
+    agree = run_agreement(tmp_path / "pairs", load_benchmark(resort_bench), n_boot=200, seed=0)
+    assert agree is not None and board["agreement"] == agree.model_dump(mode="json")
+    (crit,) = agree.criteria
+    assert crit.n_decided > 0 and crit.ceiling.kappa.value is not None and crit.ceiling.kappa.value < 1.0
+    md = (tmp_path / "lb" / "leaderboard.md").read_text()
+    assert f"| empathy | experts | experts | {crit.ceiling.n_decided} | " in md and "| chance:shuffled |" in md
+    cards = _data(tmp_path / "lb" / "viewer.html")["cards"]
+    rated = [c for c in cards if c.get("experts")]  # type: ignore[attr-defined]
+    assert rated and all(len(c["experts_a"]["ratings"]) >= 1 for c in rated)
