@@ -170,3 +170,19 @@ def say(text: str = "", *, file: Any = None, end: str = "\n") -> None:
 
     out = file if file is not None else sys.stdout
     print(wrap_lines(text, output_width(out)), file=out, end=end)
+
+
+def pairwise_runs(runs: list[str]) -> bool:
+    """Whether the --run dirs are pairwise runs (all of them); a mix with scoring runs is refused."""
+    from judge.engine.store import load_run_manifest
+    from judge.errors import UsageError
+
+    tasks = {r: load_run_manifest(r).task for r in runs}  # a directory that is not a run is refused here
+    pairwise = [r for r, t in tasks.items() if t == "pairwise"]
+    if pairwise and len(pairwise) < len(runs):
+        other = next(r for r in runs if r not in pairwise)
+        raise UsageError(
+            f"--run {pairwise[0]} is a pairwise run and --run {other} is not: a leaderboard or a viewer reads one "
+            "kind of run (scores or pairwise verdicts); make one per kind"
+        )
+    return bool(pairwise)

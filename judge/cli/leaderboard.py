@@ -16,6 +16,7 @@ from judge.cli._common import (
     bounded,
     n_boot_type,
     one_blas_thread,
+    pairwise_runs,
     print_json,
     report_formats,
     say,
@@ -33,7 +34,11 @@ def register(sub: Any) -> None:
         "mean of its experts). With --judges: one row per judge, between the chance rows and the experts' ceiling,\n"
         "sorted by the headline (pairwise kappa with the experts; see docs/agreement.md).\n"
         "With --viewer, the item viewer (judge view) is written next to the report as viewer.html and linked: each\n"
-        "system (with --judges: each judge) opens its own items there, largest disagreement with the experts first.",
+        "system (with --judges: each judge) opens its own items there, largest disagreement with the experts first.\n"
+        "With a pairwise --run (judge run --task pairwise), the systems are ranked from its verdicts: Bradley-Terry\n"
+        "strength with a rank interval, win rate, and with --baseline-system the plain and length-controlled win\n"
+        "rates against that system; where the experts rated the pairs, the judge's agreement with their\n"
+        "preferences beside their ceiling and chance (docs/pairwise.md).",
         "  judge leaderboard --benchmark bench/resort --out reports/resort-experts\n"
         "  judge leaderboard --benchmark bench/resort --run runs/gpt4o --out reports/resort-gpt4o\n"
         "  judge leaderboard --benchmark bench/resort --run runs/gpt4o --viewer --out reports/resort-gpt4o\n"
@@ -42,7 +47,9 @@ def register(sub: Any) -> None:
         "  judge leaderboard --benchmark bench/resort --run runs/gpt4o --calibrator cal/gpt4o.json --out r/cal\n"
         "  judge leaderboard --judges --benchmark bench/resort --run runs/gpt4o --run runs/local --out r/judges\n"
         "  judge leaderboard --judges --benchmark bench/resort --run runs/gpt4 \\\n"
-        "                    --self gpt-4-1106-preview=gpt-4-turbo --out r/judges\n",
+        "                    --self gpt-4-1106-preview=gpt-4-turbo --out r/judges\n"
+        "  judge leaderboard --benchmark datasets/demo --run runs/demo-pairs --baseline-system demo-generic \\\n"
+        "                    --viewer --out reports/demo-pairs\n",
     )
     p.add_argument("--benchmark", required=True, metavar="DIR", help="benchmark directory")
     p.add_argument("--rubrics", metavar="DIR", help="rubric file or directory (default: the bundled rubrics/resort)")
@@ -79,6 +86,12 @@ def register(sub: Any) -> None:
     )
     add_analysis_options(p)
     add_baseline_option(p)
+    p.add_argument(
+        "--baseline-system",
+        metavar="SYSTEM",
+        help="with a pairwise --run: also each system's plain and length-controlled win rates against this system "
+        "(its name as the run's pairs have it, e.g. demo-generic)",
+    )
     p.add_argument("--n-boot", type=n_boot_type(), default=2000, metavar="N", help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=bounded(int, 0, MAX_SEED), default=0, metavar="N", help="bootstrap seed (default 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for leaderboard.{md,json,csv,html}")
@@ -123,6 +136,11 @@ def run(args: argparse.Namespace) -> int:
     )
     bench, rubrics = inp.bench, inp.selected
     command = shlex.join(["judge", *sys.argv[1:]])
+    if pairwise_runs(args.run):
+        return _run_pairwise(args, inp, formats, command)
+    if args.baseline_system:
+        raise UsageError("--baseline-system ranks against a system in a pairwise run: it needs --run RUN_DIR of a run "
+                         "made with judge run --task pairwise")  # fmt: skip
     if args.judges:
         return _run_judges(args, inp, formats, command)
     if args.own:
@@ -165,6 +183,61 @@ def run(args: argparse.Namespace) -> int:
     report = system_report(board, viewer=viewer, experts=bool(bench.ratings))
     paths = write_report(board, Path(args.out), formats, report=report)
     return _print(args, board, report, paths, viewer)
+
+
+def _run_pairwise(args: argparse.Namespace, inp: Any, formats: Any, command: str) -> int:
+    """The leaderboard of a pairwise run: systems ranked from its verdicts (and its agreement with the experts)."""
+    from judge.analysis.pairwise.board import pairwise_leaderboard
+    from judge.engine.store import check_run_benchmark
+    from judge.errors import UsageError
+    from judge.report import write_report
+    from judge.report.pairwise_board import pairwise_report
+
+    refused = [
+        flag
+        for flag, given in (
+            ("--judges", args.judges),
+            ("--calibrator", args.calibrator),
+            ("--self", args.own),
+            ("--baseline", args.baseline),
+        )
+        if given
+    ]
+    if refused:
+        raise UsageError(
+            f"{', '.join(refused)}: not for a pairwise run (its leaderboard ranks systems from verdicts and shows the "
+            "judge's agreement with the experts' preferences itself); use --baseline-system SYSTEM for a system to "
+            "rank against"
+        )
+    if len(args.run) > 1:
+        raise UsageError("--run was given more than once: a pairwise leaderboard ranks from one pairwise run")
+    check_run_benchmark(args.run[0], inp.bench)
+    board = pairwise_leaderboard(
+        args.run[0],
+        inp.bench,
+        criteria=inp.criteria,
+        judge=args.judge,
+        baseline=args.baseline_system,
+        n_boot=args.n_boot,
+        seed=args.seed,
+        command=command,
+    )
+    viewer = _pair_viewer(args, inp)
+    report = pairwise_report(board, viewer=viewer)
+    paths = write_report(board, Path(args.out), formats, report=report)
+    return _print(args, board, report, paths, viewer)
+
+
+def _pair_viewer(args: argparse.Namespace, inp: Any) -> str | None:
+    """With --viewer: the pair viewer of the pairwise run, written into --out; its relative link."""
+    if not args.viewer:
+        return None
+    from judge.report.pair_viewer import build_pair_view, write_pair_viewer
+    from judge.report.viewer import VIEWER_FILE
+
+    view = build_pair_view(inp.bench, args.run[0], criteria=inp.criteria, judge=args.judge)
+    write_pair_viewer(view, Path(args.out) / VIEWER_FILE)
+    return VIEWER_FILE
 
 
 def _run_judges(args: argparse.Namespace, inp: Any, formats: Any, command: str) -> int:

@@ -54,6 +54,13 @@ if TYPE_CHECKING:
         render_overview as render_overview,
         run_overview as run_overview,
     )
+    from judge.report.pair_viewer import (
+        build_pair_view as build_pair_view,
+        write_pair_viewer as write_pair_viewer,
+    )
+    from judge.report.pairwise_board import (
+        pairwise_report as pairwise_report,
+    )
     from judge.report.probes import (
         probe_document as probe_document,
     )
@@ -100,6 +107,9 @@ _WHERE = {
     "register_builder": "judge.report.write",
     "register_layout": "judge.report.write",
     "system_report": "judge.report.system",
+    "pairwise_report": "judge.report.pairwise_board",
+    "build_pair_view": "judge.report.pair_viewer",
+    "write_pair_viewer": "judge.report.pair_viewer",
     "judge_report": "judge.report.judges",
     "render_markdown": "judge.report.markdown",
     "render_csv": "judge.report.csv",

@@ -52,7 +52,7 @@ def build_pages(out: Path, stub_url: str) -> dict[str, Path]:
     _judge("probe", "--benchmark", str(ROOT / "datasets" / "demo"), "--judge", "openai/stub-judge", "--api-base",
            stub_url, "--criteria", "empathy", "alignment_with_standards", "--n-boot", "200", "--no-progress",
            "--out", str(out / "probes"))  # fmt: skip
-    rated = _rated_demo(out / "demo-rated")
+    rated = rated_demo(out / "demo-rated")
     _judge("view", "--benchmark", str(rated), "--run", str(out / "demo" / "runs" / "openai-stub-judge"), "--out",
            str(out / "demo-rated" / "viewer.html"))  # fmt: skip
     sheet, run = out / "sheet", out / "runs" / "sheet"
@@ -79,7 +79,7 @@ def build_pages(out: Path, stub_url: str) -> dict[str, Path]:
     }
 
 
-def _rated_demo(out: Path) -> Path:
+def rated_demo(out: Path) -> Path:
     """The demo benchmark with the invented ratings of ``_DEMO_RATINGS``."""
     from judge.data.benchmark import ExpertRating, load_benchmark, save_benchmark
 

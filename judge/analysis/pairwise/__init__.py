@@ -14,8 +14,9 @@ The inputs:
 The results (pydantic, ready to render): ``pairwise_agreement`` (``agreement``: each judge against the experts'
 preferences, beside the experts' ceiling and chance rows, with position bias) and ``pairwise_rankings``
 (``rankings``: systems' win rates, Bradley-Terry strengths with rank intervals, length-controlled win rates against
-a baseline). Every statistic is computed in ``judge.analysis.stats`` (``preference``, ``bradley_terry``); these
-modules only assemble.
+a baseline); ``pairwise_leaderboard`` (``board``) puts both together for one pairwise run (``judge leaderboard``).
+Every statistic is computed in ``judge.analysis.stats`` (``preference``, ``bradley_terry``); these modules only
+assemble.
 
 Example::
 
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
         PairwiseAgreement as PairwiseAgreement,
         PairwiseRow as PairwiseRow,
         pairwise_agreement as pairwise_agreement,
+    )
+    from judge.analysis.pairwise.board import (
+        PairwiseLeaderboard as PairwiseLeaderboard,
+        pairwise_leaderboard as pairwise_leaderboard,
     )
     from judge.analysis.pairwise.experts import (
         ExpertPair as ExpertPair,
@@ -68,6 +73,8 @@ _WHERE = {
     "PairwiseAgreement": "judge.analysis.pairwise.agreement",
     "PairwiseRow": "judge.analysis.pairwise.agreement",
     "pairwise_agreement": "judge.analysis.pairwise.agreement",
+    "PairwiseLeaderboard": "judge.analysis.pairwise.board",
+    "pairwise_leaderboard": "judge.analysis.pairwise.board",
     "ExpertPair": "judge.analysis.pairwise.experts",
     "ExpertPreferences": "judge.analysis.pairwise.experts",
     "MarginCount": "judge.analysis.pairwise.experts",
