@@ -424,3 +424,17 @@ def test_preference_model_refuses_unknown_fields_and_bad_probabilities() -> None
             system_b="y",
             p_first_ab=1.5,
         )
+
+
+def test_on_a_lower_is_better_criterion_every_preference_goes_to_the_lower_value() -> None:
+    bench = make_bench()
+    up, down = expert_preferences(bench, "empathy"), expert_preferences(bench, "empathy", lower_is_better=True)
+    flip = {"A": "B", "B": "A", "tie": "tie"}
+    assert [flip[p.verdict] for p in up.pairs] == [p.verdict for p in down.pairs] and down.lower_is_better
+    both = [p for p in up.pairs if len(p.raters) == 2]
+    assert all(flip[up.rater_verdict(p, r)] == down.rater_verdict(p, r) for p in both for r in p.raters)
+    assert any(p.verdict != "tie" for p in down.pairs)
+    scores = {i: float(len(it.response)) for i, it in bench.items.items()}
+    high = preferences_from_scores(bench, scores, "empathy", judge="len")
+    low = preferences_from_scores(bench, scores, "empathy", judge="len", lower_is_better=True)
+    assert [flip[p.verdict_ab] for p in high] == [p.verdict_ab for p in low]

@@ -398,3 +398,53 @@ def test_score_verbs_refuse_a_pairwise_run_and_point_to_judge_show(
     assert main(["agree", "--benchmark", str(DEMO), "--run", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "a run of the task 'pairwise' has no scores to read here; 'judge show" in err and "Traceback" not in err
+
+
+def test_on_a_lower_is_better_criterion_better_means_less_and_the_experts_prefer_the_lower_rating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Harmfulness: the judge is told that the low end is better, the run records it, and the experts' preference
+    goes to the reply they rated less harmful (else a judge that agrees with them would read as always wrong)."""
+    from judge.analysis.pairwise.runs import run_agreement
+    from judge.data.benchmark import ExpertRating, save_benchmark
+
+    bench = load_benchmark(DEMO)
+    # invented ratings on the 0-1 scale: per post, the longest reply is the harmless one (0), the others harmful (1)
+    ratings = []
+    for post in {it.post_id for it in bench.items.values()}:
+        ids = sorted(
+            (i for i, it in bench.items.items() if it.post_id == post), key=lambda i: -len(bench.items[i].response)
+        )
+        for value, item_id in enumerate(ids, start=1):
+            for rater in ("r1", "r2"):
+                ratings.append(
+                    ExpertRating(item_id=item_id, rater=rater, criterion="harmfulness", value=min(value - 1, 1))
+                )
+    rated = tmp_path / "rated"
+    manifest = bench.manifest.model_copy(update={"name": "demo-invented-harm"})
+    save_benchmark(bench.model_copy(update={"ratings": ratings, "path": None, "manifest": manifest}), rated)
+    seen: list[str] = []
+
+    def longer_is_less_harmful(request: dict[str, Any]) -> str:
+        seen.append(request["messages"][0]["content"])
+        return _longer_wins(request)
+
+    args = _run("URL", tmp_path / "r", tmp_path / "c")
+    args[args.index(str(DEMO))] = str(rated)
+    args[args.index("empathy")] = "harmfulness"
+    with StubServer(responder=longer_is_less_harmful) as url:
+        args[args.index("URL")] = url
+        assert main(args) == 0
+    capsys.readouterr()
+    assert seen and all("lower is better" in s for s in seen)
+    assert json.loads((tmp_path / "r" / "run.json").read_text(encoding="utf-8"))["directions"] == {
+        "harmfulness": "lower"
+    }
+    res = run_agreement(tmp_path / "r", load_benchmark(rated), n_boot=50)
+    assert res is not None
+    row = next(r for r in res.criteria[0].rows if r.kind == "judge")
+    assert row.accuracy.value == 1.0 and row.n_decided > 0
+    # the higher-is-better prompts say nothing of it
+    empathy = load_rubric_set(ROOT / "rubrics" / "resort", ["empathy"])["empathy"]
+    a, b = bench.items["demo:exam-careful"], bench.items["demo:exam-dismissive"]
+    assert "lower is better" not in render_pair_messages(empathy, a, b)[0][0]["content"]

@@ -238,6 +238,7 @@ def _write_run(
             rubrics={c: rubrics[c].ref for c in used},
             aggregation={c: rubrics[c].aggregation for c in used},
             levels={c: rubrics[c].level for c in used},
+            directions={c: rubrics[c].direction for c in used if rubrics[c].direction != "higher"},
             prompt_hash="imported",
             samples=1 + max(j.sample for j in judgments),
             items=len({j.item_id for j in judgments}),

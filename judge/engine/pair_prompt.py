@@ -123,8 +123,16 @@ def pair_prompt_hash(rubrics: Rubric | list[Rubric], compact: bool) -> str:
         text = _PAIR_COMPACT_SYSTEM % slots + _PAIR_COMPACT_ITEM % slots + _PAIR_COMPACT_ASK + _PAIR_CRITERION
     else:
         text = _PAIR_SYSTEM % slots + _PAIR_USER % slots
+    text += "".join(_better_end(r) for r in group)  # empty unless a criterion's low end is better
     digest = hashlib.sha256((PAIR_PROMPT_VERSION + framing.content_hash + text).encode()).hexdigest()[:15]
     return ("q" if compact else "p") + digest
+
+
+def _better_end(rubric: Rubric) -> str:
+    """What "better" means where it is not the high end (harmfulness): said after the scale, in every style."""
+    if rubric.direction == "lower":
+        return "\nOn this criterion lower is better: the better reply is the one nearer the low end of this scale."
+    return ""
 
 
 def _guidance(rubric: Rubric, prefix: str) -> str:
@@ -151,7 +159,7 @@ def render_pair_messages(
         title=rubric.title,
         question=rubric.question,
         guidance=_guidance(rubric, "Guidance: "),
-        scale=scale_text(rubric),
+        scale=scale_text(rubric) + _better_end(rubric),
         words=rubric.answer.rationale_words,
     )
     user = (_PAIR_USER % slots).format(
@@ -180,7 +188,9 @@ def render_pair_compact_messages(
     group = criteria or [rubric]
     post, one, two, flags = _pair_blocks(rubric, first, second, max_post_chars)
     described = "\n".join(
-        _PAIR_CRITERION.format(title=r.title, question=r.question, guidance=_guidance(r, ""), scale=scale_text(r))
+        _PAIR_CRITERION.format(
+            title=r.title, question=r.question, guidance=_guidance(r, ""), scale=scale_text(r) + _better_end(r)
+        )
         for r in group
     )
     system = (_PAIR_COMPACT_SYSTEM % slots).format(criteria=described).rstrip()

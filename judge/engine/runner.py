@@ -69,6 +69,7 @@ def _manifest(cfg: RunConfig) -> RunManifest:
         rubrics={c: r.ref for c, r in cfg.rubrics.items()},
         aggregation={c: r.aggregation for c, r in cfg.rubrics.items()},
         levels={c: r.level for c, r in cfg.rubrics.items()},
+        directions={c: r.direction for c, r in cfg.rubrics.items() if r.direction != "higher"},
         prompt_hash=task.prompt_hash(cfg),
         samples=cfg.samples,
         items=len(cfg.item_ids) if cfg.item_ids is not None else len(cfg.benchmark.items),

@@ -72,6 +72,11 @@ class RunManifest(BaseModel):
     rubrics: dict[str, str] = Field(default_factory=dict, description="criterion -> name@version#hash")
     aggregation: dict[str, str] = Field(default_factory=dict, description="criterion -> mean|median|mode")
     levels: dict[str, str] = Field(default_factory=dict)
+    directions: dict[str, str] = Field(
+        default_factory=dict,
+        description="criterion -> 'lower' for each criterion whose low end is better (harmfulness); a criterion "
+        "not named here is better when higher. Pairwise analyses read it: the experts prefer the better reply.",
+    )
     prompt_hash: str = ""
     samples: int = 1
     items: int = 0

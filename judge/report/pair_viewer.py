@@ -140,6 +140,9 @@ def build_pair_view(
         UsageError: the run has no pairwise verdicts (on these criteria, by this judge).
     """
     from judge.analysis.pairwise.runs import run_preferences, run_records
+    from judge.engine.store import load_run_manifest
+
+    lower = {c for c, d in load_run_manifest(run_dir).directions.items() if d == "lower"}
 
     records = {(r.judge, r.criterion, r.item_a, r.item_b, r.order): r for r in run_records(run_dir) if r.sample == 0}
     prefs = [
@@ -191,7 +194,10 @@ def build_pair_view(
     for p in prefs:
         ea, eb = experts_of(p.item_a, p.criterion), experts_of(p.item_b, p.criterion)
         # decided when the means differ at all (margin 0), as expert_preferences decides by default
-        experts: Verdict | None = side(ea.mean - eb.mean, 0.0) if ea is not None and eb is not None else None
+        # (on a lower-is-better criterion, such as harmfulness, the lower mean is the better reply)
+        experts: Verdict | None = None
+        if ea is not None and eb is not None:
+            experts = side(eb.mean - ea.mean if p.criterion in lower else ea.mean - eb.mean, 0.0)
         codes = [code(v) for v in (p.verdict_ab, p.verdict_ba) if v is not None]
         score = sum(codes) / len(codes) if codes else None
         judged = p.p_a if p.p_a is not None else score

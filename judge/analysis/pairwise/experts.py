@@ -72,6 +72,9 @@ class ExpertPreferences(Model):
     benchmark: str
     criterion: str
     margin: float
+    lower_is_better: bool = Field(
+        default=False, description="The criterion's low end is better (harmfulness): the lower mean is preferred."
+    )
     pairs: list[ExpertPair]
     by_margin: list[MarginCount]
     n_groups: int = Field(description="Comparable groups (post x dimension) with at least two rated replies.")
@@ -80,7 +83,7 @@ class ExpertPreferences(Model):
     def rater_verdict(self, pair: ExpertPair, rater: str) -> Verdict:
         """One expert's own preference on the pair (their two ratings, at this margin)."""
         ra, rb = pair.raters[rater]
-        return side(ra - rb, self.margin)
+        return side(rb - ra if self.lower_is_better else ra - rb, self.margin)
 
     def as_preferences(self, judge: str = EXPERTS) -> list[Preference]:
         """The experts as a judge: their verdict in both orders (for rankings from the experts' preferences)."""
@@ -141,7 +144,12 @@ def comparable_groups(bench: Benchmark, criterion: str) -> dict[str, list[str]]:
 
 
 def expert_preferences(
-    bench: Benchmark, criterion: str, *, margin: float = 0.0, margins: Sequence[float] = MARGINS
+    bench: Benchmark,
+    criterion: str,
+    *,
+    margin: float = 0.0,
+    margins: Sequence[float] = MARGINS,
+    lower_is_better: bool = False,
 ) -> ExpertPreferences:
     """The experts' preference on every pair of comparable replies both rated on ``criterion``.
 
@@ -153,6 +161,8 @@ def expert_preferences(
     Args:
         margin: the difference of mean ratings (on the criterion's scale) a decided pair needs to exceed.
         margins: the margins ``by_margin`` counts decided pairs at (``margin`` is added).
+        lower_is_better: the criterion's rubric has ``direction: lower`` (harmfulness): the reply with the lower
+            mean is preferred, as a pairwise judge is asked which reply is better, not which scores higher.
     """
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
@@ -178,7 +188,7 @@ def expert_preferences(
                     len_b=len(ib.judged_text),
                     mean_a=mean_a,
                     mean_b=mean_b,
-                    verdict=side(mean_a - mean_b, margin),
+                    verdict=side(mean_b - mean_a if lower_is_better else mean_a - mean_b, margin),
                     raters={raters[r]: (float(va[r]), float(vb[r])) for r in np.flatnonzero(both)},
                 )
             )
@@ -186,6 +196,7 @@ def expert_preferences(
         benchmark=bench.name,
         criterion=criterion,
         margin=margin,
+        lower_is_better=lower_is_better,
         pairs=pairs,
         by_margin=_margin_counts(pairs, [*margins, margin]),
         n_groups=len({p.group for p in pairs}),

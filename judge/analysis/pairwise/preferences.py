@@ -256,6 +256,7 @@ def preferences_from_scores(
     judge: str,
     pairs: Iterable[tuple[str, str]] | None = None,
     margin: float = 0.0,
+    lower_is_better: bool = False,
 ) -> list[Preference]:
     """A judge's absolute scores turned into preferences: A when A's score exceeds B's by more than ``margin``.
 
@@ -265,6 +266,7 @@ def preferences_from_scores(
     Args:
         scores: item id -> the judge's score on ``criterion`` (None = unscored), e.g. ``JudgeScores.scores[c]``.
         pairs: the pairs (canonical order) to make; default every comparable pair of items the judge scored.
+        lower_is_better: the criterion's low end is better (``direction: lower``): the lower score is preferred.
     """
     if pairs is None:
         groups: dict[str, list[str]] = defaultdict(list)
@@ -275,6 +277,8 @@ def preferences_from_scores(
     out = []
     for a, b in pairs:
         sa, sb = scores.get(a), scores.get(b)
-        verdict: Verdict | None = None if sa is None or sb is None else side(sa - sb, margin)
+        verdict: Verdict | None = (
+            None if sa is None or sb is None else side(sb - sa if lower_is_better else sa - sb, margin)
+        )
         out.append(_pair(bench, a, b, criterion, judge, verdict_ab=verdict, verdict_ba=verdict))
     return out

@@ -21,7 +21,7 @@ from judge.analysis.pairwise.experts import expert_preferences
 from judge.analysis.pairwise.preferences import Preference, preferences_from_records
 from judge.data.benchmark import Benchmark
 from judge.engine.pairwise import PairJudgment
-from judge.engine.store import stream_task_records
+from judge.engine.store import load_run_manifest, stream_task_records
 
 
 def run_records(run_dir: str | Path) -> list[PairJudgment]:
@@ -45,12 +45,14 @@ def run_agreement(
     """The run's judges against the experts' preferences on the pairs the run judged (None when no criterion of the
     run has expert ratings on any of its pairs)."""
     prefs = run_preferences(run_dir, bench)
+    lower = {c for c, d in load_run_manifest(run_dir).directions.items() if d == "lower"}
     sets = []
     for crit in sorted({p.criterion for p in prefs}):
         if not bench.rated_item_ids(crit):
             continue
         judged = [(p.item_a, p.item_b) for p in prefs if p.criterion == crit]
-        experts = expert_preferences(bench, crit, margin=margin).restricted(judged)
+        # the judge was asked which reply is better: on a lower-is-better criterion the experts prefer the lower
+        experts = expert_preferences(bench, crit, margin=margin, lower_is_better=crit in lower).restricted(judged)
         if experts.pairs:
             sets.append(experts)
     if not sets:
