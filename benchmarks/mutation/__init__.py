@@ -108,6 +108,16 @@ def sample(names: Iterable[str], n: int, seed: int) -> list[str]:
     return sorted(random.Random(seed).sample(pool, min(n, len(pool))))
 
 
+def recorded_sample(report: Mapping[str, Any], current: set[str]) -> tuple[list[str], int]:
+    """The mutant names a report's sample ran (killed, survived, no tests, equivalent) that still exist, and its
+    seed: the same mutants again after tests were added."""
+    fig = next((f for f in report.get("figures", {}).values() if f.get("sample")), None)
+    if fig is None:
+        raise ValueError("the report ran no sample (no figure has a seed)")
+    ran = set(report["killed"]) | set(report["survivors"]) | set(report["no_tests"]) | set(report["equivalent"])
+    return sorted(ran & current), int(fig["sample"]["seed"])
+
+
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
     """The Wilson 95% interval of a proportion ``k / n`` (the score of a sample of mutants); None for ``n = 0``."""
     if n == 0:
