@@ -342,7 +342,7 @@ def test_the_stats_face_names_every_statistic_lazily() -> None:
 
     assert face.spearman is correlation.spearman and face.headline is pairwise.headline
     assert face.percentile_ci is resample.percentile_ci
-    with pytest.raises(AttributeError, match="module 'judge.analysis.stats' has no attribute 'median'"):
+    with pytest.raises(AttributeError, match=r"module 'judge\.analysis\.stats' has no attribute 'median'"):
         face.median  # noqa: B018
 
 
