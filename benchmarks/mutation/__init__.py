@@ -61,6 +61,13 @@ def module_of(name: str) -> str:
     return name
 
 
+def module_path(module: str) -> Path:
+    """The source file of a module: ``judge/analysis/stats/resample.py``, or a package's ``__init__.py`` (mutants of
+    ``judge.analysis.stats.__getattr__`` live in ``judge/analysis/stats/__init__.py``)."""
+    base = ROOT / module.replace(".", "/")
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
 def env() -> dict[str, str]:
     """The environment of the mutmut run: offline LiteLLM, and where the RESORT release is (mutmut runs the tests
     in its copy of the project, from which ../shared is not the release)."""

@@ -34,7 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from benchmarks.mutation import REPORT_DIR, ROOT, env, module_of
+from benchmarks.mutation import REPORT_DIR, ROOT, env, module_of, module_path
 
 TIMEOUT_S = 120.0
 
@@ -106,7 +106,10 @@ class _Serve(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
         if fullname != self.mutant.module:
             return None
-        return importlib.util.spec_from_loader(fullname, self, origin=str(self.mutant.path))
+        spec = importlib.util.spec_from_loader(fullname, self, origin=str(self.mutant.path))
+        if spec is not None and self.mutant.path.name == "__init__.py":  # a package: its submodules stay on disk
+            spec.submodule_search_locations = [str(self.mutant.path.parent)]
+        return spec
 
     def create_module(self, spec: Any) -> None:
         return None
@@ -208,7 +211,7 @@ def draw(report: dict[str, Any], n: int, seed: int) -> tuple[list[tuple[Mutant, 
             break
         module = module_of(name)
         if module not in files:
-            path = ROOT / (module.replace(".", "/") + ".py")
+            path = module_path(module)
             files[module] = file_mutants(path, module) if path.exists() else {}
         mutant = files[module].get(name)
         if mutant is None or not killed[name] or (name in digests and digests[name] != mutant.digest):
