@@ -95,3 +95,28 @@ def test_fewer_than_two_experts_is_undefined_with_reason() -> None:
     experts = {"a": {str(i): 1.0 for i in range(20)}, "b": {str(i): 2.0 for i in range(5)}}
     with pytest.raises(AltTestUndefinedError, match="at least 2 experts"):
         alt_test({str(i): 1.0 for i in range(20)}, experts, scoring="neg_rmse", min_items=10)
+
+
+def test_experts_come_out_by_name_whatever_the_order_of_the_matrix() -> None:
+    from judge.analysis.stats.alttest import alt_test_matrix
+
+    experts, truth = _panel(3)
+    judge = {str(i): float(t) for i, t in enumerate(truth)}
+    want = alt_test(judge, experts, scoring="neg_rmse")
+    order = ["c", "a", "d", "b"]
+    items = sorted({i for r in experts.values() for i in r})
+    m = np.array([[experts[r].get(i, np.nan) for i in items] for r in order])
+    got = alt_test_matrix(np.array([judge[i] for i in items]), m, order, scoring="neg_rmse")
+    assert [e.rater for e in got.experts] == ["a", "b", "c", "d"]
+    assert got == want
+
+
+def test_an_item_no_other_expert_rated_takes_no_part() -> None:
+    """The left-out expert's alignment on an item needs another expert's rating of it: without one the item is not
+    usable for that expert (the result is the one without the item)."""
+    experts, truth = _panel(4, n=60)
+    judge = {str(i): float(t) for i, t in enumerate(truth)}
+    want = alt_test(judge, experts, scoring="neg_rmse")
+    experts["a"]["solo"] = 3.0  # rated by a only, scored by the judge
+    got = alt_test({**judge, "solo": 3.0}, experts, scoring="neg_rmse")
+    assert got == want

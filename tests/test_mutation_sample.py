@@ -45,3 +45,21 @@ def test_the_sample_fails_on_a_mutant_its_tests_do_not_catch(tmp_path: Path) -> 
     (tmp_path / "mutation.json").write_text(json.dumps(fake))
     out = _sample("--n", "1", "--seed", "0", "--report", str(tmp_path / "mutation.json"), timeout=300)
     assert out["sampled"] == 1 and out["survivors"] == [name]
+
+
+def test_the_sample_of_record_is_every_mutant_the_report_ran_that_still_exists() -> None:
+    from benchmarks.mutation import recorded_sample
+
+    report = {
+        "figures": {"before": {"sample": {"seed": 26, "size": 400}}},
+        "killed": {"m.x_f__mutmut_1": [], "m.x_f__mutmut_2": []},
+        "survivors": ["m.x_g__mutmut_1"],
+        "no_tests": ["m.x_h__mutmut_1"],
+        "equivalent": {"m.x_g__mutmut_2": "why"},
+    }
+    current = {"m.x_f__mutmut_1", "m.x_g__mutmut_1", "m.x_g__mutmut_2", "m.x_h__mutmut_1", "m.x_k__mutmut_1"}
+    names, seed = recorded_sample(report, current)
+    assert seed == 26  # m.x_f__mutmut_2 no longer exists; m.x_k__mutmut_1 was never drawn
+    assert names == ["m.x_f__mutmut_1", "m.x_g__mutmut_1", "m.x_g__mutmut_2", "m.x_h__mutmut_1"]
+    with pytest.raises(ValueError, match="no figure has a seed"):
+        recorded_sample({**report, "figures": {"all": {"sample": None}}}, current)

@@ -10,6 +10,7 @@ from scipy import stats
 from judge.analysis.stats.correlation import (
     Z95,
     icc_a1,
+    icc_c1,
     kendall_tau_b,
     mean_bias,
     quadratic_kappa,
@@ -111,3 +112,54 @@ def test_system_spearman() -> None:
     res = system_spearman({"a": 1.0, "b": 2.0, "c": 3.0}, {"a": 1.5, "b": 1.0, "c": 4.0})
     assert res.value == pytest.approx(0.5) and res.n == 3  # ranks (1,2,3) vs (2,1,3): 1 - 6*2/(3*8) = 0.5
     assert system_spearman({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 2.0}).value is None
+
+
+def test_one_item_has_a_bias_but_no_limits_and_says_so() -> None:
+    res = mean_bias(np.array([3.0]), np.array([1.0]))
+    assert res.value == pytest.approx(2.0) and res.sd is None and res.loa is None
+    assert res.note == "one item only: no spread, no limits of agreement"
+
+
+@pytest.mark.parametrize("form", ["A,1", "C,1"])
+def test_icc_of_one_item_is_undefined_and_keeps_its_form(form: str) -> None:
+    res = (icc_a1 if form == "A,1" else icc_c1)(np.array([[1.0, 2.0]]))
+    assert (res.value, res.form, res.n) == (None, form, 1)
+    assert res.note == "ICC needs at least 2 items, got 1"
+
+
+@pytest.mark.parametrize("c", [0.1, 0.7, 1.1, 2.9])
+@pytest.mark.parametrize("n", [3, 7, 10])
+def test_icc_of_one_same_rating_everywhere_is_undefined_not_one(c: float, n: int) -> None:
+    """Every rating the same leaves only rounding in the sums of squares (here it is positive): no ICC."""
+    m = np.full((n, 2), c)
+    for res in (icc_a1(m, n_boot=0), icc_c1(m, n_boot=0)):
+        assert res.value is None and res.note == "ICC is undefined: every rating is the same"
+
+
+def test_bootstraps_with_more_distinct_values_than_the_grid_holds_equal_scipy() -> None:
+    """Over 1,000 distinct values a side (more than a million grid cells): ranks and one scipy call per resample."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=1100)
+    y = x + rng.normal(size=1100)
+    for fn, ours in ((stats.spearmanr, spearman), (stats.kendalltau, kendall_tau_b)):
+        loop = _replay(x, y, 40, 3, fn)
+        est = ours(x, y, n_boot=40, seed=3)
+        assert est.value == pytest.approx(fn(x, y).statistic, abs=1e-12)
+        assert est.ci == pytest.approx(tuple(np.percentile(loop, [2.5, 97.5])), abs=1e-12)
+
+
+def test_resamples_with_one_side_constant_are_left_out_silently() -> None:
+    """Five items, four with the same judge score: many resamples draw that score only (tau 0 / 0), no warning."""
+    import warnings
+
+    x, y = np.array([1.0, 1.0, 1.0, 1.0, 2.0]), np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tau, rho = kendall_tau_b(x, y, n_boot=300, seed=1), spearman(x, y, n_boot=300, seed=1)
+    idx = np.concatenate(resample_blocks(5, 300, 1))
+    defined = [row for row in idx if np.ptp(x[row]) > 0 and np.ptp(y[row]) > 0]
+    assert 0 < len(defined) < 300  # some resamples are undefined, and left out of the CI
+    want = np.percentile([stats.kendalltau(x[r], y[r]).statistic for r in defined], [2.5, 97.5])
+    assert tau.ci == pytest.approx(tuple(want), abs=1e-12)
+    want = np.percentile([stats.spearmanr(x[r], y[r]).statistic for r in defined], [2.5, 97.5])
+    assert rho.ci == pytest.approx(tuple(want), abs=1e-12)

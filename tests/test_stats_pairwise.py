@@ -169,3 +169,31 @@ def test_headline_notes() -> None:
     h = headline(judge_pairs(experts[0], experts[1:], "ordinal"), n_boot=300, seed=1)
     assert h.ci is not None and h.ci[0] < h.value < h.ci[1]  # type: ignore[operator]
     assert h == headline(judge_pairs(experts[0], experts[1:], "ordinal"), n_boot=300, seed=1)
+
+
+def test_no_resamples_asked_for_gives_the_value_without_a_ci() -> None:
+    rng = np.random.default_rng(3)
+    experts = rng.integers(1, 6, size=(3, 30)).astype(float)
+    h = headline(judge_pairs(experts[0], experts[1:], "ordinal"), n_boot=0)
+    assert h.value == pytest.approx(headline(judge_pairs(experts[0], experts[1:], "ordinal"), n_boot=50).value)
+    assert h.ci is None and h.note is None
+
+
+def test_interval_kappa_does_not_move_when_every_score_is_shifted() -> None:
+    """Only differences enter interval kappa: adding 10,000 to every score (1,000 items) leaves it as it was, though
+    the raw second moments are then 10^8 times the spread."""
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 6, 1000).astype(float)
+    y = np.clip(x + rng.integers(-1, 2, 1000), 1, 5)
+    want = quadratic_kappa(x, y, n_boot=0).value
+    assert want is not None and 0.5 < want < 1
+    shifted = one_pair_each(x + 1e4, y + 1e4, "interval").kappa()[0]
+    assert shifted == pytest.approx(want, abs=1e-6)
+
+
+def test_no_shuffle_of_fewer_than_two_items() -> None:
+    experts = np.array([[1.0, NAN, 3.0], [2.0, NAN, NAN]])
+    judge = np.array([NAN, 2.0, 3.0])  # one item both scored and rated
+    for level in ("interval", "ordinal"):
+        assert len(permuted_kappas(judge, experts, level, [1, 2, 3], n_perm=50)) == 0  # type: ignore[arg-type]
+    assert len(permuted_kappas(np.array([1.0, 2.0, 3.0]), experts, "ordinal", n_perm=50)) == 50

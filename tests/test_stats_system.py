@@ -56,7 +56,8 @@ def test_thin_systems_are_left_out_and_few_systems_get_no_interval() -> None:
     x, y, systems, posts = _panel(n_sys=4)
     res = system_agreement(x[:-2], y[:-2], systems[:-2], posts[:-2], n_boot=100)  # s3 keeps 4 items: left out
     assert res.n_systems == 3 and res.n_left_out == 1
-    assert res.spearman.value is not None and res.spearman.ci is None and "too few" in (res.spearman.note or "")
+    assert res.spearman.value is not None and res.spearman.ci is None
+    assert res.spearman.note == "too few: 3 system(s), a CI needs at least 5"
     res = system_agreement(x[:12], y[:12], systems[:12], posts[:12], n_boot=100)
     assert res.spearman.value is None and "at least 3 systems" in (res.note or "")
 
@@ -98,3 +99,14 @@ def test_groups_and_too_few() -> None:
     idx = resample_blocks(7, 30, 2)[0]
     assert np.array_equal(draw_counts_t(idx, 7), draw_counts(idx, 7).T)
     assert too_few(4) and too_few(5, 2) and too_few(5, 3) is None
+
+
+def test_system_means_that_differ_by_rounding_only_have_no_icc_and_say_so() -> None:
+    """Means 10^-9 apart rank (so the rank correlations stand), but leave no variance for ICC(C,1)."""
+    systems = np.repeat(np.arange(4), 5)
+    posts = np.tile(np.arange(5), 4)
+    x = 3.0 + 1e-9 * systems
+    y = 2.0 + 1e-9 * systems[::-1]
+    res = system_agreement(x, y, systems, posts, n_boot=0)
+    assert res.spearman.value == pytest.approx(-1.0)
+    assert res.icc_c1.value is None and res.icc_c1.note == "undefined: no spread in the system means"

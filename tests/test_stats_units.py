@@ -296,3 +296,80 @@ def test_calibration_metrics_print_with_two_decimals() -> None:
 
     assert fmt_metric(Metric(value=0.123)) == "0.12" and fmt_metric(Metric(value=-0.001)) == "0.00"
     assert fmt_metric(None) == "n/a" and fmt_metric(Metric(value=None)) == "n/a"
+
+
+def test_unique_rows_is_numpys_unique_rows() -> None:
+    """Whatever the shape, including more columns than one integer key can hold (70 two-valued columns)."""
+    from judge.analysis.stats.resample import unique_rows
+
+    rng = np.random.default_rng(6)
+    wide = rng.integers(0, 2, size=(40, 70)).astype(float)
+    wide[1] = wide[0]
+    wide[1, 0] = 1 - wide[0, 0]  # differs from row 0 in the first column only
+    cases = [
+        rng.integers(0, 3, size=(50, 4)).astype(float),
+        wide,
+        rng.integers(0, 2, size=(12, 2, 2)).astype(float),
+        np.zeros((0, 3)),
+        np.zeros((4, 0)),
+        np.array([3.0, 1.0, 3.0]),
+    ]
+    for rows in cases:
+        uniq, inverse = unique_rows(rows)
+        want_uniq, want_inverse = np.unique(rows, axis=0, return_inverse=True)
+        assert np.array_equal(uniq, want_uniq) and np.array_equal(inverse, np.ravel(want_inverse))
+        assert np.array_equal(uniq[inverse], rows)
+
+
+def test_a_judge_equal_to_a_rater_on_exactly_95_percent_is_that_rater() -> None:
+    from judge.analysis.stats.raters import SAME_SHARE, rater_matches
+
+    rater = np.tile(np.arange(1.0, 6.0), 4)  # 20 items, 1..5 each four times
+    judge = rater.copy()
+    judge[0] = 2.0  # 19 of 20 equal
+    match = rater_matches(judge, rater[np.newaxis, :], ["a"])
+    # chance = sum over values of P(judge = v) P(rater = v) = (3*4*4 + 3*4 + 5*4) / 400 = 0.2
+    assert SAME_SHARE == 0.95 and len(match) == 1
+    assert (match[0].share, match[0].n_shared) == (0.95, 20)
+    assert match[0].kappa == pytest.approx(1 - 0.05 / 0.8)
+    judge[1] = 1.0  # 18 of 20: not the rater
+    assert rater_matches(judge, rater[np.newaxis, :], ["a"]) == []
+
+
+def test_the_stats_face_names_every_statistic_lazily() -> None:
+    import judge.analysis.stats as face
+    from judge.analysis.stats import correlation, pairwise, resample
+
+    assert face.spearman is correlation.spearman and face.headline is pairwise.headline
+    assert face.percentile_ci is resample.percentile_ci
+    with pytest.raises(AttributeError, match=r"module 'judge\.analysis\.stats' has no attribute 'median'"):
+        face.median  # noqa: B018
+
+
+def test_panel_cis_are_the_statistics_of_each_resample_of_the_items() -> None:
+    """A judge against two experts on 30 items, one of them scored but rated by nobody (it takes no part): the
+    headline and bias CIs of the shared resamples are the percentiles of the same statistics computed on each
+    resample's items (the headline by the pairwise kappa of those items, the bias by numpy)."""
+    from judge.analysis.stats.pairwise import judge_pairs
+    from judge.analysis.stats.panel import judge_panel, panel_statistics, resample_panels
+    from judge.analysis.stats.resample import resample_blocks
+
+    rng = np.random.default_rng(8)
+    n, scale = 30, [1.0, 2.0, 3.0, 4.0, 5.0]
+    m = rng.integers(1, 6, size=(2, n)).astype(float)
+    m[1, ::3] = np.nan
+    x = np.clip(m[0] + rng.integers(-1, 2, n), 1, 5)
+    m[:, 7] = np.nan  # rated by nobody
+    x[4] = np.nan  # not scored
+    p = judge_panel("j", x, m, ["a", "b"], "interval", scale)
+    resample_panels([p], {}, n, n_boot=200, seed=4, level="interval")
+    got = panel_statistics(p, m, ["a", "b"], "interval")
+    kappas, biases = [], []
+    for row in np.concatenate(resample_blocks(n, 200, 4)):
+        xs, ms = x[row], m[:, row]
+        kappas.append(judge_pairs(xs, ms, "interval", scale).kappa()[0])
+        use = ~np.isnan(xs) & ~np.isnan(ms).all(axis=0)
+        biases.append(np.mean(xs[use] - np.nanmean(ms[:, use], axis=0)))
+    assert got["n_items"] == n - 2
+    assert got["headline"].ci == pytest.approx(tuple(np.percentile(kappas, [2.5, 97.5])), abs=1e-12)
+    assert got["bias"].ci == pytest.approx(tuple(np.percentile(biases, [2.5, 97.5])), abs=1e-12)

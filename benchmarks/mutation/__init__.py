@@ -61,6 +61,13 @@ def module_of(name: str) -> str:
     return name
 
 
+def module_path(module: str) -> Path:
+    """The source file of a module: ``judge/analysis/stats/resample.py``, or a package's ``__init__.py`` (mutants of
+    ``judge.analysis.stats.__getattr__`` live in ``judge/analysis/stats/__init__.py``)."""
+    base = ROOT / module.replace(".", "/")
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
 def env() -> dict[str, str]:
     """The environment of the mutmut run: offline LiteLLM, and where the RESORT release is (mutmut runs the tests
     in its copy of the project, from which ../shared is not the release)."""
@@ -106,6 +113,16 @@ def sample(names: Iterable[str], n: int, seed: int) -> list[str]:
     """``n`` mutant names drawn without replacement by ``seed`` (the same names for the same list and seed)."""
     pool = sorted(names)
     return sorted(random.Random(seed).sample(pool, min(n, len(pool))))
+
+
+def recorded_sample(report: Mapping[str, Any], current: set[str]) -> tuple[list[str], int]:
+    """The mutant names a report's sample ran (killed, survived, no tests, equivalent) that still exist, and its
+    seed: the same mutants again after tests were added."""
+    fig = next((f for f in report.get("figures", {}).values() if f.get("sample")), None)
+    if fig is None:
+        raise ValueError("the report ran no sample (no figure has a seed)")
+    ran = set(report["killed"]) | set(report["survivors"]) | set(report["no_tests"]) | set(report["equivalent"])
+    return sorted(ran & current), int(fig["sample"]["seed"])
 
 
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:

@@ -3,6 +3,7 @@
 python -m benchmarks.mutation run                          # every mutant of the scope (hours on 2 cores)
 python -m benchmarks.mutation run --only 'judge.analysis.stats.alpha*'   # one chunk; results accumulate
 python -m benchmarks.mutation run --sample 400 --seed 26   # a seeded sample: the score with its interval
+python -m benchmarks.mutation run --same-as reports/quality/mutation.json --group stats   # that sample again
 python -m benchmarks.mutation report [--label after]       # reports/quality/mutation.{md,json}
 """
 
@@ -18,7 +19,16 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.mutation import MUTANTS, REPORT_DIR, load_equivalent, mutmut, results, sample
+from benchmarks.mutation import (
+    MUTANTS,
+    REPORT_DIR,
+    group_of,
+    load_equivalent,
+    mutmut,
+    recorded_sample,
+    results,
+    sample,
+)
 from benchmarks.mutation.report import write_report
 
 
@@ -36,9 +46,16 @@ def _run(args: argparse.Namespace) -> int:
         import fnmatch
 
         names = [n for n in names if any(fnmatch.fnmatch(n, p) for p in args.only)]
-    if args.sample:
+    if args.same_as:
+        # The sample of record: the mutants a report's sample ran, so that before and after count the same mutants
+        # even when the code has grown since (a fresh draw from more mutants is another sample).
+        names, seed = recorded_sample(json.loads(Path(args.same_as).read_text(encoding="utf-8")), set(names))
+        (MUTANTS / "sample.json").write_text(json.dumps({"seed": seed, "names": names}, indent=1))
+    elif args.sample:
         names = sample(names, args.sample, args.seed)
         (MUTANTS / "sample.json").write_text(json.dumps({"seed": args.seed, "names": names}, indent=1))
+    if args.group:
+        names = [n for n in names if group_of(n) == args.group]
     todo = [n for n in names if args.again or results()[n] == "not checked"]
     print(f"{len(todo)} mutants to run ({len(names)} selected)", file=sys.stderr)
     for k in range(0, len(todo), args.chunk):
@@ -74,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--only", nargs="+", metavar="GLOB", help="only mutant names matching these globs (a chunk)")
     r.add_argument("--sample", type=int, metavar="N", help="a seeded sample of N mutants")
     r.add_argument("--seed", type=int, default=26)
+    r.add_argument("--same-as", metavar="REPORT", help="the sample a report ran (reports/quality/mutation.json)")
+    r.add_argument("--group", choices=["stats", "analyses"], help="only this group's mutants (of the sample)")
     r.add_argument("--again", action="store_true", help="re-run mutants that already have a result")
     r.add_argument("--chunk", type=int, default=100, help="mutants per mutmut call (default 100)")
     r.add_argument("--max-children", type=int, default=2)

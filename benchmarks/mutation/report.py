@@ -30,7 +30,7 @@ def _tests_by_function(mutants_dir: Path = MUTANTS) -> dict[str, list[str]]:
 
 def _digests(names: Iterable[str]) -> dict[str, str]:
     """name -> digest of the mutated function (``sample.Mutant.digest``): how the CI sample tells a stale name."""
-    from benchmarks.mutation import ROOT
+    from benchmarks.mutation import module_path
     from benchmarks.mutation.sample import file_mutants
 
     out: dict[str, str] = {}
@@ -38,7 +38,7 @@ def _digests(names: Iterable[str]) -> dict[str, str]:
     for n in names:
         by_module.setdefault(module_of(n), []).append(n)
     for module, members in by_module.items():
-        mutants = file_mutants(ROOT / (module.replace(".", "/") + ".py"), module)
+        mutants = file_mutants(module_path(module), module)
         out.update({n: mutants[n].digest for n in members if n in mutants})
     return out
 
