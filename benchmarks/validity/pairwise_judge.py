@@ -23,6 +23,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from judge.analysis.pairwise import (
     preferences_from_scores,
     validity_pairs,
 )
-from judge.analysis.pairwise.runs import run_preferences
+from judge.analysis.pairwise.runs import run_preferences, run_records
 from judge.analysis.scores import read_judges
 from judge.analysis.stats.preference import PostEstimate
 from judge.engine.judge_spec import resolve_judges
@@ -53,13 +54,14 @@ def measure(
     out: str | Path,
     *,
     api_base: str | None = None,
-    reference_run: str | Path | None = None,
+    reference_runs: Sequence[str | Path] = (),
     per_group: int = 3,
     limit: int | None = None,
     n_boot: int = 2000,
     seed: int = 0,
     cache_dir: str | Path | None = None,
     concurrency: int = 1,
+    time_note: str = "",
 ) -> dict[str, Any]:
     """Judge the validity pairs in both orders and measure the judge; returns what ``render`` writes."""
     inp = load_inputs(benchmark, criteria=list(CRITERIA))
@@ -89,16 +91,20 @@ def measure(
         mine = [(v.item_a, v.item_b) for v in chosen if v.criterion == crit]
         if mine:
             sets.append(expert_preferences(bench, crit).restricted(mine))
-    if reference_run:
-        ref = read_judges(reference_run, inp.rubrics, bench=bench)[0]
-        for e in sets:
-            prefs += preferences_from_scores(
-                bench, ref.scores.get(e.criterion, {}), e.criterion, judge=f"{ref.name} (scores)",
-                pairs=[(p.item_a, p.item_b) for p in e.pairs],
-            )  # fmt: skip
+    for reference_run in reference_runs:
+        for ref in read_judges(reference_run, inp.rubrics, bench=bench):
+            for e in sets:
+                prefs += preferences_from_scores(
+                    bench, ref.scores.get(e.criterion, {}), e.criterion, judge=f"{ref.name} (scores)",
+                    pairs=[(p.item_a, p.item_b) for p in e.pairs],
+                )  # fmt: skip
     result = pairwise_agreement(sets, prefs, n_boot=n_boot, seed=seed)
-    calls = summary.model_calls
-    latency = sum(t.latency_s_total for t in summary.per_judge.values())
+    # The time per pair from the records' own latencies (answers that were really asked, in whichever invocation),
+    # so a report re-rendered from the cache keeps the time measured when the calls were made.
+    wanted = {(v.item_a, v.item_b, v.criterion) for v in chosen}
+    asked = [r for r in run_records(out) if (r.item_a, r.item_b, r.criterion) in wanted and not r.cache_hit]
+    calls = len(asked)
+    latency = sum(r.latency_s or 0.0 for r in asked)
     return {
         "judge": judges[0].name,
         "model": judges[0].model,
@@ -111,7 +117,8 @@ def measure(
         "cache_hits": summary.cache_hits,
         "wall_s": round(wall, 2),
         "latency_s": round(latency, 2),
-        "s_per_pair": round(latency / len(chosen), 2) if chosen and calls else None,
+        "s_per_pair": round(latency / len(chosen), 2) if chosen and calls == 2 * len(chosen) else None,
+        "time_note": time_note,
         "position": summary.task_summary.get("position", {}),
         "agreement": result.model_dump(mode="json"),
     }
@@ -132,8 +139,10 @@ def render(m: dict[str, Any]) -> str:
     )  # fmt: skip
     timing = (
         f"{m['s_per_pair']:.2f} s per pair (both orders; {m['latency_s']:.1f} s of calls, {m['calls']} calls)"
+        + (f"; {m['time_note']}" if m.get("time_note") else "")
         if m["s_per_pair"] is not None
-        else f"not measured: every answer came from the cache ({m['cache_hits']} hits); run with a new --cache-dir"
+        else f"not measured: {m['calls']} of the {2 * m['pairs']} answers were asked, the others came from a "
+        "cache; run with a new --cache-dir"
     )
     lines = [
         f"# Pairwise judge against the experts: {m['judge']} ({m['model']})",
@@ -174,7 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--benchmark", required=True, help="the imported RESORT benchmark (judge import resort)")
     ap.add_argument("--judge", default="local", help="judge model string or .toml config (default: local)")
     ap.add_argument("--api-base", help="OpenAI-compatible server of the judge")
-    ap.add_argument("--reference-run", help="a run of absolute scores to compare, turned into preferences")
+    ap.add_argument(
+        "--reference-run",
+        action="append",
+        default=[],
+        help="a run of absolute scores to compare, turned into preferences on the same pairs (repeatable: e.g. "
+        "GPT-4's released scores, and the same judge's own scores: does asking pairwise beat scoring?)",
+    )
     ap.add_argument("--out", required=True, help="the pairwise run directory (resumed if it exists)")
     ap.add_argument("--report", type=Path, help="write the markdown report here (default: print it)")
     ap.add_argument("--per-group", type=int, default=3, help="validity pairs per post x dimension group (3)")
@@ -183,11 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache-dir", help="reply cache (a fresh one times every call)")
     ap.add_argument("--concurrency", type=int, default=1)
+    ap.add_argument("--time-note", default="", help="said beside the time (e.g. what else the machine was doing)")
     args = ap.parse_args(argv)
     m = measure(
-        args.benchmark, args.judge, args.out, api_base=args.api_base, reference_run=args.reference_run,
+        args.benchmark, args.judge, args.out, api_base=args.api_base, reference_runs=args.reference_run,
         per_group=args.per_group, limit=args.limit, n_boot=args.n_boot, seed=args.seed, cache_dir=args.cache_dir,
-        concurrency=args.concurrency,
+        concurrency=args.concurrency, time_note=args.time_note,
     )  # fmt: skip
     text = render(m)
     if args.report:
