@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from judge.cli import main
-from judge.engine.judge_spec import JudgeSpec, resolve_judges
-from judge.engine.model_names import check_model_names, known_models, known_providers, model_problem
+from judge.engine.judge_spec import JudgeSpec, check_model_names, resolve_judges
+from judge.engine.model_names import known_models, known_providers, model_problem
 from judge.errors import UsageError
 from tests.support.stub import StubServer
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -315,8 +316,6 @@ def resolve_judges(
     string that cannot be called (an unknown provider or model, a typo) is refused here, before anything else, with
     the nearest names that would work (``judge.engine.model_names``).
     """
-    from judge.engine.model_names import check_model_names
-
     specs: list[JudgeSpec] = []
     typed: list[bool] = []
     for v in values or ["local"]:
@@ -335,3 +334,27 @@ def resolve_judges(
     if dup:
         raise UsageError(f"judge names must be unique, repeated: {dup}")
     return specs
+
+
+def check_model_names(specs: Sequence[JudgeSpec], *, typed: Sequence[bool] | None = None) -> None:
+    """Refuse judges whose model strings cannot be called (see the module docstring), all of them in one message.
+
+    Args:
+        typed: per spec, whether it came from the command line (default: all did).
+
+    Raises:
+        UsageError: naming each bad judge, what is wrong and the nearest names that would work.
+    """
+    from judge.engine.model_names import model_problem  # loads LiteLLM's offline lists: only when judges are made
+
+    bad = []
+    for n, spec in enumerate(specs):
+        was_typed = typed[n] if typed is not None else True
+        strings = {(spec.model, spec.api_base)}
+        strings |= {(d.model or spec.model, d.api_base or spec.api_base) for d in spec.deployments}
+        for model, base in sorted(strings, key=lambda t: (t[0], t[1] or "")):
+            why = model_problem(model, api_base=base, typed=was_typed)
+            if why:
+                bad.append(f"judge {spec.name!r}: {why}" if spec.name != model else why)
+    if bad:
+        raise UsageError("; ".join(bad))

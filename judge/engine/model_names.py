@@ -2,8 +2,9 @@
 
 A typo in ``--judge`` used to surface late and wrong: ``--judge loacl`` or ``--judge gpt4o`` named no provider
 LiteLLM can route, yet the run first asked for ``OPENAI_API_KEY`` (the default provider's key) and, with the key
-set, failed at the first call. ``check_model_names`` refuses such a string at once, with the nearest names that
-would work ("did you mean local?"), from lists that need no network and no import of LiteLLM:
+set, failed at the first call. ``judge.engine.judge_spec.check_model_names`` refuses such a string at once
+(``model_problem`` here says what is wrong), with the nearest names that would work ("did you mean local?"), from
+lists that need no network and no import of LiteLLM:
 
 - LiteLLM's offline lists, read from the files it ships: the price map (``model_prices_and_context_window_backup
   .json``: every model it knows, with its provider) and the provider list (``provider_endpoints_support_backup
@@ -33,9 +34,6 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-from judge.engine.judge_spec import JudgeSpec
-from judge.errors import UsageError
 
 # Providers whose model names are a closed, published catalogue that LiteLLM's price map follows: an unknown name
 # one typo away from a known one is a typo there. (Open catalogues, e.g. ollama or openrouter, are not checked.)
@@ -186,25 +184,3 @@ def _catalogue(models: dict[str, str], provider: str) -> list[str]:
             continue
         out.append(m.split("/", 1)[1] if m.startswith(provider + "/") else m)
     return out
-
-
-def check_model_names(specs: Sequence[JudgeSpec], *, typed: Sequence[bool] | None = None) -> None:
-    """Refuse judges whose model strings cannot be called (see the module docstring), all of them in one message.
-
-    Args:
-        typed: per spec, whether it came from the command line (default: all did).
-
-    Raises:
-        UsageError: naming each bad judge, what is wrong and the nearest names that would work.
-    """
-    bad = []
-    for n, spec in enumerate(specs):
-        was_typed = typed[n] if typed is not None else True
-        strings = {(spec.model, spec.api_base)}
-        strings |= {(d.model or spec.model, d.api_base or spec.api_base) for d in spec.deployments}
-        for model, base in sorted(strings, key=lambda t: (t[0], t[1] or "")):
-            why = model_problem(model, api_base=base, typed=was_typed)
-            if why:
-                bad.append(f"judge {spec.name!r}: {why}" if spec.name != model else why)
-    if bad:
-        raise UsageError("; ".join(bad))

@@ -14,7 +14,8 @@ import io
 
 from pydantic import BaseModel
 
-from judge.report.model import FORMATS, Report, Table
+from judge.report.model import Report, Table
+from judge.report.renderers import FORMATS
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 

@@ -21,7 +21,8 @@ from pydantic import BaseModel
 
 from judge import __version__
 from judge.report.density import GRID as BIN_GRID, aggregate
-from judge.report.model import FORMATS, Figure, Report, Table
+from judge.report.model import Figure, Report, Table
+from judge.report.renderers import FORMATS
 
 ACCENT = "#2563eb"
 MUTED = "#64748b"

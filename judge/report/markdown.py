@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from judge.report.model import FORMATS, Report, Table
+from judge.report.model import Report, Table
+from judge.report.renderers import FORMATS
 
 # A wider table does not fit a pull request or a terminal (the judge board with 7 criteria had 37 columns): it is
 # split into one table per column group, each repeating the columns that name the row.

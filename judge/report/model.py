@@ -1,11 +1,9 @@
 """The format-neutral report: tables and figures that every renderer (markdown, CSV, HTML) takes (the renderers
-register in ``FORMATS``, kept in ``renderers``)."""
+register in ``judge.report.renderers.FORMATS``; the JSON one is ``json_format``)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from judge.report.renderers import FORMATS as FORMATS, Renderer as Renderer
 
 
 class _Model(BaseModel):
@@ -71,9 +69,3 @@ class Report(_Model):
     links: list[Link] = Field(default_factory=list)
     provenance: list[tuple[str, str]] = Field(default_factory=list)
     long_table: Table | None = Field(default=None, description="Long-format table written as CSV (default: first).")
-
-
-@FORMATS.register("json")
-def json_file(board: BaseModel, report: Report) -> str:
-    """The result model itself, every number in it (the ``Report`` is a layout of it, not needed here)."""
-    return board.model_dump_json(indent=2) + "\n"

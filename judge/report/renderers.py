@@ -29,7 +29,7 @@ FORMATS: Registry[Renderer] = Registry(
     "report format",
     where={
         "md": "judge.report.markdown",
-        "json": "judge.report.model",
+        "json": "judge.report.json_format",
         "csv": "judge.report.csv",
         "html": "judge.report.html",
     },

@@ -2,7 +2,7 @@
 
 Three registries decide what a result looks like, each filled where the thing is defined:
 
-* ``model.FORMATS``: the formats every ``Report`` has (md, json, csv, html) and their renderers;
+* ``renderers.FORMATS``: the formats every ``Report`` has (md, json, csv, html) and their renderers;
 * ``BUILDERS``: result type -> the function that lays it out as a ``Report`` (``@register_builder(Leaderboard)``
   above it, in a module of this package: they are all imported the first time a builder is looked for);
 * ``LAYOUTS``: a file of its own for one result type in one format, instead of the ``Report``'s
@@ -21,7 +21,8 @@ from pydantic import BaseModel
 
 from judge.errors import UsageError
 from judge.registry import Registry
-from judge.report.model import FORMATS, Report
+from judge.report.model import Report
+from judge.report.renderers import FORMATS
 
 B = TypeVar("B", bound=Callable[..., Any])
 
