@@ -15,18 +15,25 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
 
 from pydantic import BaseModel
 
 from judge import __version__
 from judge.report.density import GRID as BIN_GRID, aggregate
 from judge.report.model import Figure, Report, Table
+from judge.report.plot_parts import (
+    ACCENT as ACCENT,
+    GRID as GRID,
+    MUTED as MUTED,
+    AgreementPanel as AgreementPanel,
+    AgreementRow as AgreementRow,
+    Panel as Panel,
+    RankPanel as RankPanel,
+    _e as _e,
+    _fmt as _fmt,
+    nice_ticks as nice_ticks,
+)
 from judge.report.renderers import FORMATS
-
-ACCENT = "#2563eb"
-MUTED = "#64748b"
-GRID = "#e2e8f0"
 
 _CSS = """
 :root{--fg:#0f172a;--muted:#64748b;--line:#e2e8f0;--accent:#2563eb;--stripe:#f8fafc;--hover:#eff6ff}
@@ -155,10 +162,6 @@ _JS = """
 """
 
 
-def _e(text: object) -> str:
-    return escape(str(text), quote=True)
-
-
 _CI_TEXT = re.compile(r"^(\S+) (\[[^\[\]]+\])$")
 
 
@@ -178,10 +181,6 @@ def safe_href(href: str) -> str | None:
     if ":" in head and head.split(":", 1)[0].lower() not in ("http", "https"):
         return None
     return _e(href)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".") if abs(x) < 1e6 else f"{x:.3g}"
 
 
 # -- tables ----------------------------------------------------------------------------------------------------
@@ -315,19 +314,6 @@ def html_file(board: BaseModel, report: Report) -> str:
 # -- plots -----------------------------------------------------------------------------------------------------
 
 
-def nice_ticks(low: float, high: float, max_ticks: int = 11) -> list[float]:
-    """Round tick values covering [low, high]: steps of 1, 2, 2.5 or 5 times a power of ten."""
-    span = high - low
-    if span <= 0:
-        return [low]
-    raw = span / (max_ticks - 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw - 1e-12)
-    first = math.ceil(low / step - 1e-9) * step
-    n = math.floor((high - first) / step + 1e-9) + 1
-    return [round(first + k * step, 10) for k in range(n)]
-
-
 def _axis_x(
     x0: float, x1: float, y: float, y_top: float, low: float, high: float, ticks: Sequence[float], font: float = 11
 ) -> str:
@@ -357,18 +343,6 @@ def _axis_y(x0: float, x1: float, ticks: Sequence[float], sy: Callable[[float], 
 # this much larger than the panel plots' so that it stays at least 10 px there.
 SQUARE_TICK_FONT = 12.5
 SQUARE_LABEL_FONT = 13.5
-
-
-@dataclass(frozen=True)
-class Panel:
-    """One panel of a dot-and-whisker plot: a criterion's mean and CI per row, on the axis ``low``-``high``."""
-
-    title: str
-    means: Sequence[float | None]
-    cis: Sequence[tuple[float, float] | None]
-    low: float
-    high: float
-    tooltips: Sequence[str] | None = None
 
 
 def whisker_panels_svg(
@@ -602,22 +576,6 @@ def _panel_width(label_w: float, n: int, gap: int, widest: int, max_width: float
     return int(max(narrowest, min(widest, (max_width - label_w) / n - gap)))
 
 
-@dataclass(frozen=True)
-class RankPanel:
-    """One criterion's ranks: each row's rank and its 95% interval across bootstrap resamples (1 = best).
-
-    ``n`` is the number of ranked rows: the axis runs from 1 to ``n``. ``notes`` (optional, one per row) replaces a
-    row's mark by a short text, e.g. ``"too few"`` where the data are too thin for a rank interval; the full reason
-    can follow after ``": "`` and is shown on hover.
-    """
-
-    title: str
-    ranks: Sequence[int | None]
-    intervals: Sequence[tuple[int, int] | None]
-    n: int
-    notes: Sequence[str | None] = ()
-
-
 def rank_intervals_svg(
     labels: Sequence[str], panels: Sequence[RankPanel], *, panel_width: int = 220, max_width: float | None = None
 ) -> str:
@@ -690,25 +648,6 @@ def rank_intervals_svg(
     from judge.report.plots_narrow import rank_panels, reflow
 
     return reflow("".join(out), rank_panels(labels, panels))
-
-
-@dataclass(frozen=True)
-class AgreementRow:
-    """One row of an agreement plot: a judge, a chance baseline (``chance:constant``, ``chance:permuted``) or the
-    experts' agreement with each other (drawn as the ceiling band, not as a row)."""
-
-    label: str
-    value: float | None
-    ci: tuple[float, float] | None = None
-    kind: str = "judge"  # judge | baseline (length, a named item field) | chance | experts
-
-
-@dataclass(frozen=True)
-class AgreementPanel:
-    """One criterion: its rows (any order; the experts row becomes the band)."""
-
-    title: str
-    rows: Sequence[AgreementRow]
 
 
 _KINDS = ("judge", "baseline", "chance", "experts")

@@ -10,12 +10,19 @@ their own: counting a plot's marks in the page counts the wide layout's.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
-from judge.report.html import ACCENT, GRID, MUTED, _e, _fmt, nice_ticks
-
-if TYPE_CHECKING:
-    from judge.report.html import AgreementPanel, AgreementRow, Panel, RankPanel
+from judge.report.plot_parts import (
+    ACCENT,
+    GRID,
+    MUTED,
+    AgreementPanel,
+    AgreementRow,
+    Panel,
+    RankPanel,
+    _e,
+    _fmt,
+    nice_ticks,
+)
 
 # A phone's content width: 390 px less the page's side padding (12 px each side) and a little air.
 NARROW_WIDTH = 350
