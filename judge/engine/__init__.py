@@ -66,7 +66,6 @@ if TYPE_CHECKING:
     from judge.engine.plan import (
         JudgmentUnit as JudgmentUnit,
         RunConfig as RunConfig,
-        ScoreTask as ScoreTask,
         plan_unit as plan_unit,
         plan_units as plan_units,
     )
@@ -80,6 +79,7 @@ if TYPE_CHECKING:
     from judge.engine.runner import (
         run_judging as run_judging,
     )
+    from judge.engine.score_task import ScoreTask as ScoreTask
     from judge.engine.store import (
         RunManifest as RunManifest,
         RunStore as RunStore,
@@ -160,7 +160,7 @@ _WHERE = {
     "write_imported_run": "judge.engine.imported",
     "framing_of": "judge.engine.prompt",
     "RawOutput": "judge.engine.imported",
-    "ScoreTask": "judge.engine.plan",
+    "ScoreTask": "judge.engine.score_task",
     "PairJudgment": "judge.engine.pairwise",
     "PairPlan": "judge.engine.pairwise",
     "PairwiseTask": "judge.engine.pairwise",

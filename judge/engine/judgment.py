@@ -38,6 +38,9 @@ UnscoredReason = Literal[
 # answer: recorded, but the next invocation of the run asks again (judge.engine.store.is_final).
 TRANSIENT_REASONS: frozenset[str] = frozenset({"api_error"})
 
+#: The share of unscored judgments above which a run is not a clean result (``judge run --max-unscored``).
+DEFAULT_MAX_UNSCORED = 0.1
+
 
 class Judgment(BaseModel):
     """One record of a run store (``judgments.jsonl``): append-only, versioned."""

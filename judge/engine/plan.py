@@ -12,14 +12,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from judge.data import Benchmark, Item, Rubric
 from judge.data.benchmark import check_dimensions
 from judge.engine.answer import choice_answer_schema, multi_answer_schema, single_answer_schema
 from judge.engine.cache import CachedReply, cache_key
 from judge.engine.judge_spec import JudgeSpec
-from judge.engine.judgment import Judgment, judgment_from_answer, unanswered_judgment
+from judge.engine.judgment import DEFAULT_MAX_UNSCORED, Judgment, judgment_from_answer, unanswered_judgment
 from judge.engine.prompt import (
     DEFAULT_COMPACT_VARIANT,
     compact_prompt_hash,
@@ -28,8 +28,6 @@ from judge.engine.prompt import (
     render_messages,
     render_multi_messages,
 )
-from judge.engine.store import DEFAULT_MAX_UNSCORED
-from judge.engine.task import register_task
 from judge.errors import UsageError
 
 LOCAL_MAX_POST_CHARS = 6000  # keeps prompts inside the embedded judge's 4k-token context
@@ -318,30 +316,3 @@ def _multi_units(
             for rubric in group:
                 if (judge.name, item_id, rubric.name, sample) not in done:
                     yield _unit(judge, rubric, item, rendered, rf, sample, cfg.seed + sample, group, identity, ihash)
-
-
-@register_task
-class ScoreTask:
-    """Absolute scoring (the task ``score``): each item on each criterion, on the rubric's scale.
-
-    One unit per (judge, item, criterion, sample), planned by ``plan_units``; the record is ``Judgment``.
-    """
-
-    name: ClassVar[str] = "score"
-    record_type: ClassVar[type[Judgment]] = Judgment
-
-    def units(self, cfg: RunConfig, done: set[Any]) -> Iterator[JudgmentUnit]:
-        return plan_units(cfg, done)
-
-    def size(self, cfg: RunConfig) -> int:
-        return len(cfg.judges) * len(cfg.selected_ids()) * len(cfg.rubrics) * cfg.samples
-
-    def selected(self, cfg: RunConfig, keys: set[Any]) -> int:
-        judges, ids = {j.name for j in cfg.judges}, set(cfg.selected_ids())
-        return sum(j in judges and i in ids and c in cfg.rubrics and s < cfg.samples for j, i, c, s in keys)
-
-    def prompt_hash(self, cfg: RunConfig) -> str:
-        return run_prompt_hash(cfg.judges, list(cfg.rubrics.values()))
-
-    def options(self) -> dict[str, Any]:
-        return {}

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
 from judge.data.numbers import Count, Number
-from judge.engine.judgment import TRANSIENT_REASONS, Judgment
+from judge.engine.judgment import DEFAULT_MAX_UNSCORED as DEFAULT_MAX_UNSCORED, TRANSIENT_REASONS, Judgment
 from judge.engine.task import TaskRecord, read_record
 from judge.errors import InputError, Problem
 from judge.fileio import AppendedRecords, read_appended, read_document, validated, write_json, write_text
@@ -442,9 +442,6 @@ def load_run_scores(run_dir: str | Path) -> dict[str, dict[str, dict[str, float 
         vals = samples.get(k)
         out[judge][crit][item] = aggregate(vals, manifest.aggregation.get(crit, "mean")) if vals else None
     return {j: dict(c) for j, c in out.items()}
-
-
-DEFAULT_MAX_UNSCORED = 0.1  # share of unscored judgments above which a run is not a clean result
 
 
 IMPORTED_COST = "none (imported)"

@@ -8,8 +8,8 @@ resuming know units and records only through the two protocols below, so a new t
 
 The built-in tasks:
 
-- ``score`` (``judge.engine.plan.ScoreTask``): absolute scoring, one unit per (judge, item, criterion, sample), the
-  record ``judge.engine.judgment.Judgment``;
+- ``score`` (``judge.engine.score_task.ScoreTask``): absolute scoring, one unit per (judge, item, criterion,
+  sample), the record ``judge.engine.judgment.Judgment``;
 - ``pairwise`` (``judge.engine.pairwise.PairwiseTask``): which of two replies to the same post is better, one unit
   per (judge, pair, criterion, order, sample), the record ``judge.engine.pairwise.PairJudgment``.
 
@@ -48,7 +48,7 @@ DEFAULT_TASK = "score"
 
 # Modules that define (and register) the built-in tasks: imported on the first lookup, so a lookup by name works
 # without the caller having imported them, and importing the engine stays cheap.
-_BUILTIN = ("judge.engine.plan", "judge.engine.pairwise")
+_BUILTIN = ("judge.engine.score_task", "judge.engine.pairwise")
 
 
 @runtime_checkable
