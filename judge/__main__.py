@@ -1,5 +1,5 @@
 import sys
 
-from judge.cli import main
+from judge.launch import main
 
 sys.exit(main())

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from judge import __version__
+from judge.launch import STARTUP_INTERRUPT, disarm
 from judge.registry import Registry, RegistryError
 
 # LiteLLM fetches a remote cost map at import unless told otherwise; we must work offline.
@@ -103,7 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
 # What Ctrl-C leaves, said per verb (``set_defaults(on_interrupt=...)``): only the verbs that record their work as
 # it is done (run, probe, generate, demo) can promise that it is kept and that the same command resumes.
 RESUMABLE_INTERRUPT = "interrupted: finished work is saved; run the same command again to resume"
-STARTUP_INTERRUPT = "interrupted before anything was done: nothing was written or changed"
 DEFAULT_INTERRUPT = "interrupted: files already written are whole (old or new, never a mix); run the command again"
 
 
@@ -126,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     guard_terminal()  # text from files and models cannot drive the user's terminal (judge/terminal.py)
     args_list, debug = _debug_switch(sys.argv[1:] if argv is None else argv)
     try:
+        disarm()  # from here a Ctrl-C is a KeyboardInterrupt this boundary reports (judge/launch.py had it so far)
         parser = build_parser()
         args = parser.parse_args(args_list)
     except KeyboardInterrupt:  # Ctrl-C while the verbs load
