@@ -4,7 +4,8 @@ A console script imports its entry point's module before any of that module's co
 argparse, the verbs' registry and more with it. A Ctrl-C in that time surfaced as Python's own KeyboardInterrupt
 traceback (4 of 30 random SIGINTs in ``benchmarks/reliability``'s interrupt run). This module imports nothing of the
 tool before it has set a SIGINT handler that says nothing was done and exits 130; the CLI's error boundary
-(``judge.cli.main``) takes Ctrl-C back as soon as it is entered. Only a Ctrl-C during the interpreter's own start,
+(``judge.cli.main``) takes Ctrl-C back as soon as it is entered. The CLI does not import this module (it is the
+console script's entry, above the CLI). Only a Ctrl-C during the interpreter's own start,
 before this module is read, is still Python's to report.
 """
 
@@ -15,7 +16,8 @@ import signal
 import sys
 from types import FrameType
 
-#: What a Ctrl-C before any work says (also ``judge.cli``'s message when the verbs are interrupted while loading).
+#: What a Ctrl-C before any work says: the words of ``judge.cli.STARTUP_INTERRUPT`` (not imported from there: this
+#: module must load before the CLI does; a test keeps the two equal).
 STARTUP_INTERRUPT = "interrupted before anything was done: nothing was written or changed"
 
 
@@ -28,15 +30,9 @@ def _interrupted_while_loading(signum: int, frame: FrameType | None) -> None:
 
 
 def arm() -> None:
-    """Make Ctrl-C end the process cleanly (exit 130, one line) until ``disarm`` (the CLI's boundary) is called."""
+    """Make Ctrl-C end the process cleanly (exit 130, one line) until the CLI's boundary takes it back
+    (``judge.cli.main``: it restores Python's KeyboardInterrupt when it finds this module's handler set)."""
     signal.signal(signal.SIGINT, _interrupted_while_loading)
-
-
-def disarm() -> None:
-    """Give Ctrl-C back to Python (KeyboardInterrupt, which the CLI's boundary turns into what was kept), if ``arm``
-    set it; any other handler (a host program's) is left alone."""
-    if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main() -> int:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
 from judge import __version__
-from judge.launch import STARTUP_INTERRUPT, disarm
 from judge.registry import Registry, RegistryError
 
 # LiteLLM fetches a remote cost map at import unless told otherwise; we must work offline.
@@ -105,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
 # it is done (run, probe, generate, demo) can promise that it is kept and that the same command resumes.
 RESUMABLE_INTERRUPT = "interrupted: finished work is saved; run the same command again to resume"
 DEFAULT_INTERRUPT = "interrupted: files already written are whole (old or new, never a mix); run the command again"
+STARTUP_INTERRUPT = "interrupted before anything was done: nothing was written or changed"
+
+
+def _take_back_ctrl_c() -> None:
+    """Give Ctrl-C back to Python (a KeyboardInterrupt this boundary reports) if the console script's launcher
+    (``judge/launch.py``) still holds it; a host program's own handler is left alone."""
+    if getattr(signal.getsignal(signal.SIGINT), "__module__", None) == "judge.launch":
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _is_interrupt(exc: BaseException) -> bool:
@@ -126,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     guard_terminal()  # text from files and models cannot drive the user's terminal (judge/terminal.py)
     args_list, debug = _debug_switch(sys.argv[1:] if argv is None else argv)
     try:
-        disarm()  # from here a Ctrl-C is a KeyboardInterrupt this boundary reports (judge/launch.py had it so far)
+        _take_back_ctrl_c()  # from here a Ctrl-C is a KeyboardInterrupt this boundary reports
         parser = build_parser()
         args = parser.parse_args(args_list)
     except KeyboardInterrupt:  # Ctrl-C while the verbs load
