@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -609,31 +609,36 @@ def render_text(report: GateReport, width: int) -> str:
     return "\n".join(out) + "\n"
 
 
-@register_layout(GateReport, "junit")
-def render_junit(report: GateReport) -> str:
-    """JUnit XML: one testcase per criterion, a ``failure`` element on regression or when there is no data."""
+def junit_xml(suite_name: str, classname: str, results: Sequence[Any], summary: Callable[[Any], str]) -> str:
+    """JUnit XML, one testcase per criterion result (``criterion``, ``status``, ``reason``): a ``failure`` element on
+    regression (with the result as JSON) or when it could not be checked; ``summary(result)`` is its system-out.
+    Both gates (scores and pairwise) write theirs with it."""
     from xml.etree import ElementTree as ET
 
-    suite = ET.Element(
-        "testsuite",
-        name="reappraisal-judge-gate",
-        tests=str(len(report.results)),
-        failures=str(len(report.failed)),
-        errors="0",
-    )
-    for r in report.results:
-        case = ET.SubElement(suite, "testcase", classname="gate", name=r.criterion)
+    failed = sum(r.status != "pass" for r in results)
+    suite = ET.Element("testsuite", name=suite_name, tests=str(len(results)), failures=str(failed), errors="0")
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=classname, name=r.criterion)
         if r.status == "regression":
             fail = ET.SubElement(case, "failure", message=f"{r.criterion} regressed: {r.reason}")
             fail.text = json.dumps(r.model_dump(mode="json"), indent=2)
         elif r.status == "no_data":
             ET.SubElement(case, "failure", message=f"{r.criterion} could not be checked: {r.reason}")
-        out = ET.SubElement(case, "system-out")
-        ci = f"[{fmt(r.ci_low, '+.3f')}, {fmt(r.ci_high, '+.3f')}]"
-        out.text = f"change {fmt(r.improvement, '+.3f')} CI {ci} margin {r.margin:.3f}"
+        ET.SubElement(case, "system-out").text = summary(r)
     suites = ET.Element("testsuites")
     suites.append(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+@register_layout(GateReport, "junit")
+def render_junit(report: GateReport) -> str:
+    """JUnit XML: one testcase per criterion, a ``failure`` element on regression or when there is no data."""
+
+    def summary(r: CriterionResult) -> str:
+        ci = f"[{fmt(r.ci_low, '+.3f')}, {fmt(r.ci_high, '+.3f')}]"
+        return f"change {fmt(r.improvement, '+.3f')} CI {ci} margin {r.margin:.3f}"
+
+    return junit_xml("reappraisal-judge-gate", "gate", report.results, summary)
 
 
 def render_json(report: GateReport) -> dict[str, Any]:

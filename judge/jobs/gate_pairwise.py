@@ -42,7 +42,7 @@ from pydantic import BaseModel, Field
 
 from judge.analysis.stats.preference import PostEstimate
 from judge.errors import UsageError
-from judge.jobs.gate import LONGER_NOTE, GateConfig, LengthChange, PairwiseGateConfig, post_of
+from judge.jobs.gate import LONGER_NOTE, GateConfig, LengthChange, PairwiseGateConfig, junit_xml, post_of
 from judge.report.format import fmt
 from judge.report.write import register_layout
 
@@ -457,30 +457,14 @@ def render_text(report: PairwiseGateReport, width: int) -> str:
 @register_layout(PairwiseGateReport, "junit")
 def render_junit(report: PairwiseGateReport) -> str:
     """JUnit XML: one testcase per criterion, a ``failure`` element on regression or when it could not be checked."""
-    from xml.etree import ElementTree as ET
 
-    suite = ET.Element(
-        "testsuite",
-        name="reappraisal-judge-gate-pairwise",
-        tests=str(len(report.results)),
-        failures=str(len(report.failed)),
-        errors="0",
-    )
-    for r in report.results:
-        case = ET.SubElement(suite, "testcase", classname="gate.pairwise", name=r.criterion)
-        if r.status == "regression":
-            fail = ET.SubElement(case, "failure", message=f"{r.criterion} regressed: {r.reason}")
-            fail.text = json.dumps(r.model_dump(mode="json"), indent=2)
-        elif r.status == "no_data":
-            ET.SubElement(case, "failure", message=f"{r.criterion} could not be checked: {r.reason}")
-        out = ET.SubElement(case, "system-out")
-        out.text = (
+    def summary(r: PairwiseCriterionResult) -> str:
+        return (
             f"win rate {fmt(r.win_rate, '.3f')} CI [{fmt(r.ci_low, '.3f')}, {fmt(r.ci_high, '.3f')}] fails below "
             f"{r.floor:.3f}; won {r.wins} tied {r.ties} lost {r.losses}; position consistency {_pct(r.consistency)}"
         )
-    suites = ET.Element("testsuites")
-    suites.append(suite)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+    return junit_xml("reappraisal-judge-gate-pairwise", "gate.pairwise", report.results, summary)
 
 
 def render_json(report: PairwiseGateReport) -> dict[str, Any]:
