@@ -169,6 +169,7 @@ def test_every_verb_fits_80_columns(
              "reports/agree")  # fmt: skip
         verb("calibrate", "--benchmark", "bench", "--rubrics", rub, "--run", "runs/sheet", "--judge", "judge-a",
              "--out", "cal.json", "--n-boot", "100", "--report", "reports/cal")  # fmt: skip
+        verb("exemplars", "--benchmark", "bench", "--criteria", "warmth", "--count", "3", "--out", "shots.json")
         verb("align", "--benchmark", "bench", "--rubrics", rub, "--run", "runs/sheet", "--judge", "judge-a",
              "--n-boot", "50", "--folds", "4", "--inner-folds", "3", "--out", "aligned.json")  # fmt: skip
         verb("estimate", "--benchmark", "bench", "--rubrics", rub, "--run", "runs/stub", "--criterion", "warmth")

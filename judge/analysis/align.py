@@ -21,7 +21,11 @@ prompt hashes, the choice and its fitted map per criterion, and every post it sa
 items of those posts (their experts were used to fit it, so agreement measured on them is in-sample), and
 ``check_compatible`` refuses another judge, rubric or prompt, as a stale calibrator is refused.
 
-Few-shot exemplars (a) need new judge calls and are not searched here.
+**Few-shot exemplars** (a) need their own judge calls: ``judge exemplars`` chooses rated items of a few posts,
+``judge run --exemplars`` runs the judge shown them, and ``judge align --run ZERO --run FEW`` searches both runs
+at once: each run is a **prompt variant** whose candidates enter the same nested search, on the items every run
+scored (the few-shot run leaves out the exemplars' posts, so every row is on the same items and those posts count
+as seen). Search budget: at most 7 candidates per variant and criterion.
 
 Example::
 
@@ -62,6 +66,7 @@ from judge.errors import InputError, Problem, StaleArtifact, UsageError
 from judge.fileio import read_document, validated, write_json
 
 FORMAT_VERSION = 1
+RUN_ALIGNED_FILE = "aligned.json"  # the copy of the aligned-judge file a run keeps (judge run --aligned)
 CURVE_POSTS: tuple[int | None, ...] = (5, 10, 20, None)
 Scoring = Literal["answer", "expected"]
 
@@ -83,6 +88,13 @@ class Features:
         self.log_length = np.log1p(chars)
         self.has_expected = bool(np.isfinite(expected).any())
         self.has_dist = bool((dist.sum(axis=1) > 0).any())
+
+    def subset(self, ids: Sequence[str]) -> Features:
+        """These features on ``ids`` only (each must be one of ``item_ids``), in that order."""
+        at = {i: k for k, i in enumerate(self.item_ids)}
+        rows = np.array([at[i] for i in ids], dtype=np.int64)
+        chars = np.expm1(self.log_length[rows])
+        return Features(list(ids), self.answer[rows], self.expected[rows], self.dist[rows], chars)
 
     def matrix(self, what: str) -> np.ndarray:
         """``(n, p)`` features of a map: ``answer`` / ``expected`` / ``distribution``, ``+length`` appended."""
@@ -135,6 +147,9 @@ class FittedMap(_Model):
     """A chosen candidate, fitted: how to turn the judge's outputs on a new item into a score on the scale."""
 
     candidate: str = Field(description="e.g. 'raw:expected', 'isotonic:answer', 'ridge:distribution+length'.")
+    variant: str | None = Field(
+        default=None, description="The prompt variant (run) whose outputs it maps, when several were searched."
+    )
     isotonic: IsotonicMap | None = None
     features: str | None = Field(default=None, description="Ridge: the features ('expected+length', ...).")
     intercept: float | None = None
@@ -157,7 +172,7 @@ class FittedMap(_Model):
 
 
 def fit_candidate(name: str, f: Features, y: np.ndarray, rows: np.ndarray, rubric: Rubric, alpha: float) -> FittedMap:
-    """Fit candidate ``name`` on ``rows``."""
+    """Fit candidate ``name`` (a map, ``kind:features``) on ``rows``."""
     kind, _, what = name.partition(":")
     low, high = rubric.low, rubric.high
     if kind == "raw":
@@ -196,6 +211,36 @@ def _candidates(names: Sequence[str], f: Features, y: np.ndarray, rubric: Rubric
     return [make(n) for n in names]
 
 
+VARIANT_SEP = " / "  # between a prompt variant and a map in a candidate's name: "3-shot / ridge:expected+length"
+
+
+def _variant_candidates(
+    variants: Mapping[str, Features], y: np.ndarray, rubric: Rubric, alpha: float, only: str = ""
+) -> list[Candidate]:
+    """Every variant's candidates (their maps' names prefixed with the variant when there are several); ``only``:
+    the maps whose name ends so (``+length``), or ``length`` for the ridge map on length alone."""
+    out: list[Candidate] = []
+    for label, f in variants.items():
+        names = ["ridge:length"] if only == "length" else [n for n in candidate_names(f) if n.endswith(only)]
+        for c in _candidates(names, f, y, rubric, alpha):
+            out.append(Candidate(_label(label, c.name, variants), c.fit_predict))
+        if only == "length":
+            break  # length is the same in every variant
+    return out
+
+
+def _label(variant: str, name: str, variants: Mapping[str, Features]) -> str:
+    return name if len(variants) < 2 else f"{variant}{VARIANT_SEP}{name}"
+
+
+def _split(label: str, variants: Mapping[str, Features]) -> tuple[str, str]:
+    """(variant, map name) of a candidate's label."""
+    if len(variants) < 2:
+        return next(iter(variants)), label
+    variant, _, name = label.partition(VARIANT_SEP)
+    return variant, name
+
+
 # -- the result ---------------------------------------------------------------------------------------------------
 
 
@@ -214,6 +259,11 @@ class CriterionAlignment(_Model):
     outer_choices: list[str] = Field(description="What each outer fold's inner search chose.")
     raw: Estimate = Field(description="Spearman of the run's own score (no fitting), CI over posts.")
     raw_headline: float | None = None
+    variant_raw: dict[str, Estimate] = Field(
+        default_factory=dict,
+        description="Each further prompt variant's own score (e.g. few-shot, no map), Spearman with a CI over posts.",
+    )
+    variant_raw_headline: dict[str, float | None] = Field(default_factory=dict)
     held_out: Estimate = Field(description="Spearman of the pooled outer-fold predictions, CI over posts.")
     held_out_headline: float | None = Field(
         default=None, description="Pairwise kappa of the held-out predictions rounded to the scale (point)."
@@ -227,6 +277,14 @@ class CriterionAlignment(_Model):
     judge_adds_beyond_length: bool | None = Field(description="True: the CI of beyond_length clears 0.")
     beats_length: bool | None = Field(description="True: the CI of (held-out - length only) clears 0.")
     learning_curve: list[CurvePoint]
+
+
+class AlignedVariant(_Model):
+    """One prompt variant searched (a run): the judge configuration it ran and its prompt hash."""
+
+    run: str
+    prompt_hash: str
+    judge_spec: dict[str, Any] = Field(description="The run's judge configuration (JudgeSpec), exemplars included.")
 
 
 class AlignedJudge(_Model):
@@ -246,6 +304,10 @@ class AlignedJudge(_Model):
     folds: dict[str, int] = Field(description="outer_k, inner_k, seed.")
     search: str = Field(description="What was searched, and the budget.")
     criteria: dict[str, CriterionAlignment]
+    variants: dict[str, AlignedVariant] = Field(
+        default_factory=dict,
+        description="Prompt variant -> its run; each criterion's choice names the variant it maps (chosen.variant).",
+    )
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     tool_version: str = __version__
 
@@ -261,6 +323,34 @@ class AlignedJudge(_Model):
                 "'judge align' are the honest ones for these)"
             )
 
+    def prompt_of(self, criterion: str) -> str:
+        """The prompt hash of the runs the criterion's choice maps (its variant's)."""
+        variant = self.criteria[criterion].chosen.variant
+        if variant is not None and variant in self.variants:
+            return self.variants[variant].prompt_hash
+        return self.prompt_hash
+
+    def criteria_for(self, prompt_hash: str) -> list[str]:
+        """The criteria whose chosen configuration maps the outputs of a judge sent this prompt."""
+        return [c for c in self.criteria if self.prompt_of(c) == prompt_hash]
+
+    def spec_for(self, criteria: Sequence[str]) -> dict[str, Any]:
+        """The judge configuration to run for ``criteria`` (``UsageError`` when they chose different prompts)."""
+        chosen = {c: self.criteria[c].chosen.variant for c in criteria if c in self.criteria}
+        if not chosen:
+            raise UsageError(f"aligned judge {self.judge!r} was fitted for {', '.join(self.criteria)}, none of these")
+        used = sorted({str(v) for v in chosen.values()})
+        if len(used) > 1:
+            raise UsageError(
+                f"aligned judge {self.judge!r}: the criteria chose different prompts ("
+                + ", ".join(f"{c}: {v}" for c, v in chosen.items())
+                + "); run each with --criteria"
+            )
+        variant = next(iter(chosen.values()))
+        if variant is None or variant not in self.variants:
+            raise UsageError(f"aligned judge {self.judge!r}: the file records no judge configuration; refit it")
+        return self.variants[variant].judge_spec
+
     def check_compatible(self, judge_model: str, rubric_refs: Mapping[str, str], prompt_hash: str) -> None:
         """Refuse another judge model, rubric version or prompt (``StaleArtifact`` naming each difference)."""
         diffs = []
@@ -269,8 +359,9 @@ class AlignedJudge(_Model):
         for c in self.criteria:
             if c in rubric_refs and rubric_refs[c] != self.rubrics.get(c):
                 diffs.append(f"rubric {c}: fitted for {self.rubrics.get(c)!r}, got {rubric_refs[c]!r}")
-        if prompt_hash != self.prompt_hash:
-            diffs.append(f"prompt hash: fitted for {self.prompt_hash!r}, got {prompt_hash!r}")
+        if not self.criteria_for(prompt_hash):
+            fitted = sorted({self.prompt_of(c) for c in self.criteria})
+            diffs.append(f"prompt hash: fitted for {' or '.join(map(repr, fitted))}, got {prompt_hash!r}")
         if diffs:
             raise StaleArtifact(
                 f"aligned judge {self.judge!r} does not match; refit it (judge align):\n"
@@ -319,7 +410,7 @@ def _headline(pred: np.ndarray, ids: list[str], rubric: Rubric, bench: Benchmark
 def align_criterion(
     bench: Benchmark,
     rubric: Rubric,
-    f: Features,
+    f: Features | Mapping[str, Features],
     *,
     outer_k: int = 5,
     inner_k: int = 4,
@@ -328,47 +419,68 @@ def align_criterion(
     alpha: float = 1.0,
     curve: Sequence[int | None] = CURVE_POSTS,
 ) -> CriterionAlignment:
-    """Nested cross-fitting of the candidates on one criterion (see the module docstring)."""
+    """Nested cross-fitting of the candidates on one criterion (see the module docstring).
+
+    Args:
+        f: the judge's features, or prompt variant -> features on the same items (the first is the raw baseline).
+    """
+    variants: Mapping[str, Features] = {"": f} if isinstance(f, Features) else f
+    base = next(iter(variants.values()))
+    if any(v.item_ids != base.item_ids for v in variants.values()):
+        raise ValueError("every prompt variant's features must be on the same items, in the same order")
     c = rubric.name
     means = _expert_means(bench, c)
-    y = np.array([means[i] for i in f.item_ids])
-    post_names = sorted({bench.items[i].post_id for i in f.item_ids})
+    y = np.array([means[i] for i in base.item_ids])
+    post_names = sorted({bench.items[i].post_id for i in base.item_ids})
     code = {p: k for k, p in enumerate(post_names)}
-    posts = np.array([code[bench.items[i].post_id] for i in f.item_ids], dtype=np.int64)
+    posts = np.array([code[bench.items[i].post_id] for i in base.item_ids], dtype=np.int64)
     if len(post_names) < 3:
         raise InputError(
             Problem(f"criterion {c!r}", f"nested cross-fitting needs items of at least 3 posts, got {len(post_names)}")
         )
-    names = candidate_names(f)
-    cands = _candidates(names, f, y, rubric, alpha)
+    cands = _variant_candidates(variants, y, rubric, alpha)
+    names = [cand.name for cand in cands]
     rows = np.arange(len(y))
-    raw = f.score("expected" if f.has_expected else "answer")
+
+    def fit(label: str, on: np.ndarray) -> FittedMap:
+        variant, name = _split(label, variants)
+        fitted = fit_candidate(name, variants[variant], y, on, rubric, alpha)
+        return fitted.model_copy(update={"variant": variant or None})
+
+    def raw_of(v: Features) -> np.ndarray:
+        return v.score("expected" if v.has_expected else "answer")
+
+    raw = raw_of(base)
     nested = nested_cross_fit(cands, y, posts, outer_k=outer_k, inner_k=inner_k, seed=seed)
     held = nested.held_out
     length = nested_cross_fit(
-        _candidates(["ridge:length"], f, y, rubric, alpha), y, posts, outer_k=outer_k, inner_k=inner_k, seed=seed
+        _variant_candidates(variants, y, rubric, alpha, "length"), y, posts, outer_k=outer_k, inner_k=inner_k, seed=seed
     )
-    plus = [n for n in names if n.endswith("+length")]
     with_length = nested_cross_fit(
-        _candidates(plus, f, y, rubric, alpha), y, posts, outer_k=outer_k, inner_k=inner_k, seed=seed
+        _variant_candidates(variants, y, rubric, alpha, "+length"),
+        y,
+        posts,
+        outer_k=outer_k,
+        inner_k=inner_k,
+        seed=seed,
     )
-    in_sample = {
-        n: spearman_ci(fit_candidate(n, f, y, rows, rubric, alpha).predict(f, rows), y, posts, n_boot=0, seed=seed)
-        for n in names
-    }
+    in_sample = {}
+    for label in names:
+        variant = variants[_split(label, variants)[0]]
+        in_sample[label] = spearman_ci(fit(label, rows).predict(variant, rows), y, posts, n_boot=0, seed=seed)
     rho_of = {n: -2.0 if e.value is None else e.value for n, e in in_sample.items()}
     best = max(names, key=lambda n: rho_of[n])
     raw_rho = spearman_ci(raw, y, posts, n_boot=n_boot, seed=seed)
     beyond = spearman_gain(with_length.held_out, length.held_out, y, posts, n_boot=n_boot, seed=seed)
     vs_length = spearman_gain(held, length.held_out, y, posts, n_boot=n_boot, seed=seed)
     points = []
-    for n in curve:
-        if n is not None and n >= min(nested.train_posts):
+    for limit in curve:
+        if limit is not None and limit >= min(nested.train_posts):
             continue  # as many posts as every fold has: the "all" point
         r = (
             nested
-            if n is None
-            else nested_cross_fit(cands, y, posts, outer_k=outer_k, inner_k=inner_k, seed=seed, max_posts=n)
+            if limit is None
+            else nested_cross_fit(cands, y, posts, outer_k=outer_k, inner_k=inner_k, seed=seed, max_posts=limit)
         )
         points.append(
             CurvePoint(
@@ -378,17 +490,20 @@ def align_criterion(
             )
         )
     final = _choose_all(cands, y, posts, outer_k, seed)
+    others = {label: v for label, v in variants.items() if v is not base}
     return CriterionAlignment(
         criterion=c,
         n_items=len(y),
         n_posts=len(post_names),
         candidates=names,
-        chosen=fit_candidate(final, f, y, rows, rubric, alpha),
+        chosen=fit(final, rows),
         outer_choices=nested.choices,
         raw=raw_rho,
-        raw_headline=_headline(raw, f.item_ids, rubric, bench, c),
+        raw_headline=_headline(raw, base.item_ids, rubric, bench, c),
+        variant_raw={label: spearman_ci(raw_of(v), y, posts, n_boot=n_boot, seed=seed) for label, v in others.items()},
+        variant_raw_headline={label: _headline(raw_of(v), v.item_ids, rubric, bench, c) for label, v in others.items()},
         held_out=spearman_ci(held, y, posts, n_boot=n_boot, seed=seed),
-        held_out_headline=_headline(held, f.item_ids, rubric, bench, c),
+        held_out_headline=_headline(held, base.item_ids, rubric, bench, c),
         gain=spearman_gain(held, raw, y, posts, n_boot=n_boot, seed=seed),
         in_sample=in_sample[best],
         in_sample_candidate=best,
@@ -417,10 +532,15 @@ def _expert_means(bench: Benchmark, criterion: str) -> dict[str, float]:
     return {i: float(np.nanmean(m[:, k])) for k, i in enumerate(items) if rated[k]}
 
 
+def _variant_label(spec: Mapping[str, Any]) -> str:
+    shots = (spec.get("exemplars") or {}).get("exemplars") or []
+    return f"{len(shots)}-shot" if shots else "zero-shot"
+
+
 def align_judge(
     bench: Benchmark,
     rubrics: Mapping[str, Rubric],
-    run_dir: str | Path,
+    run_dir: str | Path | Sequence[str | Path],
     *,
     judge: str | None = None,
     criteria: Sequence[str] | None = None,
@@ -430,47 +550,82 @@ def align_judge(
     n_boot: int = 1000,
     alpha: float = 1.0,
 ) -> AlignedJudge:
-    """Align one judge of a run to the benchmark's experts on each rated criterion it scored.
+    """Align one judge to the benchmark's experts on each rated criterion it scored.
+
+    Args:
+        run_dir: its run, or several runs of the same judge model with different prompts (e.g. without and with
+            few-shot exemplars): each is a prompt variant searched on the items every run scored.
 
     Raises:
         InputError: no criterion with both the judge's scores and expert ratings; fewer than 3 posts.
-        UsageError: the run has several judges and none is named.
+        UsageError: the run has several judges and none is named; the runs judge with different models.
     """
-    manifest = load_run_manifest(run_dir)
-    name = pick_judge(manifest.judges, judge, run_dir)
-    spec = manifest.judges.get(name, {})
+    runs = [run_dir] if isinstance(run_dir, str | Path) else list(run_dir)
+    manifests = [load_run_manifest(r) for r in runs]
+    names = [pick_judge(m.judges, judge, r) for m, r in zip(manifests, runs, strict=True)]
+    specs = [dict(m.judges.get(n, {}) or {}) for m, n in zip(manifests, names, strict=True)]
+    models = sorted({str(spec.get("model", n)) for spec, n in zip(specs, names, strict=True)})
+    if len(models) > 1:
+        raise UsageError(f"--run: the runs judge with different models ({', '.join(models)}); align one model")
+    labels: list[str] = []
+    for spec, r in zip(specs, runs, strict=True):
+        label = _variant_label(spec)
+        labels.append(label if label not in labels else f"{label} ({Path(r).name})")
     rated = {r.criterion for r in bench.ratings}
     wanted = [c for c in (criteria or list(rubrics)) if c in rubrics and c in rated]
     out = {}
     for c in wanted:
-        f = run_features(run_dir, name, c, rubrics[c], bench)
-        if len(f.item_ids) == 0:
+        feats = {
+            label: run_features(r, n, c, rubrics[c], bench) for label, r, n in zip(labels, runs, names, strict=True)
+        }
+        scored = [set(f.item_ids) for f in feats.values()]
+        common = [i for i in feats[labels[0]].item_ids if all(i in s for s in scored)]
+        if not common:
             continue
         out[c] = align_criterion(
-            bench, rubrics[c], f, outer_k=outer_k, inner_k=inner_k, seed=seed, n_boot=n_boot, alpha=alpha
+            bench,
+            rubrics[c],
+            {label: f.subset(common) for label, f in feats.items()},
+            outer_k=outer_k,
+            inner_k=inner_k,
+            seed=seed,
+            n_boot=n_boot,
+            alpha=alpha,
         )
     if not out:
         raise InputError(
             Problem(
-                f"--run {run_dir}", f"judge {name!r} scored no rated item of the criteria {wanted or sorted(rubrics)}"
+                f"--run {runs[0]}",
+                f"judge {names[0]!r} scored no rated item of the criteria {wanted or sorted(rubrics)}"
+                + (" in every run" if len(runs) > 1 else ""),
             )
         )
-    seen = sorted({bench.items[i].post_id for c in out for i in bench.rated_item_ids(c)})
+    seen = {bench.items[i].post_id for c in out for i in bench.rated_item_ids(c)}
+    for spec in specs:  # the exemplars' posts: their ratings were shown to the judge
+        seen |= {e["item"]["post_id"] for e in (spec.get("exemplars") or {}).get("exemplars") or []}
     framing = next(iter(rubrics.values())).framing.content_hash if rubrics else ""
+    variants = {
+        label: AlignedVariant(run=str(r), prompt_hash=m.prompt_hash, judge_spec=spec)
+        for label, r, m, spec in zip(labels, runs, manifests, specs, strict=True)
+    }
+    what = "scoring (answer, expected) x map (raw, isotonic, ridge on score + log length; ridge on the whole "
+    what += "distribution + log length): at most 7 candidates per prompt variant"
+    if len(runs) > 1:
+        what = f"prompt ({', '.join(labels)}) x {what}, {7 * len(runs)} at most"
     return AlignedJudge(
-        judge=name,
-        judge_model=str(spec.get("model", name)),
-        judge_params=dict(spec.get("params", {}) or {}),
+        judge=names[0],
+        judge_model=models[0],
+        judge_params=dict(specs[0].get("params", {}) or {}),
         rubrics={c: rubrics[c].ref for c in out},
         framing_hash=framing,
-        prompt_hash=manifest.prompt_hash,
+        prompt_hash=manifests[0].prompt_hash,
         benchmark=bench.name,
-        run=str(run_dir),
-        posts_seen=seen,
+        run=str(runs[0]),
+        posts_seen=sorted(seen),
         folds={"outer_k": outer_k, "inner_k": inner_k, "seed": seed},
-        search="scoring (answer, expected) x map (raw, isotonic, ridge on score + log length; ridge on the whole "
-        f"distribution + log length); at most 7 candidates, {outer_k} outer x {inner_k} inner folds of whole posts",
+        search=f"{what}; {outer_k} outer x {inner_k} inner folds of whole posts",
         criteria=out,
+        variants=variants,
     )
 
 
@@ -488,8 +643,9 @@ def aligned_copy(
     """
     aligned.check_compatible(js.model, js.manifest.rubrics, js.manifest.prompt_hash)
     scores: dict[str, dict[str, float | None]] = {}
+    mine = set(aligned.criteria_for(js.manifest.prompt_hash))  # a criterion fitted on another prompt is not mapped
     for c in js.scores:
-        if c in aligned.criteria and c in rubrics:
+        if c in mine and c in rubrics:
             f = run_features(js.run_dir, js.run_judge, c, rubrics[c], bench)
             scores[c] = dict(aligned.apply(bench, c, f))
     identity = js.identity.model_copy(update={"name": f"{js.run_judge} (aligned)"})
@@ -498,10 +654,16 @@ def aligned_copy(
     )
 
 
+def recorded_aligned(run_dirs: Sequence[str | Path]) -> list[Path]:
+    """The aligned-judge files the runs recorded (``judge run --aligned`` keeps a copy in the run)."""
+    return [Path(r) / RUN_ALIGNED_FILE for r in run_dirs if (Path(r) / RUN_ALIGNED_FILE).is_file()]
+
+
 def judges_with_aligned(
     judges: Sequence[JudgeScores], paths: Sequence[str | Path], bench: Benchmark, rubrics: Mapping[str, Rubric]
 ) -> list[JudgeScores]:
-    """The judges, each followed by its aligned copy when an aligned-judge file (``--aligned``) names it.
+    """The judges, each followed by its aligned copy when an aligned-judge file (``--aligned``, or one a run
+    recorded: ``recorded_aligned``) names it.
 
     Raises:
         UsageError: a file fits no judge of the runs. StaleArtifact, InputError: as ``aligned_copy``, ``load``.
@@ -510,6 +672,8 @@ def judges_with_aligned(
     for p in paths:
         aligned = AlignedJudge.load(p)
         match = [js for js in judges if js.identity.calibration is None and js.run_judge == aligned.judge]
+        # a run's own copy (judge run --aligned) belongs to that run's judge
+        match.sort(key=lambda js: Path(js.run_dir).resolve() != Path(p).resolve().parent)
         if not match:
             raise UsageError(f"--aligned {p}: fitted for judge {aligned.judge!r}, which no --run has")
         out.insert(out.index(match[0]) + 1, aligned_copy(match[0], aligned, bench, rubrics))

@@ -36,6 +36,7 @@ VERBS: Registry[ModuleType] = Registry(
         "run": "judge.cli.run",
         "agree": "judge.cli.agree",
         "calibrate": "judge.cli.calibrate",
+        "exemplars": "judge.cli.exemplars",
         "align": "judge.cli.align",
         "estimate": "judge.cli.estimate",
         "leaderboard": "judge.cli.leaderboard",

@@ -124,10 +124,11 @@ def run(args: argparse.Namespace) -> int:
         args.benchmark, args.rubrics, criteria=args.criteria, exclude_raters=args.exclude_rater, levels=args.level
     )
     judges, _ = judges_with_calibrators(args.run, args.calibrator, inp.bench, inp.selected)
-    if args.aligned:
-        from judge.analysis.align import judges_with_aligned
+    from judge.analysis.align import judges_with_aligned, recorded_aligned
 
-        judges = judges_with_aligned(judges, args.aligned, inp.bench, inp.selected)
+    aligned = [*args.aligned, *recorded_aligned(args.run)]  # a run made with --aligned carries its file
+    if aligned:
+        judges = judges_with_aligned(judges, aligned, inp.bench, inp.selected)
     own = own_items(inp.bench, judges, parse_self(args.own)) if args.own else None
     report = agreement_report(
         inp.bench,

@@ -16,7 +16,8 @@ def register(sub: Any) -> None:
         sub,
         "align",
         "fit a judge to your experts (scoring mode, a map with length), held out by post, with a learning curve",
-        "From a run's records (no new model calls), choose per criterion among the scoring mode (the answer or the\n"
+        "From a run's records (no new model calls), choose per criterion among the prompt (several --run: e.g.\n"
+        "without and with few-shot exemplars, see 'judge exemplars'), the scoring mode (the answer or the\n"
         "expected score) and a map onto the experts' scale (none, isotonic, ridge on the score or the whole\n"
         "distribution plus the reply's length). The choice is made on inner folds and scored on outer folds of\n"
         "whole posts: the held-out gain (CI over posts) is the honest one, the in-sample gain beside it shows the\n"
@@ -24,11 +25,21 @@ def register(sub: Any) -> None:
         "10, 20 and all rated posts (how many ratings to collect). --out writes a versioned aligned-judge file that\n"
         "refuses items of the posts it was fitted on. See docs/align.md.",
         "  judge align --benchmark bench/resort --run runs/local --out aligned/local.json\n"
+        "  judge align --benchmark bench/resort --run runs/local --run runs/local-3shot --out aligned/local.json\n"
+        "  judge run --benchmark bench/new --aligned aligned/local.json --out runs/new   # then: judge agree\n"
         "  judge align --benchmark bench/support-chats --rubrics datasets/support-chats/rubrics \\\n"
         "              --run runs/sheet --judge judge-a --folds 4 --inner-folds 3 --json\n",
     )
     p.add_argument("--benchmark", required=True, help="benchmark directory with expert ratings (ratings.jsonl)")
-    p.add_argument("--run", required=True, metavar="RUN_DIR", help="run directory written by 'judge run' or 'import'")
+    p.add_argument(
+        "--run",
+        required=True,
+        action="append",
+        metavar="RUN_DIR",
+        help="run directory written by 'judge run' or 'import'; repeat with runs of the same judge model under "
+        "other prompts (e.g. 'judge run --exemplars'): each is a prompt variant, searched on the items every run "
+        "scored",
+    )
     p.add_argument("--rubrics", help="rubric file or directory (default: the bundled rubrics/resort)")
     p.add_argument("--judge", help="which judge of the run (default: the run's only judge)")
     p.add_argument("--criteria", nargs="+", metavar="NAME", help="only these criteria (default: every rated one)")
@@ -49,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
     from judge.engine.store import check_run_benchmark, load_run_manifest
 
     inp = load_inputs(args.benchmark, args.rubrics, criteria=args.criteria)
-    check_run_benchmark(args.run, inp.bench)
-    check_rubrics(args.run, load_run_manifest(args.run), inp.rubrics, criteria=inp.criteria)
+    for run_dir in args.run:
+        check_run_benchmark(run_dir, inp.bench)
+        check_rubrics(run_dir, load_run_manifest(run_dir), inp.rubrics, criteria=inp.criteria)
     aligned = align_judge(
         inp.bench,
         inp.rubrics,
@@ -96,6 +108,10 @@ def render_alignment(a: Any) -> str:
             f"(outer folds chose {', '.join(ca.outer_choices)})",
             "  Spearman with the experts' mean (95% CI over posts):",
             f"    raw judge               {_est(ca.raw)}   headline {_head(ca.raw_headline)}",
+            *(
+                f"    raw, {v:<18}{_est(e)}   headline {_head(ca.variant_raw_headline.get(v))}"
+                for v, e in ca.variant_raw.items()
+            ),
             f"    aligned, held out       {_est(ca.held_out)}   headline {_head(ca.held_out_headline)}",
             f"    gain, held out          {_est(ca.gain)}",
             f"    in-sample best          {_est(ca.in_sample)} ({ca.in_sample_candidate}; gain "

@@ -148,6 +148,20 @@ def register(sub: Any) -> None:
         help="also map the scores onto the expert scale (judge calibrate); refused before any call if it was "
         "fitted for another judge, rubric version or prompt; writes calibrated_scores.json in the run",
     )
+    p.add_argument(
+        "--exemplars",
+        metavar="FILE",
+        help="few-shot: show every judge these rated items of other posts after its instructions (written by "
+        "'judge exemplars'); the items of the exemplars' posts are not judged. Another prompt: its own cache "
+        "entries and prompt hash",
+    )
+    p.add_argument(
+        "--aligned",
+        metavar="FILE",
+        help="run the judge an aligned-judge file was fitted for (judge align --out: model, parameters, scoring, "
+        "exemplars) and record the file in the run, so that 'judge agree' also shows the judge aligned (and refuses "
+        "items of the posts it was fitted on); refused before any call if the rubrics or prompt differ",
+    )
     p.add_argument("--cache-dir", help="reply cache location (default $JUDGE_CACHE_DIR or ~/.cache/reappraisal-judge)")
     p.add_argument("--no-cache", action="store_true", help="don't read the cache (fresh answers; still recorded)")
     p.add_argument(
@@ -211,6 +225,15 @@ def run(args: argparse.Namespace) -> int:
         )
         for j in resolve_judges(args.judge, args.api_base, params, args.api_key_env, args.timeout)
     ]
+    aligned = None
+    if args.aligned:
+        aligned, judges = _aligned_judges(args, judges, rubrics)
+    if args.exemplars:
+        judges = with_exemplar_file(judges, args.exemplars, bench, rubrics)
+    if args.task == "pairwise" and any(j.exemplars for j in judges):
+        from judge.errors import UsageError
+
+        raise UsageError("--exemplars: few-shot exemplars apply to --task score only")
     cfg = RunConfig(
         benchmark=bench,
         rubrics=rubrics,
@@ -234,6 +257,11 @@ def run(args: argparse.Namespace) -> int:
         task=task_from_args(args),
     )
     cal = _check_calibrator(args.calibrator, judges, rubrics) if args.calibrator else None
+    if aligned is not None:
+        from judge.engine.plan import run_prompt_hash
+
+        rubric_refs = {c: r.ref for c, r in rubrics.items()}
+        aligned.check_compatible(judges[0].model, rubric_refs, run_prompt_hash(judges, list(rubrics.values())))
     try:
         summary = run_judging(cfg)
     except RunIncomplete:
@@ -246,6 +274,8 @@ def run(args: argparse.Namespace) -> int:
             say(format_summary(stopped))
             say(look_hint(args.out))
         raise
+    if aligned is not None:
+        record_aligned(cfg.out, args.aligned)
     out = summary.model_dump(mode="json")
     out["self_consistency"] = _self_consistency(cfg.out)
     if cal is not None:
@@ -361,3 +391,48 @@ def _write_calibrated(run_dir: Path, cal: Any, path: str, rubrics: Any) -> dict[
         vals = [v for v in s.values() if v is not None]
         means[c] = round(statistics.fmean(vals), 4) if vals else None
     return {"calibrator": path, "means": means, "file": str(run_dir / "calibrated_scores.json")}
+
+
+def with_exemplar_file(judges: list[Any], path: str, bench: Any, rubrics: Any) -> list[Any]:
+    """The judges, each shown the exemplar set of ``path``; says how many items of the exemplars' posts are left
+    out (``UsageError`` when the set rates none of the run's criteria)."""
+    from judge.data.exemplars import ExemplarSet
+    from judge.errors import UsageError
+
+    shots = ExemplarSet.load(path)
+    if not set(shots.criteria) & set(rubrics):
+        raise UsageError(
+            f"--exemplars {path}: its ratings are for {', '.join(shots.criteria)}, none of the run's criteria "
+            f"({', '.join(rubrics)})"
+        )
+    reserved = shots.reserved_items(bench)
+    if reserved:
+        rated = {r.item_id for r in bench.ratings}
+        say(
+            f"exemplars: {len(shots.exemplars)} rated items of {len(shots.posts)} posts are shown to the judge; the "
+            f"{len(reserved)} items of those posts ({sum(i in rated for i in reserved)} rated) are not judged"
+        )
+    return [j.model_copy(update={"exemplars": shots}) for j in judges]
+
+
+def _aligned_judges(args: argparse.Namespace, judges: list[Any], rubrics: Any) -> tuple[Any, list[Any]]:
+    """The aligned-judge file of ``--aligned`` and the judge it was fitted for (from the file, not --judge)."""
+    from judge.analysis.align import AlignedJudge
+    from judge.engine.judge_spec import JudgeSpec
+    from judge.errors import UsageError
+
+    aligned = AlignedJudge.load(args.aligned)
+    if args.judge or args.exemplars:
+        raise UsageError("--aligned names its judge (and exemplars); leave out --judge and --exemplars")
+    try:
+        spec = JudgeSpec.model_validate(aligned.spec_for(list(rubrics)))
+    except UsageError as e:
+        raise UsageError(f"--aligned {args.aligned}: {e}") from None
+    return aligned, [spec]
+
+
+def record_aligned(run_dir: Path, path: str) -> None:
+    """Keep a copy of the aligned-judge file in the run (``aligned.json``): 'judge agree' applies it from there."""
+    from judge.analysis.align import RUN_ALIGNED_FILE, AlignedJudge
+
+    AlignedJudge.load(path).save(run_dir / RUN_ALIGNED_FILE)

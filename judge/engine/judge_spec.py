@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from judge.data.exemplars import ExemplarSet
 from judge.data.names import Name
 from judge.errors import InputError, Problem, UsageError
 from judge.fileio import read_document, validated
@@ -131,6 +132,12 @@ class JudgeSpec(BaseModel):
         default=None,
         description="How a compact prompt describes the criteria: a key of judge.engine.prompt.COMPACT_VARIANTS "
         "(default: the variant chosen on held-out posts, reports/validity/).",
+    )
+    exemplars: ExemplarSet | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="Few-shot: rated items of other posts shown after the instructions (judge.data.exemplars; "
+        "'judge run --exemplars FILE'). Part of the prompt hash; items of the exemplars' posts are not judged.",
     )
     input_price_per_mtok: float | None = Field(
         default=None,

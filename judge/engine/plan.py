@@ -23,10 +23,12 @@ from judge.engine.judgment import DEFAULT_MAX_UNSCORED, Judgment, judgment_from_
 from judge.engine.prompt import (
     DEFAULT_COMPACT_VARIANT,
     compact_prompt_hash,
+    exemplar_hash,
     prompt_hash,
     render_compact_messages,
     render_messages,
     render_multi_messages,
+    with_exemplars,
 )
 from judge.errors import UsageError
 
@@ -88,8 +90,15 @@ class RunConfig:
         check_dimensions(self.benchmark, self.rubrics, self.selected_ids())
 
     def selected_ids(self) -> list[str]:
-        """The item ids this run judges, in benchmark order unless chosen explicitly."""
-        return self.item_ids if self.item_ids is not None else list(self.benchmark.items)
+        """The item ids this run judges, in benchmark order unless chosen explicitly, without the items of posts
+        whose expert ratings a judge is shown as exemplars (no rating the judge saw is ever scored against)."""
+        ids = self.item_ids if self.item_ids is not None else list(self.benchmark.items)
+        reserved = self.reserved_ids()
+        return [i for i in ids if i not in reserved] if reserved else ids
+
+    def reserved_ids(self) -> set[str]:
+        """Items not judged because their post's ratings are shown to a judge as exemplars."""
+        return {i for j in self.judges if j.exemplars for i in j.exemplars.reserved_items(self.benchmark)}
 
 
 @dataclass
@@ -165,9 +174,13 @@ class JudgmentUnit:
 
 def judge_prompt_hash(judge: JudgeSpec, rubrics: Rubric | list[Rubric]) -> str:
     """The prompt hash of the templates this judge is sent (standard or compact) under the rubrics' framing."""
-    if judge.compact_prompt:
-        return compact_prompt_hash(rubrics, judge.prompt_variant or DEFAULT_COMPACT_VARIANT)
-    return prompt_hash(rubrics)
+    base = (
+        compact_prompt_hash(rubrics, judge.prompt_variant or DEFAULT_COMPACT_VARIANT)
+        if judge.compact_prompt
+        else prompt_hash(rubrics)
+    )
+    # A few-shot judge is another prompt: calibrators and aligned files fitted without its exemplars refuse it.
+    return base if judge.exemplars is None else f"{base}{exemplar_hash(judge.exemplars)}"
 
 
 def run_prompt_hash(judges: list[JudgeSpec], rubrics: list[Rubric]) -> str:
@@ -199,14 +212,15 @@ def render_for(
         criteria: every criterion of the run (a compact prompt describes them all); default: ``rubric`` alone.
     """
     if not judge.compact_prompt:
-        return render_messages(rubric, item, max_post_chars=max_post_chars)
+        messages, flags = render_messages(rubric, item, max_post_chars=max_post_chars)
+        return with_exemplars(messages, judge.exemplars, criteria or [rubric]), flags
     variant = judge.prompt_variant or DEFAULT_COMPACT_VARIANT
     messages, flags = render_compact_messages(
         rubric, item, criteria=criteria, max_post_chars=max_post_chars, variant=variant
     )
     if not judge.is_local:  # hosted APIs do not continue an assistant prefill: the question ends the prompt
         messages = messages[:-1]
-    return messages, flags
+    return with_exemplars(messages, judge.exemplars, criteria or [rubric]), flags
 
 
 def _unit(
@@ -310,6 +324,7 @@ def _multi_units(
     for item_id in ids:
         item = cfg.benchmark.items[item_id]
         messages, flags = render_multi_messages(group, item, max_post_chars=max_chars)
+        messages = with_exemplars(messages, judge.exemplars, group)
         rendered = (messages, [*flags, "all_criteria_call"])
         ihash = item.content_hash
         for sample in range(cfg.samples):
