@@ -205,3 +205,41 @@ def test_a_run_with_the_aligned_file_records_it_and_agree_applies_it_only_to_uns
     zero = run_judge("agree", "--benchmark", str(tmp / "bench"), "--rubrics", RUBRICS, "--run", str(tmp / "zero"),
                      "--aligned", str(tmp / "aligned.json"), "--n-boot", "100")  # fmt: skip
     assert zero.rc == 2 and "prompt hash" in zero.err
+
+
+# -- the real embedded judge -----------------------------------------------------------------------------------
+
+
+@pytest.mark.local_model
+def test_the_embedded_judge_reads_the_exemplars_and_its_answers_do_not_depend_on_what_ran_before(
+    tmp_path: Path,
+) -> None:
+    """The block is one prefix of every prompt: kept in the KV cache from item to item, an item's probabilities are
+    the same as when it is judged alone; and the prompt carries the exemplars' tokens."""
+    save_benchmark(_bench("tiny", range(4), per_post=1), tmp_path / "bench")
+    assert run_judge("exemplars", "--benchmark", str(tmp_path / "bench"), "--criteria", "warmth", "--count", "1",
+                     "--out", str(tmp_path / "shots.json")).rc == 0  # fmt: skip
+
+    def run(out: str, *extra: str, bench: str = "bench") -> list[Any]:
+        argv = ["run", "--benchmark", str(tmp_path / bench), "--rubrics", RUBRICS, "--criteria", "warmth",
+                "--judge", "local", "--no-cache", "--no-progress", "--out", str(tmp_path / out), *extra]  # fmt: skip
+        res = run_judge(*argv)
+        assert res.rc == 0, res.err
+        return sorted(iter_records(tmp_path / out), key=lambda r: r.item_id)
+
+    zero = run("zero")
+    few = run("few", "--exemplars", str(tmp_path / "shots.json"))
+    shown = ExemplarSet.load(tmp_path / "shots.json").exemplars[0].item.item_id
+    assert [r.item_id for r in few] == [r.item_id for r in zero if r.item_id != shown] and len(few) == 3
+    assert all(r.score is not None and r.distribution for r in few)
+    gap = {
+        f.item_id: f.tokens_in - z.tokens_in for f, z in zip(few, [z for z in zero if z.item_id != shown], strict=True)
+    }
+    assert all(g > 100 for g in gap.values()), gap  # the exemplar message went with every item
+    # the last item again, first after a zero-shot call left other tokens in the cache: the same probabilities
+    tiny = load_benchmark(tmp_path / "bench")
+    last = tiny.items[few[-1].item_id]
+    save_benchmark(Benchmark(manifest=BenchmarkManifest(name="alone"), items={last.item_id: last}), tmp_path / "one")
+    run("one-zero", bench="one")
+    (alone,) = run("one-few", "--exemplars", str(tmp_path / "shots.json"), bench="one")
+    assert alone.distribution == few[-1].distribution and alone.tokens_in == few[-1].tokens_in

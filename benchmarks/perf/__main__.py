@@ -4,7 +4,8 @@ Verbs: ``engine`` (the judging engine vs bare clients; ``--quick`` for a small r
 speed), ``agreement`` (``judge agree`` on 10,000 items x 7 criteria x 4 judges), ``grid`` (import, agree and the
 judge board on 10,000 items x 5 judges x 7 criteria, with the reports' sizes), ``local`` (embedded local models)
 ``scale`` and ``server`` (the embedded model behind llama-cpp-python's server, as docs/local-judge.md starts it),
-``startup`` (``judge --help``'s start-up time, optionally against another checkout), each when its module exists.
+``startup`` (``judge --help``'s start-up time, optionally against another checkout), ``fewshot`` (what few-shot
+exemplars cost the embedded judge per call, with and without the KV cache), each when its module exists.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ VERBS = {
     "scale": "benchmarks.perf.scale",
     "server": "benchmarks.perf.server",
     "startup": "benchmarks.perf.startup",
+    "fewshot": "benchmarks.perf.fewshot",
 }
 
 

@@ -12,7 +12,12 @@ Run on a quiet machine (the embedded judge's run on every rated RESORT item come
 
     python -m benchmarks.validity.alignment --benchmark bench/resort \\
         --judge-run embedded=~/.cache/reappraisal-judge/validity-runs/local_qwen2.5-1.5b-rubric \\
-        --judge-run gpt-4=runs/gpt4 --support-chats
+        --judge-run embedded=runs/local-3shot --judge-run gpt-4=runs/gpt4 --also-without gpt-4 --support-chats
+
+The same label twice makes the second run a prompt variant of the first (its few-shot run, ``judge run
+--exemplars``): the alignment searches both, on the items both scored (the few-shot run leaves out the exemplars'
+posts), and the table shows each variant raw. ``--also-without gpt-4`` adds the tables without GPT-4, on every item
+the embedded judge scored, since GPT-4's released answers cover fewer items.
 
 ``--support-chats`` adds the bundled example (its four judges, imported from ``judge-scores.csv``).
 """
@@ -59,18 +64,34 @@ def _est(e: Any) -> dict[str, Any]:
     return e.model_dump(mode="json") if e is not None else {}
 
 
+Runs = dict[str, list[tuple[Path, str]]]  # label -> its runs (several: prompt variants, e.g. few-shot), judge name
+
+
+def _variant(run: Path, judge: str) -> str:
+    spec = load_run_manifest(run).judges.get(judge, {}) or {}
+    shots = (spec.get("exemplars") or {}).get("exemplars") or []
+    return f"{len(shots)}-shot" if shots else "zero-shot"
+
+
 def criterion_rows(
-    bench: Benchmark, rubrics: dict[str, Any], runs: dict[str, tuple[Path, str]], c: str, args: argparse.Namespace
+    bench: Benchmark, rubrics: dict[str, Any], runs: Runs, c: str, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Every row of one criterion on the items all judges scored."""
+    """Every row of one criterion on the items all judges (all their runs) scored."""
     scored = []
-    for run, judge in runs.values():
-        scores = load_run_scores(run).get(judge, {}).get(c, {})
-        scored.append({i for i, s in scores.items() if s is not None})
+    for variants in runs.values():
+        for run, judge in variants:
+            scores = load_run_scores(run).get(judge, {}).get(c, {})
+            scored.append({i for i, s in scores.items() if s is not None})
     ids = set(bench.rated_item_ids(c)).intersection(*scored) if scored else set(bench.rated_item_ids(c))
     sub = _subset(bench, ids)
-    judges = {label: {c: load_run_scores(run)[judge].get(c, {})} for label, (run, judge) in runs.items()}
-    judges = {k: {c: {i: s for i, s in v[c].items() if i in ids}} for k, v in judges.items()}
+    named: dict[str, tuple[Path, str]] = {}  # a row name -> the run whose raw scores it shows
+    for label, variants in runs.items():
+        for k, (run, judge) in enumerate(variants):
+            named[label if k == 0 else f"{label}, {_variant(run, judge)}"] = (run, judge)
+    judges = {
+        name: {c: {i: s for i, s in load_run_scores(run)[judge].get(c, {}).items() if i in ids}}
+        for name, (run, judge) in named.items()
+    }
     rep = agreement_report(sub, rubrics, judges=judges, n_boot=args.n_boot, criteria=[c], resample="posts")
     ca = rep.criteria[c]
     rows: dict[str, Any] = {
@@ -82,38 +103,55 @@ def criterion_rows(
         },
     }
     length_done = False
-    for label, (run, judge) in runs.items():
-        f = run_features(run, judge, c, rubrics[c], sub)
+    for label, variants in runs.items():
+        feats = {
+            (_variant(run, judge) if len(variants) > 1 else ""): run_features(run, judge, c, rubrics[c], sub)
+            for run, judge in variants
+        }
+        common = sorted(set.intersection(*(set(f.item_ids) for f in feats.values())))
+        f: Any = {k: v.subset(common) for k, v in feats.items()}
         t0 = time.perf_counter()
-        al = align_criterion(sub, rubrics[c], f, outer_k=args.folds, inner_k=args.inner_folds, n_boot=args.n_boot)
+        al = align_criterion(
+            sub,
+            rubrics[c],
+            f if len(f) > 1 else f[""],
+            outer_k=args.folds,
+            inner_k=args.inner_folds,
+            n_boot=args.n_boot,
+        )
         seconds = round(time.perf_counter() - t0, 2)
         if not length_done:
             rows["length (characters), ridge map, held out"] = {"spearman": _est(al.length_only)}
             length_done = True
-        ja = ca.judges[label]
-        rows[f"{label}, raw"] = {
-            "headline": _est(ja.headline),
-            "spearman": _est(ja.spearman),
-            "not_better_than_length": None if ja.vs_length is None else ja.vs_length.not_better,
-        }
+        for name in [n for n in named if n == label or n.startswith(f"{label}, ")]:
+            ja = ca.judges[name]
+            rows[f"{name}, raw"] = {
+                "headline": _est(ja.headline),
+                "spearman": _est(ja.spearman),
+                "not_better_than_length": None if ja.vs_length is None else ja.vs_length.not_better,
+            }
+        chosen = (
+            al.chosen.candidate if al.chosen.variant in (None, "") else f"{al.chosen.variant} / {al.chosen.candidate}"
+        )
         rows[f"{label}, aligned (held out)"] = {
             "headline_point": al.held_out_headline,
             "spearman": _est(al.held_out),
             "gain": _est(al.gain),
             "in_sample": _est(al.in_sample),
             "in_sample_candidate": al.in_sample_candidate,
-            "chosen": al.chosen.candidate,
+            "chosen": chosen,
             "outer_choices": al.outer_choices,
             "beats_length": al.beats_length,
             "adds_beyond_length": al.judge_adds_beyond_length,
             "beyond_length": _est(al.beyond_length),
             "learning_curve": [p.model_dump(mode="json") for p in al.learning_curve],
             "search_seconds": seconds,
+            "candidates": len(al.candidates),
         }
     return {"items": len(ids), "posts": len({bench.items[i].post_id for i in ids}), "rows": rows}
 
 
-def _support_chats(work: Path) -> tuple[Path, Path, dict[str, tuple[Path, str]]]:
+def _support_chats(work: Path) -> tuple[Path, Path, Runs]:
     from judge.cli import main
 
     rub = str(SUPPORT_CHATS / "rubrics")
@@ -128,14 +166,28 @@ def _support_chats(work: Path) -> tuple[Path, Path, dict[str, tuple[Path, str]]]
             raise RuntimeError("support-chats: import of the ratings failed")
         if main([*argv, *(a for j in judges for a in ("--as-judge", j))]) != 0:
             raise RuntimeError("support-chats: import of the judge scores failed")
-    return bench, Path(rub), {j: (run, j) for j in judges[1:]}
+    return bench, Path(rub), {j: [(run, j)] for j in judges[1:]}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.validity.alignment", description=__doc__)
     ap.add_argument("--benchmark", help="an expert-rated benchmark (e.g. bench/resort)")
     ap.add_argument("--rubrics", help="rubric set (default: the bundled RESORT rubrics)")
-    ap.add_argument("--judge-run", action="append", default=[], metavar="LABEL=RUN_DIR[:JUDGE]", help="repeatable")
+    ap.add_argument(
+        "--judge-run",
+        action="append",
+        default=[],
+        metavar="LABEL=RUN_DIR[:JUDGE]",
+        help="repeatable; the same LABEL again adds a prompt variant of that judge (e.g. its few-shot run), searched "
+        "with the first by the alignment",
+    )
+    ap.add_argument(
+        "--also-without",
+        action="append",
+        default=[],
+        metavar="LABEL",
+        help="also a set without this judge (one that lacks items, e.g. GPT-4): the others on every item they scored",
+    )
     ap.add_argument("--criteria", default="alignment_with_standards,empathy")
     ap.add_argument("--support-chats", action="store_true", help="add the bundled support-chats example")
     ap.add_argument("--folds", type=int, default=5)
@@ -147,14 +199,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.benchmark:
         rubrics = load_rubric_set(args.rubrics or default_rubrics_dir())
         bench = load_benchmark(args.benchmark, known_criteria=rubrics)
-        runs = {}
+        runs: Runs = {}
         for spec in args.judge_run:
             label, _, rest = spec.partition("=")
             run, _, judge = rest.partition(":")
             run_dir = Path(run).expanduser()
-            runs[label] = (run_dir, pick_judge(load_run_manifest(run_dir).judges, judge or None, run_dir))
+            runs.setdefault(label, []).append(
+                (run_dir, pick_judge(load_run_manifest(run_dir).judges, judge or None, run_dir))
+            )
         crits = [c for c in args.criteria.split(",") if c]
         sets[bench.name] = {c: criterion_rows(bench, rubrics, runs, c, args) for c in crits}
+        for label in args.also_without:  # a reference judge that lacks items: the others on all of theirs too
+            rest = {k: v for k, v in runs.items() if k != label}
+            name = f"{bench.name}, without {label} (every item the others scored)"
+            sets[name] = {c: criterion_rows(bench, rubrics, rest, c, args) for c in crits}
     if args.support_chats:
         with tempfile.TemporaryDirectory() as tmp:
             bench_dir, rub, runs = _support_chats(Path(tmp))
