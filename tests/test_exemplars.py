@@ -243,3 +243,24 @@ def test_the_embedded_judge_reads_the_exemplars_and_its_answers_do_not_depend_on
     run("one-zero", bench="one")
     (alone,) = run("one-few", "--exemplars", str(tmp_path / "shots.json"), bench="one")
     assert alone.distribution == few[-1].distribution and alone.tokens_in == few[-1].tokens_in
+
+
+def test_run_aligned_refuses_a_file_fitted_on_imported_answers(tmp_path: Path) -> None:
+    data = ROOT / "datasets" / "support-chats"
+    bench, run = tmp_path / "bench", tmp_path / "run"
+    ratings = sorted(str(p) for p in (data / "ratings").glob("*.csv"))
+    items = ["--items", str(data / "conversations.csv"), "--judged-role", "supporter", "--rubrics", RUBRICS]
+    assert run_judge("import", "table", *ratings, *items, "--out", str(bench)).rc == 0
+    judges = [a for j in ("human", "judge-a", "judge-b", "judge-c", "judge-d") for a in ("--as-judge", j)]
+    scores = ["--scores", "{rater}_{criterion}", "--benchmark", str(bench), "--run-out", str(run), *judges]
+    assert run_judge("import", "table", str(data / "judge-scores.csv"), *scores, "--rubrics", RUBRICS).rc == 0
+    fitted = run_judge("align", "--benchmark", str(bench), "--rubrics", RUBRICS, "--run", str(run), "--judge",
+                       "judge-a", "--criteria", "warmth", "--folds", "4", "--inner-folds", "3", "--n-boot", "50",
+                       "--out", str(tmp_path / "a.json"))  # fmt: skip
+    assert fitted.rc == 0, fitted.err
+    res = run_judge("run", "--benchmark", str(bench), "--rubrics", RUBRICS, "--criteria", "warmth", "--aligned",
+                    str(tmp_path / "a.json"), "--out", str(tmp_path / "r"))  # fmt: skip
+    assert res.rc == 2 and "imported from" in res.err and "Traceback" not in res.err
+    both = run_judge("run", "--benchmark", str(bench), "--rubrics", RUBRICS, "--aligned", str(tmp_path / "a.json"),
+                     "--judge", "local", "--out", str(tmp_path / "r"))  # fmt: skip
+    assert both.rc == 2 and "leave out --judge" in both.err

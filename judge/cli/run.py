@@ -417,6 +417,8 @@ def with_exemplar_file(judges: list[Any], path: str, bench: Any, rubrics: Any) -
 
 def _aligned_judges(args: argparse.Namespace, judges: list[Any], rubrics: Any) -> tuple[Any, list[Any]]:
     """The aligned-judge file of ``--aligned`` and the judge it was fitted for (from the file, not --judge)."""
+    from pydantic import ValidationError
+
     from judge.analysis.align import AlignedJudge
     from judge.engine.judge_spec import JudgeSpec
     from judge.errors import UsageError
@@ -425,9 +427,20 @@ def _aligned_judges(args: argparse.Namespace, judges: list[Any], rubrics: Any) -
     if args.judge or args.exemplars:
         raise UsageError("--aligned names its judge (and exemplars); leave out --judge and --exemplars")
     try:
-        spec = JudgeSpec.model_validate(aligned.spec_for(list(rubrics)))
+        config = aligned.spec_for(list(rubrics))
     except UsageError as e:
         raise UsageError(f"--aligned {args.aligned}: {e}") from None
+    if "source_file" in config:
+        raise UsageError(
+            f"--aligned {args.aligned}: it was fitted on answers imported from {config['source_file']}, not on a judge "
+            "this tool ran; run the judge (judge run --judge MODEL), align that run, and pass its file"
+        )
+    try:
+        spec = JudgeSpec.model_validate(config)
+    except ValidationError as e:
+        raise UsageError(
+            f"--aligned {args.aligned}: its judge configuration is not one this version runs ({e})"
+        ) from None
     return aligned, [spec]
 
 
