@@ -319,34 +319,17 @@ def _local_reason() -> str | None:
     return None
 
 
-# A short post with a caring and a dismissive reply: the demo's exam post and replies are three times as long, and
-# evaluating the prompt is nearly all of the test's time.
-SHORT_PAIR = {
-    "post": "I failed my driving test for the third time today. Everyone my age can drive and I feel like an idiot.",
-    "demo:exam-careful": "Failing three times sounds really discouraging, and it makes sense you feel embarrassed "
-    "when friends already drive. Needing more attempts says nothing about your intelligence; many people pass on a "
-    "later try.",
-    "demo:exam-dismissive": "Lol just practice more. It's a driving test, not rocket science.",
-}
-
-
 @pytest.mark.local_model
 def test_the_embedded_judge_prefers_the_clearly_better_reply_in_both_orders(tmp_path: Path) -> None:
-    """One short post, the caring reply against the dismissive one, on empathy: 2 calls."""
+    """One demo post, the caring reply against the dismissive one, on empathy: 2 calls (about 10-30 s)."""
     reason = _local_reason()
     if reason:
         pytest.skip(reason)
-    from judge.data.benchmark import Item
     from judge.engine.judge_spec import JudgeSpec
     from judge.engine.pairwise import PairwiseTask
     from judge.engine.runner import RunConfig, run_judging
 
-    demo = load_benchmark(DEMO)
-    items = {
-        i: Item.model_validate({**demo.items[i].model_dump(), "post": SHORT_PAIR["post"], "response": SHORT_PAIR[i]})
-        for i in ("demo:exam-careful", "demo:exam-dismissive")
-    }
-    bench = demo.model_copy(update={"items": items})
+    bench = load_benchmark(DEMO)
     cfg = RunConfig(
         benchmark=bench,
         rubrics=load_rubric_set(ROOT / "rubrics" / "resort", ["empathy"]),
