@@ -310,7 +310,7 @@ def test_cli_refuses_other_judge_params_rubric_and_disjoint_inputs(
 DAMAGED = """\
 name: app-reply
 model: local
-params: {temperature: 0.0, max_tokens: 40}
+params: {temperature: 0.0, max_tokens: 24}
 template: |-
   Reply to the post below in one curt, dismissive sentence: tell the writer their problem is trivial and they
   should stop complaining.
@@ -348,7 +348,7 @@ def test_real_local_model_gate_fails_damaged_prompt_and_passes_rerun(
     root = Path(__file__).resolve().parents[1]
     # The example's prompt with shorter replies: generating dominates the test's time, and the first 40 tokens of a
     # warm reply already read as warm to the judge (the gate compares prompts, not reply lengths).
-    example, n = re.subn(r"max_tokens: \d+", "max_tokens: 40", (root / "examples" / "ci" / "system.yaml").read_text())
+    example, n = re.subn(r"max_tokens: \d+", "max_tokens: 24", (root / "examples" / "ci" / "system.yaml").read_text())
     assert n == 1
     good = tmp_path / "system.yaml"
     good.write_text(example)
