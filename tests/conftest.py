@@ -27,12 +27,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _long_modules_first(items)
     if config.getoption("--runapi"):
         return
     skip = pytest.mark.skip(reason="needs a hosted API and its key: run with --runapi")
     for item in items:
         if "api" in item.keywords:
             item.add_marker(skip)
+
+
+def _long_modules_first(items: list[pytest.Item]) -> None:
+    """Modules with a test of the real embedded model first, then those with a slow test, then the rest (each group
+    in collection order, each module's tests together and in order).
+
+    The README's command (``-n 2 --dist loadscope --no-loadscope-reorder``) hands whole modules to the two workers in
+    this order: the long modules start at once and the many short ones even out the end (longest first). xdist's own
+    order (most tests first) put the long modules, which have few tests, last, where one could run on one worker
+    while the other had nothing left.
+    """
+
+    def weight(item: pytest.Item) -> int:
+        return 0 if "local_model" in item.keywords else 1 if "slow" in item.keywords else 2
+
+    module: dict[str, int] = {}
+    for item in items:
+        name = item.nodeid.split("::")[0]
+        module[name] = min(module.get(name, 2), weight(item))
+    items.sort(key=lambda item: module[item.nodeid.split("::")[0]])  # stable
 
 
 @pytest.fixture(scope="session")

@@ -85,10 +85,14 @@ def test_demo_with_expert_benchmark_prints_agreement(
 
 
 def test_demo_exits_1_when_judgments_failed_for_a_provider_reason(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from judge.engine import client
     from tests.support.stub import Faults
 
+    # Every call fails and is retried 6 times: without the backoff's waits (about 16 s per judgment on average),
+    # which this test is not about.
+    monkeypatch.setattr(client, "backoff_delay", lambda attempt, retry_after: 0.0)
     with StubServer(faults=Faults(http_500=1.0)) as url:
         rc = main(["demo", "--judge", "openai/stub-judge", "--api-base", url, "--out", str(tmp_path / "demo"),
                    "--no-progress", "--criteria", "empathy", "--limit", "2"])  # fmt: skip

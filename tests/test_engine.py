@@ -296,7 +296,7 @@ def test_kill_9_and_resume_equals_uninterrupted_run(tmp_path: Path) -> None:
         ref = _scores(tmp_path / "ref")
         calls_ref = stub.stats().by_path["POST /v1/chat/completions"]
         kills = 0
-        for _ in range(12):
+        for _ in range(4):  # four kills at different points; the final run resumes the rest (each start ~3 s)
             before = len(iter_records(tmp_path / "r"))
             if before >= N_DEMO:
                 break

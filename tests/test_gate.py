@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -309,7 +310,7 @@ def test_cli_refuses_other_judge_params_rubric_and_disjoint_inputs(
 DAMAGED = """\
 name: app-reply
 model: local
-params: {temperature: 0.0, max_tokens: 60}
+params: {temperature: 0.0, max_tokens: 24}
 template: |-
   Reply to the post below in one curt, dismissive sentence: tell the writer their problem is trivial and they
   should stop complaining.
@@ -337,15 +338,20 @@ def test_real_local_model_gate_fails_damaged_prompt_and_passes_rerun(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Generate with the example prompt and a dismissive one on the 4 demo posts, judge empathy with the local
-    judge, gate: the damaged prompt fails (exit 1), a cached re-run of the baseline passes (exit 0). About 3 min on
-    2 idle cores (16 generation/judging calls; the re-run is all cache). Four posts, not three: with three, one
+    judge, gate: the damaged prompt fails (exit 1), a cached re-run of the baseline passes (exit 0); replies are cut
+    at 40 tokens (16 generation/judging calls; the re-run is all cache). Four posts, not three: with three, one
     post the small judge scores 1 on both sides leaves a 1-in-27 bootstrap resample at zero change, which is
     inside a 95% CI."""
     reason = _local_skip_reason()
     if reason:
         pytest.skip(reason)
     root = Path(__file__).resolve().parents[1]
-    good = root / "examples" / "ci" / "system.yaml"
+    # The example's prompt with shorter replies: generating dominates the test's time, and the first 40 tokens of a
+    # warm reply already read as warm to the judge (the gate compares prompts, not reply lengths).
+    example, n = re.subn(r"max_tokens: \d+", "max_tokens: 24", (root / "examples" / "ci" / "system.yaml").read_text())
+    assert n == 1
+    good = tmp_path / "system.yaml"
+    good.write_text(example)
     damaged = tmp_path / "damaged.yaml"
     damaged.write_text(DAMAGED)
     judge_toml = root / "examples" / "ci" / "judge.toml"

@@ -29,7 +29,7 @@ SIZES = {
     "kills": (6, 20),
     "gen_posts": (8, 40),  # judge generate, iter+cons: 7 chained calls per post
     "gen_kills": (3, 10),
-    "load_items": ([100, 500], [500, 5000]),  # x 4 criteria: 400 vs 2,000 / 2,000 vs 20,000 judgments
+    "load_items": ([100, 250], [500, 5000]),  # x 4 criteria: 400 vs 1,000 / 2,000 vs 20,000 judgments
     # interrupts.py: signals per command; import table items (x 3 rows), run items (x 4 criteria), models add MB
     "interrupts": ({"tries": 2, "import_items": 500, "run_items": 15, "model_mb": 20},
                    {"tries": 20, "import_items": 5000, "run_items": 40, "model_mb": 100}),
