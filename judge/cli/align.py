@@ -95,6 +95,12 @@ def _est(e: Any) -> str:
     return f"{e.value:+.2f}{ci}"
 
 
+def _chosen(a: Any, ca: Any) -> str:
+    """The chosen candidate, with its prompt when several prompts were searched."""
+    several = len(a.variants) > 1 and ca.chosen.variant
+    return f"{ca.chosen.variant} / {ca.chosen.candidate}" if several else ca.chosen.candidate
+
+
 def _head(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f}"
 
@@ -104,12 +110,12 @@ def render_alignment(a: Any) -> str:
     lines = [f"Aligned judge {a.judge} ({a.judge_model}) on {a.benchmark}; {a.search}.", ""]
     for c, ca in a.criteria.items():
         lines += [
-            f"{c}: {ca.n_items} items, {ca.n_posts} posts; chosen {ca.chosen.candidate} "
+            f"{c}: {ca.n_items} items, {ca.n_posts} posts; chosen {_chosen(a, ca)} "
             f"(outer folds chose {', '.join(ca.outer_choices)})",
             "  Spearman with the experts' mean (95% CI over posts):",
             f"    raw judge               {_est(ca.raw)}   headline {_head(ca.raw_headline)}",
             *(
-                f"    raw, {v:<18}{_est(e)}   headline {_head(ca.variant_raw_headline.get(v))}"
+                f"    raw, {v:<19}{_est(e)}   headline {_head(ca.variant_raw_headline.get(v))}"
                 for v, e in ca.variant_raw.items()
             ),
             f"    aligned, held out       {_est(ca.held_out)}   headline {_head(ca.held_out_headline)}",
