@@ -227,21 +227,17 @@ def test_the_embedded_judge_reads_the_exemplars_and_its_answers_do_not_depend_on
         assert res.rc == 0, res.err
         return sorted(iter_records(tmp_path / out), key=lambda r: r.item_id)
 
-    zero = run("zero")
     few = run("few", "--exemplars", str(tmp_path / "shots.json"))
     shown = ExemplarSet.load(tmp_path / "shots.json").exemplars[0].item.item_id
-    assert [r.item_id for r in few] == [r.item_id for r in zero if r.item_id != shown] and len(few) == 3
+    assert shown not in {r.item_id for r in few} and len(few) == 3
     assert all(r.score is not None and r.distribution for r in few)
-    gap = {
-        f.item_id: f.tokens_in - z.tokens_in for f, z in zip(few, [z for z in zero if z.item_id != shown], strict=True)
-    }
-    assert all(g > 100 for g in gap.values()), gap  # the exemplar message went with every item
     # the last item again, first after a zero-shot call left other tokens in the cache: the same probabilities
     tiny = load_benchmark(tmp_path / "bench")
     last = tiny.items[few[-1].item_id]
     save_benchmark(Benchmark(manifest=BenchmarkManifest(name="alone"), items={last.item_id: last}), tmp_path / "one")
-    run("one-zero", bench="one")
+    (zero,) = run("one-zero", bench="one")
     (alone,) = run("one-few", "--exemplars", str(tmp_path / "shots.json"), bench="one")
+    assert alone.tokens_in - zero.tokens_in > 100  # the exemplar message went with the item
     assert alone.distribution == few[-1].distribution and alone.tokens_in == few[-1].tokens_in
 
 
