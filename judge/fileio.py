@@ -435,6 +435,23 @@ def validated(model: type[M], data: Any, source: str, *, what: str = "file") -> 
         raise InputError(validation_problems(err, source, data), source=source) from None
 
 
+def load_versioned(
+    path: str | Path, model: type[M], what: str, *, version: int, kind: str | None = None, written_by: str = ""
+) -> M:
+    """A JSON file a verb wrote (calibrator, aligned judge, exemplar set): an object, of ``kind`` when given, at
+    ``format_version`` ``version``, validated; ``InputError`` naming the file and what is wrong."""
+    p = Path(path)
+    data = read_document(p, what, fmt="json")
+    if not isinstance(data, dict):
+        raise InputError(Problem(str(p), f"a {what} must be a JSON object, got {type(data).__name__}"))
+    if kind is not None and data.get("kind") != kind:
+        by = f" (written by {written_by!r})" if written_by else ""
+        raise InputError(Problem(str(p), f"not an {kind} file{by}" if kind[0] in "aeiou" else f"not a {kind} file{by}"))
+    if data.get("format_version") != version:
+        raise InputError(Problem(f"{p}: format_version", f"expected {version}, got {data.get('format_version')!r}"))
+    return validated(model, data, str(p))
+
+
 def load_document(path: str | Path, model: type[M], what: str, fmt: DocumentFormat | None = None) -> M:
     """``read_document`` then ``validated``: a file holding one ``model``, every problem named."""
     return validated(model, read_document(path, what, fmt), str(path), what=f"a {what}")

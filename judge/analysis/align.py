@@ -63,7 +63,7 @@ from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric
 from judge.engine.store import iter_records, load_run_manifest
 from judge.errors import InputError, Problem, StaleArtifact, UsageError
-from judge.fileio import read_document, validated, write_json
+from judge.fileio import load_versioned, write_json
 
 FORMAT_VERSION = 1
 RUN_ALIGNED_FILE = "aligned.json"  # the copy of the aligned-judge file a run keeps (judge run --aligned)
@@ -380,15 +380,9 @@ class AlignedJudge(_Model):
 
     @classmethod
     def load(cls, path: str | Path) -> AlignedJudge:
-        p = Path(path)
-        data = read_document(p, "aligned judge", fmt="json")
-        if not isinstance(data, dict) or data.get("kind") != "aligned-judge":
-            raise InputError(Problem(str(p), "not an aligned-judge file (written by 'judge align --out')"))
-        if data.get("format_version") != FORMAT_VERSION:
-            raise InputError(
-                Problem(f"{p}: format_version", f"expected {FORMAT_VERSION}, got {data.get('format_version')!r}")
-            )
-        return validated(cls, data, str(p))
+        return load_versioned(
+            path, cls, "aligned judge", version=FORMAT_VERSION, kind="aligned-judge", written_by="judge align --out"
+        )
 
 
 # -- the search ---------------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ from judge.analysis.stats.resample import assign_folds as assign_folds
 from judge.data.benchmark import Benchmark
 from judge.data.rubric import Rubric
 from judge.errors import InputError, Problem, StaleArtifact
-from judge.fileio import read_document, validated, write_json
+from judge.fileio import load_versioned, write_json
 
 FORMAT_VERSION = 1
 Method = Literal["isotonic", "linear"]
@@ -469,15 +469,7 @@ class Calibrator(_Model):
     @classmethod
     def load(cls, path: str | Path) -> Calibrator:
         """Read and validate a calibrator file; ``InputError`` names the file and the bad field."""
-        p = Path(path)
-        data = read_document(p, "calibrator", fmt="json")
-        if not isinstance(data, dict):
-            raise InputError(Problem(str(p), f"a calibrator must be a JSON object, got {type(data).__name__}"))
-        if data.get("format_version") != FORMAT_VERSION:
-            raise InputError(
-                Problem(f"{p}: format_version", f"expected {FORMAT_VERSION}, got {data.get('format_version')!r}")
-            )
-        return validated(cls, data, str(p))
+        return load_versioned(path, cls, "calibrator", version=FORMAT_VERSION)
 
 
 def fit_calibrator(

@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -35,8 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judge import __version__
 from judge.data.benchmark import Benchmark, Item
-from judge.errors import InputError, Problem, UsageError
-from judge.fileio import read_document, validated, write_json
+from judge.errors import UsageError
+from judge.fileio import load_versioned, write_json
 
 FORMAT_VERSION = 1
 MAX_RATIONALES = 2  # reasons shown per criterion and exemplar: enough to show how experts argue, short enough to fit
@@ -75,7 +76,7 @@ class ExemplarSet(_Model):
         """The posts the exemplars come from (sorted): their items are reserved, never judged with this set."""
         return sorted({e.item.post_id for e in self.exemplars})
 
-    @property
+    @functools.cached_property  # hashed once per loaded set: the prompt hash asks for it with every unit
     def content_hash(self) -> str:
         """What the judge is shown, hashed (not when or by which version the file was written)."""
         shown = self.model_dump(mode="json", include={"criteria", "exemplars"})
@@ -96,15 +97,9 @@ class ExemplarSet(_Model):
     @classmethod
     def load(cls, path: str | Path) -> ExemplarSet:
         """Read and validate an exemplar file (``InputError`` naming the file and field on a bad one)."""
-        p = Path(path)
-        data = read_document(p, "exemplar set", fmt="json")
-        if not isinstance(data, dict) or data.get("kind") != "exemplars":
-            raise InputError(Problem(str(p), "not an exemplar file (written by 'judge exemplars --out')"))
-        if data.get("format_version") != FORMAT_VERSION:
-            raise InputError(
-                Problem(f"{p}: format_version", f"expected {FORMAT_VERSION}, got {data.get('format_version')!r}")
-            )
-        return validated(cls, data, str(p))
+        return load_versioned(
+            path, cls, "exemplar set", version=FORMAT_VERSION, kind="exemplars", written_by="judge exemplars --out"
+        )
 
 
 def _cap(text: str) -> str:
