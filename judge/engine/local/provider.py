@@ -439,9 +439,7 @@ def _to_model_response(out: dict[str, Any], model_name: str, model_response: Mod
         model_response.choices[0].message.provider_specific_fields = {"choice_probs": out["choice_probs"]}
     prompt = int(usage.get("prompt_tokens", 0))
     completion = int(usage.get("completion_tokens", 0))
-    model_response.usage = Usage(
-        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
-    )
+    model_response.usage = Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
     return model_response
 
 
