@@ -161,6 +161,19 @@ def test_alt_test_null_with_reason_when_too_few_items() -> None:
     assert j["alt_test"] is None and "at least 2 experts" in j["alt_test_note"]
 
 
+def test_the_same_seed_gives_the_same_report_and_another_seed_other_intervals() -> None:
+    """Every interval of the report (the experts' alpha included) is drawn from the seed it is given: a report can
+    be reproduced, and the seed is what makes it so (another seed moves the intervals)."""
+    bench, truth = _bench(n=60)
+    judges = {"j": {"empathy": {f"i{k}": float(t) for k, t in enumerate(truth)}}}
+    one, two, other = (
+        agreement_report(bench, RUBRICS, judges, n_boot=100, seed=s).criteria["empathy"] for s in (3, 3, 4)
+    )
+    assert one.model_dump() == two.model_dump()
+    assert one.experts.ci is not None and one.experts.ci != other.experts.ci
+    assert one.judges["j"].headline.ci != other.judges["j"].headline.ci
+
+
 def test_too_few_items_get_no_interval() -> None:
     bench, truth = _bench(n=4)
     judges = {"j": {"empathy": {f"i{k}": float(t) for k, t in enumerate(truth)}}}
@@ -278,6 +291,24 @@ def test_a_judge_that_is_one_of_the_raters_is_flagged() -> None:
     # a judge that always answers the experts' common value equals them often, but by chance: not flagged
     constant = {i: 0.0 for i in bench.items}
     assert agreement_report(bench, RUBRICS, {"z": {"harm": constant}}, n_boot=0).warnings == []
+
+
+def test_every_judge_named_like_a_rater_gets_its_warning_and_rows_go_best_first() -> None:
+    """Two judges named like raters 'a' and 'b': one warning each (not only the last). The rows go by headline,
+    best first, a negative one included, and a judge with no headline (every answer unscored) comes last."""
+    bench, truth = _bench(n=60)
+    good = {f"i{k}": float(t) for k, t in enumerate(truth)}
+    worse = {f"i{k}": float(6 - t) for k, t in enumerate(truth)}  # the scale upside down: a negative headline
+    unscored: dict[str, float | None] = dict.fromkeys(good)
+    judges = {"a": {"empathy": good}, "b": {"empathy": worse}, "0-none": {"empathy": unscored}}
+    report = agreement_report(bench, RUBRICS, judges, n_boot=0)
+    named = [w for w in report.warnings if "--exclude-rater" in w]
+    assert any("--exclude-rater a" in w for w in named) and any("--exclude-rater b" in w for w in named)
+    rows = report.criteria["empathy"].judges
+    judged = [n for n in rows if n in judges]
+    assert judged == ["a", "b", "0-none"], judged
+    assert rows["b"].headline.value is not None and rows["b"].headline.value < 0
+    assert rows["0-none"].headline.value is None
 
 
 def test_unknown_item_ids_are_an_input_error() -> None:

@@ -114,6 +114,14 @@ def test_folds_partition_posts_deterministically() -> None:
         assign_folds(["a", "a"], 5, seed=0)
 
 
+def test_a_judge_score_that_is_not_finite_is_an_input_error_naming_the_item() -> None:
+    bench, scores, _ = synthetic(n_posts=12)
+    bad = sorted(scores)[3]
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(InputError, match=rf"item {bad}.*finite number"):
+            paired(bench, {**scores, bad: value}, "empathy")
+
+
 def test_held_out_predictions_never_see_their_own_post() -> None:
     bench, scores, _ = synthetic(n_posts=12)
     pairs = paired(bench, scores, "empathy")

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from judge.cli import main
+from judge.data.rubric import load_rubric_set
+
+ROOT = Path(__file__).resolve().parents[1]
 
 GPT4 = "gpt-4-1106-preview"
 
@@ -108,6 +111,12 @@ def test_judge_leaderboard_rows_and_ceiling(
     # imported judgments cost nothing measurable: n/a, not 0.0000
     assert raw["cost_per_100"] is None and "imported" in raw["cost_note"]
     assert ceiling["kind"] == "experts" and rows["chance:constant"]["kind"] == "chance"
+    # what it was computed from: the rubric versions (name@version#hash, as the runs record them) and the bootstrap
+    refs = {
+        c: r.ref
+        for c, r in load_rubric_set(ROOT / "rubrics" / "resort", ["alignment_with_standards", "empathy"]).items()
+    }
+    assert board["provenance"]["rubrics"] == refs and board["provenance"]["bootstrap"]["n_boot"] == 300
     md = (tmp_path / "j" / "judges.md").read_text()
     assert "0.0000" not in md and "| none (imported) |" in md
     html = (tmp_path / "j" / "judges.html").read_text()

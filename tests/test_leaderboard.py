@@ -186,6 +186,23 @@ def test_rank_intervals_and_ties() -> None:
     assert cells["A"].tied_with == ["B"] and cells["B"].tied_with == ["A"] and cells["C"].tied_with == []
 
 
+def test_a_rank_interval_spans_the_ranks_the_resampling_gives() -> None:
+    """A swings between 1 and 5 around B's steady 3 (equal means): resampled posts put either first, so both rank
+    intervals are 1-2, each holding its rank; C, always 1, is 3-3. (A rank interval read from one end alone would
+    give 2-2: the rank itself outside its interval.)"""
+    items, ratings = [], []
+    for p in range(10):
+        for model, v in (("A", 5 if p % 2 else 1), ("B", 3), ("C", 1)):
+            items.append(item(f"{model}{p}", f"p{p}", model))
+            ratings.append((f"{model}{p}", "x", "empathy", v))
+    lb = system_leaderboard(bench_of(items, ratings), RUBRICS, n_boot=200, seed=0)
+    cells = {r.name: r.scores["empathy"] for r in lb.rows}
+    assert cells["A"].rank_ci == cells["B"].rank_ci == (1, 2) and cells["C"].rank_ci == (3, 3)
+    for cell in cells.values():
+        assert cell.rank is not None and cell.rank_ci is not None
+        assert cell.rank_ci[0] <= cell.rank <= cell.rank_ci[1]
+
+
 def test_judge_scores_unscored_are_missing_not_zero() -> None:
     scores = {"empathy": {"a1": 5.0, "a2": None, "a3": 3.0, "b1": 2.0, "b2": None}}
     lb = system_leaderboard(tiny(), RUBRICS, scores, n_boot=50, judge="j1")
